@@ -1,0 +1,3 @@
+"""trussguard: keeps credentials out of Truss model repositories."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Allows ``python -m trussguard``."""
+
+from trussguard.cli import main
+
+raise SystemExit(main())

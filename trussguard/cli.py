@@ -1,0 +1,122 @@
+"""The command line: parse options, call the pipeline, print, exit. Nothing else lives here.
+
+Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it; 2 usage or
+runtime error (one line on stderr, never a traceback). Any unexpected exception is turned
+into exit 2, so a crashing scanner can never pass a CI gate.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from trussguard import __version__
+from trussguard.engine.loader import RuleLoadError
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageFailure(click.ClickException):
+    exit_code = EXIT_ERROR
+
+
+def _rules_option(f):
+    return click.option(
+        "--rules", "rule_dirs", multiple=True, type=click.Path(exists=True, path_type=Path),
+        help="Extra rule file or folder (repeatable); added to the built-in rules.",
+    )(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trussguard")
+def cli() -> None:
+    """Keep credentials out of Truss model repositories."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_rules_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Report format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--fail-on", default="high", show_default=True,
+              type=click.Choice(["low", "medium", "high", "critical"]),
+              help="Exit 1 when a finding has at least this severity.")
+@click.option("--max-file-size", default="10MiB", show_default=True,
+              help="Skip (and count) files larger than this, e.g. 500KB, 10MiB.")
+@click.option("--show-secrets", is_flag=True, help="Print full secret values (never use in CI logs).")
+@click.option("--no-detect-secrets", is_flag=True, help="Do not run the detect-secrets plugins on Truss files.")
+@click.option("--no-decode", is_flag=True, help="Do not look inside base64 and percent-encoded runs.")
+@click.option("--allow-unreadable", is_flag=True,
+              help="Exit 0/1 even if some files could not be read (they are still reported).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Worker processes (default: CPU count).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the rule cache.")
+def scan(**options) -> None:
+    """Scan a working tree (default: the current directory) for embedded credentials."""
+    from trussguard.commands import run_scan
+
+    sys.exit(run_scan(**options))
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the demo repository and print its path.")
+def demo(keep: bool) -> None:
+    """Build a throwaway Truss with fake leaks, scan it, and show the report."""
+    from trussguard.demo import run_demo
+
+    sys.exit(run_demo(keep=keep))
+
+
+@cli.group()
+def rules() -> None:
+    """List and check credential rules."""
+
+
+@rules.command("list")
+@_rules_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_list(rule_dirs: tuple[Path, ...], fmt: str) -> None:
+    """List the credential rules."""
+    from trussguard.commands import run_rules_list
+
+    sys.exit(run_rules_list(list(rule_dirs), fmt))
+
+
+@rules.command("check")
+@click.argument("dirs", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--seed", type=int, help="Seed for the generated example tokens (default: random).")
+def rules_check(dirs: tuple[Path, ...], seed: int | None) -> None:
+    """Validate rule files and run every example through the scanner's engine.
+
+    With no DIRS, checks the built-in rules; with DIRS, checks only those files or folders.
+    """
+    from trussguard.commands import run_rules_check
+
+    sys.exit(run_rules_check(list(dirs), seed))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: maps every failure to exit 2 with a one-line message."""
+    try:
+        cli.main(args=argv, prog_name="trussguard", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    except click.exceptions.Abort:
+        click.echo("trussguard: interrupted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_ERROR
+    except RuleLoadError as exc:
+        for problem in exc.problems:
+            click.echo(f"trussguard: rule error: {problem}", err=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        click.echo("trussguard: interrupted", err=True)
+        return 130
+    except Exception as exc:  # fail closed: a crash must never look like a clean scan
+        click.echo(f"trussguard: error: {type(exc).__name__}: {exc}", err=True)
+        return EXIT_ERROR
+    return EXIT_CLEAN

@@ -1,0 +1,72 @@
+"""One level of decoding: base64 and percent-encoded runs that hide a credential.
+
+A base64-wrapped ``.env`` in a JSON value or notebook, or ``hf%5F...`` in a URL, would
+otherwise slip past every token regex. Only runs that decode to mostly printable text are
+rescanned, so images and compressed blobs embedded as base64 cost one decode and no more.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
+
+import re2
+
+MIN_BASE64 = 24
+MAX_RUN = 16384  # longer runs are media or archives, not a pasted credential file
+_BASE64_RUN = re2.compile(rb"[A-Za-z0-9+/_-]{24,}={0,2}")
+_PRINTABLE = bytes(range(32, 127)) + b"\t\n\r"
+_PERCENT_RUN = re2.compile(rb"[A-Za-z0-9._~+/=&?:-]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9._~+/=&?:-]*){2,}")
+
+
+@dataclass(frozen=True)
+class EncodedRun:
+    start: int
+    end: int
+    encoding: str  # "base64" or "percent"
+    text: bytes  # the decoded bytes
+
+
+def encoded_runs(data: bytes) -> list[EncodedRun]:
+    """Decoded base64 and percent-encoded runs of ``data`` that look like text."""
+    runs = []
+    if b"%" in data:
+        for m in _PERCENT_RUN.finditer(data):
+            decoded = unquote_to_bytes(m.group(0))
+            if decoded != m.group(0):
+                runs.append(EncodedRun(m.start(), m.end(), "percent", decoded))
+    for m in _BASE64_RUN.finditer(data):
+        run = m.group(0)
+        if len(run) > MAX_RUN or not _mixed(run):
+            continue
+        decoded = _b64decode(run)
+        if decoded is not None and _is_text(decoded):
+            runs.append(EncodedRun(m.start(), m.end(), "base64", decoded))
+    return runs
+
+
+def _mixed(run: bytes) -> bool:
+    """Base64 of text mixes upper, lower and digits; identifiers and hex digests do not."""
+    return any(65 <= b <= 90 for b in run[:64]) and any(97 <= b <= 122 for b in run[:64]) \
+        and any(48 <= b <= 57 for b in run)
+
+
+def _b64decode(run: bytes) -> bytes | None:
+    body = run.rstrip(b"=")
+    body = body[: len(body) - len(body) % 4] if len(body) % 4 == 1 else body
+    padded = body + b"=" * (-len(body) % 4)
+    try:
+        if b"-" in padded or b"_" in padded:
+            return base64.urlsafe_b64decode(padded)
+        return base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_text(data: bytes) -> bool:
+    if len(data) < MIN_BASE64 * 3 // 4 - 2:
+        return False
+    unprintable = len(data.translate(None, _PRINTABLE))
+    return unprintable <= 0.05 * len(data)

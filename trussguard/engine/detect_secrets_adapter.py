@@ -1,0 +1,92 @@
+"""detect-secrets as an extra detector for generic secrets in Truss files.
+
+This is the only module that imports detect_secrets. Its plugins (keyword and high-entropy
+detectors) and heuristic filters catch generic secrets that no token-shaped rule describes.
+It is slow (pure Python, line by line) and costs 0.12 s to import, so it runs only on the
+files a Truss deployment is built from (config.yaml, Python model code, ``.env``-like files)
+and is imported on first use. Its global settings are confined to ``transient_settings``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from trussguard.engine.schema import Rule
+from trussguard.types import Match
+
+_FILTERS = [
+    "detect_secrets.filters.heuristic.is_indirect_reference",
+    "detect_secrets.filters.heuristic.is_likely_id_string",
+    "detect_secrets.filters.heuristic.is_lock_file",
+    "detect_secrets.filters.heuristic.is_not_alphanumeric_string",
+    "detect_secrets.filters.heuristic.is_potential_uuid",
+    "detect_secrets.filters.heuristic.is_prefixed_with_dollar_sign",
+    "detect_secrets.filters.heuristic.is_sequential_string",
+    "detect_secrets.filters.heuristic.is_swagger_file",
+    "detect_secrets.filters.heuristic.is_templated_secret",
+]
+_LIMITS = {"Base64HighEntropyString": {"limit": 4.5}, "HexHighEntropyString": {"limit": 3.0}}
+MAX_BYTES = 2 * 1024 * 1024  # beyond this a file is data, not model code or config
+
+
+def applies_to(path: str) -> bool:
+    """Truss files: config.yaml, Python sources, ``.env``-like files."""
+    name = posixpath.basename(path)
+    return (
+        name in ("config.yaml", "config.yml", ".trussrc")
+        or name.endswith(".py")
+        or name == ".env" or name.startswith(".env.") or name.endswith(".env")
+    )
+
+
+class DetectSecretsAdapter:
+    """Runs the detect-secrets plugins named by ``detector: detect-secrets`` rules."""
+
+    def __init__(self, rules: list[Rule]):
+        self._rule_by_plugin = {r.plugin: r for r in rules}
+
+    def scan(self, path: str, data: bytes) -> list[Match]:
+        if not self._rule_by_plugin or len(data) > MAX_BYTES:
+            return []
+        from detect_secrets.core.scan import _process_line_based_plugins
+        from detect_secrets.settings import transient_settings
+
+        lines = data.decode("utf-8", "replace").splitlines()
+        offsets, total = [], 0
+        for raw in data.splitlines(keepends=True):
+            offsets.append(total)
+            total += len(raw)
+        config = {
+            "plugins_used": [{"name": p, **_LIMITS.get(p, {})} for p in self._rule_by_plugin],
+            "filters_used": [{"path": f} for f in _FILTERS],
+        }
+        out = []
+        with transient_settings(config) as settings:
+            type_to_plugin = {_secret_type(name): name for name in settings.plugins}
+            found = list(_process_line_based_plugins(list(enumerate(lines, start=1)), path))
+        for secret in found:
+            rule = self._rule_by_plugin.get(type_to_plugin.get(secret.type, ""))
+            value = secret.secret_value
+            if rule is None or not value:
+                continue
+            text = lines[secret.line_number - 1]
+            column = text.find(value) + 1 or 1
+            start = offsets[secret.line_number - 1] + len(text[: column - 1].encode())
+            out.append(Match(rule.id, value, start, start + len(value.encode()), secret.line_number, column))
+        return out
+
+
+def _secret_type(plugin_name: str) -> str:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    for secret_type, cls in get_mapping_from_secret_type_to_class().items():
+        if cls.__name__ == plugin_name:
+            return secret_type
+    raise ValueError(f"detect-secrets has no plugin {plugin_name!r}")
+
+
+def known_plugins() -> set[str]:
+    """Plugin class names this detect-secrets installation offers (checked by rules check)."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    return {cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()}

@@ -1,0 +1,141 @@
+"""Find, parse and validate rule files; cache the parsed rule set on disk.
+
+The built-in rules are the top-level ``rules/`` folder of the source tree, shipped in the
+wheel as ``trussguard/rules``. Start-up time matters (a pre-commit hook runs on every
+commit), so the parsed rules are cached as JSON keyed by a hash of every rule file's bytes;
+a broken or unwritable cache is ignored, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from trussguard import __version__
+from trussguard.engine.schema import Problem, Rule, parse_rule_file, rule_from_dict
+
+try:
+    _YAML_LOADER = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _YAML_LOADER = yaml.SafeLoader
+
+
+class RuleLoadError(Exception):
+    """The rule set has problems; ``problems`` lists them all."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s) in rule files, first: {problems[0]}")
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    digest: str  # hash of the rule files' bytes and the tool version: keys every cache
+
+    def by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+
+def builtin_rules_dir() -> Path:
+    """The packaged rules (wheel install) or the checkout's top-level ``rules/`` (editable)."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "rules", here.parent / "rules"):
+        if candidate.is_dir():
+            return candidate
+    raise RuleLoadError([Problem(str(here / "rules"), "built-in rules not found; reinstall trussguard")])
+
+
+def rule_files(dirs: list[Path]) -> list[Path]:
+    """Every ``*.yaml``/``*.yml`` in the given folders (or the files themselves), sorted."""
+    files: list[Path] = []
+    for d in dirs:
+        if d.is_file():
+            files.append(d)
+        elif d.is_dir():
+            files.extend(sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
+        else:
+            raise RuleLoadError([Problem(str(d), "no such rule file or folder")])
+    return files
+
+
+def parse_files(files: list[Path]) -> tuple[list[Rule], list[Problem]]:
+    """Parses and validates the files, including the cross-file unique-ID check."""
+    rules: list[Rule] = []
+    problems: list[Problem] = []
+    for path in files:
+        try:
+            doc = yaml.load(path.read_bytes(), Loader=_YAML_LOADER)
+        except (OSError, yaml.YAMLError) as exc:
+            problems.append(Problem(str(path), f"cannot read YAML: {' '.join(str(exc).split())}"))
+            continue
+        file_rules, file_problems = parse_rule_file(doc, path.name)
+        rules.extend(file_rules)
+        problems.extend(file_problems)
+    seen: dict[str, str] = {}
+    for rule in rules:
+        if rule.id in seen:
+            problems.append(Problem(f"{rule.source}:{rule.id}", f"duplicate rule id (also in {seen[rule.id]})"))
+        seen.setdefault(rule.id, rule.source)
+    return rules, problems
+
+
+def load_rules(extra_dirs: list[Path] | None = None, include_builtin: bool = True,
+               cache_dir: Path | None = None) -> RuleSet:
+    """Loads the rule set; raises RuleLoadError listing every problem if any file is invalid."""
+    dirs = ([builtin_rules_dir()] if include_builtin else []) + list(extra_dirs or [])
+    files = rule_files(dirs)
+    hasher = hashlib.sha256(__version__.encode())
+    contents = []
+    for path in files:
+        data = path.read_bytes()
+        contents.append(data)
+        hasher.update(path.name.encode() + b"\0" + data + b"\0")
+    digest = hasher.hexdigest()
+    cached = _read_cache(cache_dir, digest)
+    if cached is not None:
+        return RuleSet(cached, digest)
+    rules, problems = parse_files(files)
+    if problems:
+        raise RuleLoadError(problems)
+    _write_cache(cache_dir, digest, rules)
+    return RuleSet(tuple(rules), digest)
+
+
+def default_cache_dir() -> Path | None:
+    """The user cache folder, or None when caching is off (``TRUSSGUARD_NO_CACHE=1``)."""
+    if os.environ.get("TRUSSGUARD_NO_CACHE"):
+        return None
+    explicit = os.environ.get("TRUSSGUARD_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("trussguard"))
+
+
+def _read_cache(cache_dir: Path | None, digest: str) -> tuple[Rule, ...] | None:
+    if cache_dir is None:
+        return None
+    try:
+        data = json.loads((cache_dir / f"rules-{digest[:32]}.json").read_text("utf-8"))
+        return tuple(rule_from_dict(d) for d in data)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cache(cache_dir: Path | None, digest: str, rules: list[Rule]) -> None:
+    if cache_dir is None:
+        return
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cache_dir / f".rules-{digest[:32]}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps([r.to_dict() for r in rules]), "utf-8")
+        os.replace(tmp, cache_dir / f"rules-{digest[:32]}.json")
+    except OSError:
+        pass  # a cache that cannot be written only costs start-up time

@@ -1,0 +1,214 @@
+"""The matching engine: keyword prefilter, then each rule's RE2 regex near its keywords, then filters.
+
+RE2 guarantees time linear in the input, so no rule can backtrack catastrophically on a
+crafted file. Regexes run only inside windows around keyword hits (merged per rule), which
+keeps the cost proportional to the number of keyword occurrences rather than rules x bytes.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from pathlib import Path
+
+import re2
+
+from trussguard.engine import decode, heuristics
+from trussguard.engine.loader import RuleSet
+from trussguard.engine.prefilter import KeywordPrefilter
+from trussguard.engine.schema import Rule
+from trussguard.types import Match
+
+_EXTEND = 4096  # how far a window is stretched when a match touches its cut edge
+
+
+@dataclass
+class _CompiledRule:
+    rule: Rule
+    regex: object = None
+    secret_group: int = 0
+    name_group: int | None = None
+    placeholders: tuple = ()
+
+    def compile(self) -> None:
+        """Compiles lazily: a small scan touches few rules, so start-up stays fast."""
+        if self.regex is None:
+            self.regex = re2.compile(self.rule.pattern.encode())
+            index = {(k.decode() if isinstance(k, bytes) else k): v for k, v in self.regex.groupindex.items()}
+            self.secret_group = index["secret"]
+            self.name_group = index.get("name")
+            self.placeholders = tuple(re2.compile(p) for p in self.rule.placeholders)
+
+
+class Matcher:
+    """Scans bytes with every regex rule of a rule set."""
+
+    def __init__(self, ruleset: RuleSet, cache_dir: Path | None = None, decode_depth: int = 1):
+        self.rules = [_CompiledRule(r) for r in ruleset.rules if r.detector == "regex"]
+        keywords = sorted({k for c in self.rules for k in c.rule.keywords})
+        index = {k: i for i, k in enumerate(keywords)}
+        self._rules_by_keyword: list[list[int]] = [[] for _ in keywords]
+        for ri, c in enumerate(self.rules):
+            for k in set(c.rule.keywords):
+                self._rules_by_keyword[index[k]].append(ri)
+        self._keyword_lengths = [len(k.encode()) for k in keywords]
+        self.prefilter = KeywordPrefilter(keywords, cache_dir)
+        self.decode_depth = decode_depth
+        self._rule_map = {c.rule.id: c.rule for c in self.rules}
+
+    def scan(self, data: bytes) -> list[Match]:
+        """All matches in ``data``, specific rules winning over generic ones on the same secret."""
+        lines = _LineIndex(data)
+        matches = self._scan_plain(data, lines, None)
+        if self.decode_depth > 0:
+            matches.extend(self._scan_decoded(data, lines, matches))
+        return prefer_specific(matches, self._rule_map)
+
+    def scan_rule(self, rule_id: str, data: bytes) -> list[Match]:
+        """Matches of one rule only, through the same prefilter and filters (used by rules check)."""
+        return [m for m in self.scan(data) if m.rule_id == rule_id]
+
+    def _scan_plain(self, data: bytes, lines: "_LineIndex", decoded: str | None) -> list[Match]:
+        windows: dict[int, list[tuple[int, int]]] = {}
+        for kw, end in self.prefilter.hits(data):
+            start = end - self._keyword_lengths[kw]
+            for ri in self._rules_by_keyword[kw]:
+                window = self.rules[ri].rule.window
+                if window.multiline:
+                    span = (max(0, start - window.before), min(len(data), end + window.after))
+                else:
+                    span = (lines.line_start(start, window.before), lines.line_end(end, window.after))
+                windows.setdefault(ri, []).append(span)
+        out: list[Match] = []
+        for ri, spans in windows.items():
+            compiled = self.rules[ri]
+            compiled.compile()
+            for s, e in _merge(spans):
+                out.extend(self._run(compiled, data, s, e, lines, decoded))
+        return out
+
+    def _run(self, c: _CompiledRule, data: bytes, s: int, e: int, lines: "_LineIndex",
+             decoded: str | None) -> list[Match]:
+        out = []
+        limit = len(data) if c.rule.window.multiline else lines.line_end(e, _EXTEND)
+        for m in c.regex.finditer(data, s, e):
+            ms, me = m.span(c.secret_group)
+            if me == e and e < limit:
+                # The window cut through this line: re-run with room to see where the token ends.
+                wider = c.regex.search(data, m.start(), min(limit, e + _EXTEND))
+                if wider is None:
+                    continue
+                m, (ms, me) = wider, wider.span(c.secret_group)
+            secret = data[ms:me].decode("utf-8", "replace")
+            name = None
+            if c.name_group is not None and m.span(c.name_group)[0] >= 0:
+                name = data[slice(*m.span(c.name_group))].decode("utf-8", "replace")
+            if not passes_filters(c, secret, name):
+                continue
+            line, column = lines.position(ms)
+            out.append(Match(c.rule.id, secret, ms, me, line, column, decoded))
+        return out
+
+    def _scan_decoded(self, data: bytes, lines: "_LineIndex", plain: list[Match]) -> list[Match]:
+        """Looks one level inside base64 and percent-encoded runs; reports at the run's position."""
+        seen = {m.secret for m in plain}
+        out = []
+        for run in decode.encoded_runs(data):
+            inner = _LineIndex(run.text)
+            for m in self._scan_plain(run.text, inner, run.encoding):
+                if m.secret in seen:
+                    continue
+                seen.add(m.secret)
+                line, column = lines.position(run.start)
+                out.append(Match(m.rule_id, m.secret, run.start, run.end, line, column, run.encoding))
+        return out
+
+
+def passes_filters(c: _CompiledRule, secret: str, name: str | None) -> bool:
+    """Entropy, placeholder and name filters; True when the match should be reported."""
+    rule = c.rule
+    if not secret or heuristics.is_placeholder(secret):
+        return False
+    if any(p.search(secret) for p in c.placeholders):
+        return False
+    if rule.min_entropy is not None and heuristics.shannon_entropy(secret) < rule.min_entropy:
+        return False
+    if "secret-name" in rule.filters and (name is None or not heuristics.is_secret_name(name)):
+        return False
+    if "not-code" in rule.filters and heuristics.is_code_like(secret):
+        return False
+    return True
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    spans.sort()
+    merged = [list(spans[0])]
+    for s, e in spans[1:]:
+        if s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return [(s, e) for s, e in merged]
+
+
+def prefer_specific(matches: list[Match], rules: dict[str, Rule]) -> list[Match]:
+    """Drops duplicate matches and generic matches that overlap a specific rule's secret."""
+    specific = [m for m in matches if not _is_generic(rules, m.rule_id)]
+    out, seen = [], set()
+    for m in sorted(matches, key=lambda m: (m.start, m.end, m.rule_id)):
+        key = (m.rule_id, m.start, m.end, m.secret)
+        if key in seen:
+            continue
+        if _is_generic(rules, m.rule_id) and any(
+                s.start < m.end and m.start < s.end or s.secret in m.secret or m.secret in s.secret
+                for s in specific if s.line == m.line):
+            continue
+        seen.add(key)
+        out.append(m)
+    return out
+
+
+def _is_generic(rules: dict[str, Rule], rule_id: str) -> bool:
+    rule = rules.get(rule_id)
+    return rule is None or rule.generic
+
+
+class _LineIndex:
+    """Line and column of byte offsets, computed lazily (most fragments have no match)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self._newlines: list[int] | None = None
+        self._columns: dict[int, tuple[int, int]] = {}  # line start -> last (offset, column)
+
+    def _nl(self) -> list[int]:
+        if self._newlines is None:
+            d, out, i = self.data, [], self.data.find(b"\n")
+            while i != -1:
+                out.append(i)
+                i = d.find(b"\n", i + 1)
+            self._newlines = out
+        return self._newlines
+
+    def line_start(self, offset: int, at_most: int) -> int:
+        """Start of the offset's line, but no more than ``at_most`` bytes back (long lines)."""
+        floor = max(0, offset - at_most)
+        i = self.data.rfind(b"\n", floor, offset)
+        return floor if i == -1 else i + 1
+
+    def line_end(self, offset: int, at_most: int) -> int:
+        """End of the offset's line, but no more than ``at_most`` bytes ahead."""
+        ceiling = min(len(self.data), offset + at_most)
+        i = self.data.find(b"\n", offset, ceiling)
+        return ceiling if i == -1 else i
+
+    def position(self, offset: int) -> tuple[int, int]:
+        nl = self._nl()
+        index = bisect.bisect_left(nl, offset)
+        start = nl[index - 1] + 1 if index else 0
+        base, column = self._columns.get(start, (start, 1))
+        if base > offset:  # counting forward from an earlier point keeps long lines linear
+            base, column = start, 1
+        column += len(self.data[base:offset].decode("utf-8", "replace"))
+        self._columns[start] = (offset, column)
+        return index + 1, column

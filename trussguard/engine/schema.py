@@ -1,0 +1,330 @@
+"""The rule-file schema: parse a rules/*.yaml document into frozen ``Rule``s and list problems.
+
+Parsing never raises on bad content: it returns the rules it could build and a list of
+``Problem``s, so ``trussguard rules check`` can report every mistake in a rule pack at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import re2
+
+from trussguard.engine import tokens as token_templates
+from trussguard.types import Severity
+
+RULE_ID = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
+SECRET_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
+DETECTORS = ("regex", "detect-secrets")
+FILTERS = ("secret-name", "not-code")
+
+_RULE_KEYS = {
+    "id", "name", "description", "severity", "keywords", "pattern", "min_entropy", "placeholders",
+    "filters", "window", "generic", "detector", "plugin", "tokens", "examples", "negative_examples",
+    "rotation", "references",
+}
+_REQUIRED = ("id", "name", "description", "severity", "examples", "negative_examples", "rotation",
+             "references")
+_FILE_KEYS = {"schema_version", "provider", "rules"}
+_ROTATION_KEYS = {"revoke_url", "steps", "truss_secret_name", "grants"}
+_WINDOW_KEYS = {"before", "after", "multiline"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a rule file; ``where`` is ``file`` or ``file:rule-id``."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    secret: str | None = None  # expected secret (may reference tokens); default: the first token
+    path: str = "example.txt"
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Rotation:
+    revoke_url: str
+    steps: tuple[str, ...]
+    truss_secret_name: str
+    grants: str = ""
+
+
+@dataclass(frozen=True)
+class Window:
+    """How far around a keyword hit the rule's regex looks (bytes), and whether it crosses lines."""
+
+    before: int = 256
+    after: int = 1024
+    multiline: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    description: str
+    severity: Severity
+    keywords: tuple[str, ...]
+    pattern: str | None
+    provider: str
+    source: str  # the file it came from
+    min_entropy: float | None = None
+    placeholders: tuple[str, ...] = ()
+    filters: tuple[str, ...] = ()
+    window: Window = Window()
+    generic: bool = False  # yields to a specific rule that matched the same secret
+    detector: str = "regex"
+    plugin: str | None = None
+    tokens: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    examples: tuple[Example, ...] = ()
+    negative_examples: tuple[Example, ...] = ()
+    rotation: Rotation | None = None
+    references: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as plain data (used by ``rules list --format json`` and the rule cache)."""
+        return {
+            "id": self.id, "name": self.name, "description": self.description,
+            "severity": str(self.severity), "keywords": list(self.keywords), "pattern": self.pattern,
+            "provider": self.provider, "source": self.source, "min_entropy": self.min_entropy,
+            "placeholders": list(self.placeholders), "filters": list(self.filters),
+            "window": {"before": self.window.before, "after": self.window.after,
+                       "multiline": self.window.multiline},
+            "generic": self.generic, "detector": self.detector, "plugin": self.plugin,
+            "tokens": dict(self.tokens),
+            "examples": [_example_dict(e) for e in self.examples],
+            "negative_examples": [_example_dict(e) for e in self.negative_examples],
+            "rotation": None if self.rotation is None else {
+                "revoke_url": self.rotation.revoke_url, "steps": list(self.rotation.steps),
+                "truss_secret_name": self.rotation.truss_secret_name, "grants": self.rotation.grants},
+            "references": list(self.references),
+        }
+
+
+def _example_dict(e: Example) -> dict[str, Any]:
+    return {"text": e.text, "secret": e.secret, "path": e.path, "why": e.why}
+
+
+def rule_from_dict(d: dict[str, Any]) -> Rule:
+    """Rebuilds a rule from ``Rule.to_dict`` output (trusted: the rule cache)."""
+    rot = d["rotation"]
+    return Rule(
+        id=d["id"], name=d["name"], description=d["description"],
+        severity=Severity.parse(d["severity"]), keywords=tuple(d["keywords"]), pattern=d["pattern"],
+        provider=d["provider"], source=d["source"], min_entropy=d["min_entropy"],
+        placeholders=tuple(d["placeholders"]), filters=tuple(d["filters"]), window=Window(**d["window"]),
+        generic=d["generic"], detector=d["detector"], plugin=d["plugin"], tokens=dict(d["tokens"]),
+        examples=tuple(Example(**e) for e in d["examples"]),
+        negative_examples=tuple(Example(**e) for e in d["negative_examples"]),
+        rotation=None if rot is None else Rotation(
+            rot["revoke_url"], tuple(rot["steps"]), rot["truss_secret_name"], rot.get("grants", "")),
+        references=tuple(d["references"]),
+    )
+
+
+def parse_rule_file(doc: Any, source: str) -> tuple[list[Rule], list[Problem]]:
+    """Turns one parsed YAML document into rules, collecting every problem found."""
+    problems: list[Problem] = []
+    if not isinstance(doc, dict):
+        return [], [Problem(source, "a rule file must be a mapping with `rules:`")]
+    for key in sorted(set(doc) - _FILE_KEYS):
+        problems.append(Problem(source, f"unknown top-level key `{key}`"))
+    if doc.get("schema_version") != 1:
+        problems.append(Problem(source, "`schema_version: 1` is required"))
+    provider = doc.get("provider")
+    if not isinstance(provider, str) or not RULE_ID.match(provider):
+        problems.append(Problem(source, "`provider` must be a lowercase identifier"))
+        provider = "unknown"
+    raw_rules = doc.get("rules")
+    if not isinstance(raw_rules, list) or not raw_rules:
+        return [], problems + [Problem(source, "`rules` must be a non-empty list")]
+    rules = []
+    for index, raw in enumerate(raw_rules):
+        rule, rule_problems = _parse_rule(raw, provider, source, index)
+        problems.extend(rule_problems)
+        if rule is not None:
+            rules.append(rule)
+    return rules, problems
+
+
+def _parse_rule(raw: Any, provider: str, source: str, index: int) -> tuple[Rule | None, list[Problem]]:
+    if not isinstance(raw, dict):
+        return None, [Problem(f"{source}:#{index + 1}", "a rule must be a mapping")]
+    rid = raw.get("id")
+    where = f"{source}:{rid if isinstance(rid, str) else '#' + str(index + 1)}"
+    problems: list[Problem] = []
+
+    def bad(message: str) -> None:
+        problems.append(Problem(where, message))
+
+    for key in sorted(set(raw) - _RULE_KEYS):
+        bad(f"unknown key `{key}`")
+    for key in _REQUIRED:
+        if key not in raw:
+            bad(f"missing `{key}`")
+    if problems and any("missing" in p.message for p in problems):
+        return None, problems
+    if not isinstance(rid, str) or not RULE_ID.match(rid) or len(rid) > 64:
+        bad("`id` must match [a-z0-9]+([.-][a-z0-9]+)* and be at most 64 characters")
+    for key in ("name", "description"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            bad(f"`{key}` must be a non-empty string")
+    try:
+        severity = Severity.parse(str(raw["severity"]))
+    except ValueError as exc:
+        bad(str(exc))
+        severity = Severity.HIGH
+    detector = raw.get("detector", "regex")
+    keywords = raw.get("keywords", [] if detector == "detect-secrets" else None)
+    if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords) \
+            or (detector == "regex" and not keywords):
+        bad("`keywords` must be a non-empty list of strings")
+        keywords = []
+    if detector not in DETECTORS:
+        bad(f"`detector` must be one of {', '.join(DETECTORS)}")
+    pattern = raw.get("pattern")
+    if detector == "regex":
+        _check_pattern(pattern, bad)
+    elif not isinstance(raw.get("plugin"), str):
+        bad("a detect-secrets rule needs `plugin` (a detect-secrets plugin class name)")
+    min_entropy = raw.get("min_entropy")
+    if min_entropy is not None and not (isinstance(min_entropy, (int, float)) and 0 <= min_entropy <= 8):
+        bad("`min_entropy` must be a number between 0 and 8 (bits per character)")
+    placeholders = _string_list(raw.get("placeholders", []), "placeholders", bad)
+    for p in placeholders:
+        try:
+            re2.compile(p)
+        except re2.error as exc:
+            bad(f"placeholder pattern {p!r} does not compile under RE2: {exc}")
+    filters = _string_list(raw.get("filters", []), "filters", bad)
+    for f in filters:
+        if f not in FILTERS:
+            bad(f"unknown filter `{f}` (known: {', '.join(FILTERS)})")
+    if "secret-name" in filters and pattern and "(?P<name>" not in pattern:
+        bad("the `secret-name` filter needs a `name` group in the pattern")
+    window = _parse_window(raw.get("window", {}), bad)
+    toks = _parse_tokens(raw.get("tokens", {}), bad)
+    examples = _parse_examples(raw["examples"], "examples", toks, bad, need_why=False)
+    negatives = _parse_examples(raw["negative_examples"], "negative_examples", toks, bad, need_why=True)
+    rotation = _parse_rotation(raw["rotation"], bad)
+    references = _string_list(raw["references"], "references", bad)
+    if not references:
+        bad("`references` must list at least one URL")
+    for ref in references:
+        if not ref.startswith("https://"):
+            bad(f"reference {ref!r} must be an https URL")
+    if problems:
+        return None, problems
+    return Rule(
+        id=rid, name=raw["name"].strip(), description=" ".join(raw["description"].split()),
+        severity=severity, keywords=tuple(k.lower() for k in keywords), pattern=pattern,
+        provider=provider, source=source, min_entropy=None if min_entropy is None else float(min_entropy),
+        placeholders=tuple(placeholders), filters=tuple(filters), window=window,
+        generic=bool(raw.get("generic", False)), detector=detector, plugin=raw.get("plugin"),
+        tokens=toks, examples=tuple(examples), negative_examples=tuple(negatives), rotation=rotation,
+        references=tuple(references),
+    ), []
+
+
+def _check_pattern(pattern: Any, bad) -> None:
+    if not isinstance(pattern, str) or not pattern:
+        bad("`pattern` must be a non-empty RE2 regular expression")
+        return
+    if pattern.count("(?P<secret>") != 1:
+        bad("`pattern` must have exactly one named group `secret`")
+    try:
+        compiled = re2.compile(pattern.encode())
+    except re2.error as exc:
+        bad(f"`pattern` does not compile under RE2 (linear-time engine): {exc}")
+        return
+    unknown = {n.decode() if isinstance(n, bytes) else n for n in compiled.groupindex} - {"secret", "name"}
+    if unknown:
+        bad(f"`pattern` may only name the groups `secret` and `name`, not {sorted(unknown)}")
+
+
+def _string_list(value: Any, key: str, bad) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        bad(f"`{key}` must be a list of strings")
+        return []
+    return value
+
+
+def _parse_window(value: Any, bad) -> Window:
+    if not isinstance(value, dict) or set(value) - _WINDOW_KEYS:
+        bad("`window` takes `before`, `after` (bytes) and `multiline` (bool)")
+        return Window()
+    before, after = value.get("before", 256), value.get("after", 1024)
+    if not all(isinstance(v, int) and 0 <= v <= 65536 for v in (before, after)):
+        bad("`window.before` and `window.after` must be integers from 0 to 65536")
+        return Window()
+    return Window(before, after, bool(value.get("multiline", False)))
+
+
+def _parse_tokens(value: Any, bad) -> dict[str, str]:
+    if not isinstance(value, dict):
+        bad("`tokens` must map names to templates such as 'hf_{34:A-Za-z}'")
+        return {}
+    out = {}
+    for name, template in value.items():
+        if not isinstance(name, str) or not re.match(r"^[a-z_][a-z0-9_]*$", name) or not isinstance(template, str):
+            bad(f"token `{name}` must be a lowercase name mapped to a template string")
+            continue
+        try:
+            token_templates.validate_template(template)
+        except token_templates.TemplateError as exc:
+            bad(str(exc))
+            continue
+        out[name] = template
+    return out
+
+
+def _parse_examples(value: Any, key: str, toks: dict[str, str], bad, need_why: bool) -> list[Example]:
+    if not isinstance(value, list) or not value:
+        bad(f"`{key}` must be a non-empty list")
+        return []
+    out = []
+    for item in value:
+        if isinstance(item, str):
+            item = {"text": item}
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) \
+                or set(item) - {"text", "secret", "path", "why"}:
+            bad(f"each of `{key}` is a string or a mapping with `text` (and `secret`, `path`, `why`)")
+            continue
+        if need_why and not str(item.get("why", "")).strip():
+            bad(f"negative example {item['text'][:40]!r} needs a `why`")
+        for ref in token_templates.references(item["text"] + str(item.get("secret") or "")):
+            if ref not in toks:
+                bad(f"example refers to undefined token {{{{{ref}}}}}")
+        if not need_why and item.get("secret") is None and not token_templates.references(item["text"]):
+            bad(f"positive example {item['text'][:40]!r} needs a {{{{token}}}} or an explicit `secret`")
+        out.append(Example(item["text"], item.get("secret"), item.get("path", "example.txt"),
+                           str(item.get("why", ""))))
+    return out
+
+
+def _parse_rotation(value: Any, bad) -> Rotation | None:
+    if not isinstance(value, dict):
+        bad("`rotation` must be a mapping with `revoke_url`, `steps`, `truss_secret_name`")
+        return None
+    for key in sorted(set(value) - _ROTATION_KEYS):
+        bad(f"unknown rotation key `{key}`")
+    url, steps, name = value.get("revoke_url"), value.get("steps"), value.get("truss_secret_name")
+    if not isinstance(url, str) or not url.startswith("https://"):
+        bad("`rotation.revoke_url` must be an https URL")
+    if not isinstance(steps, list) or not steps or not all(isinstance(s, str) and s.strip() for s in steps):
+        bad("`rotation.steps` must be a non-empty list of strings")
+    if not isinstance(name, str) or not SECRET_NAME.match(name):
+        bad("`rotation.truss_secret_name` must be a Baseten secret name matching ^[-._a-zA-Z0-9]+$")
+    if not (isinstance(url, str) and isinstance(steps, list) and isinstance(name, str)):
+        return None
+    return Rotation(url, tuple(" ".join(str(s).split()) for s in steps), name, str(value.get("grants", "")))

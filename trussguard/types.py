@@ -1,0 +1,97 @@
+"""Small immutable records exchanged between the pipeline stages.
+
+Stages never share mutable settings: a source yields ``Fragment``s, the matcher turns them
+into ``Match``es, ``findings`` turns those into ``Finding``s, and reporters only read.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that ``>=`` compares against the ``--fail-on`` threshold."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (expected low, medium, high or critical)") from None
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """The bytes of one file (or blob) and where they came from."""
+
+    path: str  # relative to the scan root, POSIX separators
+    data: bytes
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    """One secret found by one rule in one fragment, before suppression and reporting."""
+
+    rule_id: str
+    secret: str
+    start: int  # byte offset of the secret in the fragment (of the encoded text if decoded)
+    end: int
+    line: int  # 1-based
+    column: int  # 1-based, in characters
+    decoded: str | None = None  # "base64" or "percent" when found inside an encoded run
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reported problem; the JSON report contract is built from these fields."""
+
+    id: str
+    rule_id: str
+    kind: str  # "leak" or "policy"
+    severity: Severity
+    title: str
+    message: str
+    path: str
+    line: int
+    column: int | None
+    commit: str | None
+    secret_sha256: str | None
+    redacted: str | None
+    advisory_id: str | None
+    decoded: str | None = None
+    secret: str | None = field(default=None, repr=False, compare=False)  # only kept for --show-secrets
+
+
+@dataclass(frozen=True)
+class Advisory:
+    """What to do about one distinct leaked secret (one per secret hash)."""
+
+    id: str
+    secret_sha256: str
+    rule_id: str
+    title: str
+    urgency: str
+    revoke_url: str | None
+    steps: tuple[str, ...]
+    truss_secret_name: str | None
+    references: tuple[str, ...]
+    finding_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not scanned, and why (binary, too_large, unreadable, ...)."""
+
+    path: str
+    reason: str
+    detail: str = ""
