@@ -19,6 +19,7 @@ import argparse
 import base64
 import hashlib
 import json
+import keyword
 import math
 import random
 import string
@@ -63,9 +64,9 @@ PACKAGES = (
     "protobuf triton openai anthropic"
 ).split()
 IMPORTS = (
+    "import logging",
     "import os",
     "import json",
-    "import logging",
     "import time",
     "from typing import Any, Dict, List, Optional",
     "import numpy as np",
@@ -163,6 +164,7 @@ class Pools:
         self.rng = rng
         self.words = [self._pseudo_word() for _ in range(3000)] + COMMON_WORDS * 20
         self.idents = [self._ident() for _ in range(2000)] + ML_IDENTS * 10
+        self.distinct_idents = list(dict.fromkeys(self.idents))  # for parameter lists
         self.sentences = [self._sentence() for _ in range(3000)]
         self.paragraphs = [self._paragraph() for _ in range(800)]
         self.py_blocks = [self._py_block() for _ in range(2000)]
@@ -178,7 +180,8 @@ class Pools:
         r = self.rng
         parts = [r.choice(ML_IDENTS) if r.random() < 0.3 else self._pseudo_word()]
         parts += [self._pseudo_word() for _ in range(r.randint(0, 2))]
-        return "_".join(parts)
+        name = "_".join(parts)
+        return name + "_" if keyword.iskeyword(name) else name  # generated Python must parse
 
     def word(self) -> str:
         return self.rng.choice(self.words)
@@ -219,7 +222,7 @@ class Pools:
 
     def _py_function(self, ind: str = "", method: bool = False) -> str:
         r = self.rng
-        args = r.sample(self.idents, r.randint(1, 4))
+        args = r.sample(self.distinct_idents, r.randint(1, 4))
         params = ["self", *args] if method else args
         lines = [f"{ind}def {self.ident()}({', '.join(params)}):", f'{ind}    """{self.sentence()}"""']
         lines += [self._py_stmt(ind + "    ", args) for _ in range(r.randint(2, 9))]
@@ -228,7 +231,7 @@ class Pools:
 
     def _py_class(self) -> str:
         r = self.rng
-        attrs = r.sample(self.idents, r.randint(2, 5))
+        attrs = r.sample(self.distinct_idents, r.randint(2, 5))
         lines = [
             f"class {self.camel()}({r.choice(('object', 'BaseModel', 'torch.nn.Module'))}):",
             f'    """{self.sentence()}\n\n    {self.sentence()}\n    """',
@@ -322,7 +325,7 @@ class Generator:
 
     def gen_py(self, spec: Spec) -> str:
         head = [f'"""{self.p.sentence()}\n\n{self.p.rng.choice(self.p.paragraphs)}\n"""', ""]
-        head += sorted(self.rng.sample(IMPORTS, self.rng.randint(2, 6)))
+        head += ["import logging", "import os", *self.rng.sample(IMPORTS[2:], self.rng.randint(1, 5))]
         head += ["", "logger = logging.getLogger(__name__)", f"MAX_TOKENS = {self.rng.choice((512, 2048, 4096))}", ""]
         if url := self.needle(spec, "postgres"):
             head += [f'DATABASE_URL = os.environ.get("DATABASE_URL", "{url}")', 'POOL_SIZE = int(os.environ.get("POOL_SIZE", "10"))', ""]

@@ -50,3 +50,56 @@ def run_rules_check(dirs: list[Path], seed: int | None) -> int:
     status = f"{len(problems)} problem(s)" if problems else "all examples behave"
     click.echo(f"{len(files)} file(s), {len(rules)} rule(s), {examples} example(s): {status}")
     return 1 if problems else 0
+
+
+def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, output: Path | None,
+             fail_on: str, max_file_size: str, show_secrets: bool, no_detect_secrets: bool, no_decode: bool,
+             allow_unreadable: bool, jobs: int | None, no_cache: bool) -> int:
+    from trussguard.config import ScanConfig, parse_size
+    from trussguard.pipeline import scan_tree
+    from trussguard.types import Severity
+
+    try:
+        size = parse_size(max_file_size)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    config = ScanConfig(
+        paths=tuple(paths), rule_dirs=tuple(rule_dirs), fail_on=Severity.parse(fail_on), max_file_size=size,
+        show_secrets=show_secrets, use_detect_secrets=not no_detect_secrets, decode_depth=0 if no_decode else 1,
+        allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=None if no_cache else default_cache_dir(),
+    )
+    try:
+        result = scan_tree(config)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from None
+    emit(fmt, result, output)
+    code = result.exit_code(config)
+    if code == 2:
+        click.echo(f"trussguard: error: {len(result.errors)} file(s) could not be read "
+                   f"(first: {result.errors[0].path}: {result.errors[0].detail}); "
+                   "use --allow-unreadable to accept", err=True)
+    return code
+
+
+def emit(fmt: str, result, output: Path | None) -> None:
+    """Writes the report to ``output`` (atomically) or stdout; colour only on a terminal."""
+    import os
+    import sys
+
+    from trussguard.report import render
+
+    if output is None:
+        color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        click.echo(render(fmt, result, color=color), nl=False)
+        return
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(render(fmt, result), "utf-8")
+        os.replace(tmp, output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write report to {output}: {exc.strerror or exc}") from None
+
+
+class OutputError(click.ClickException):
+    exit_code = 2

@@ -23,9 +23,15 @@ class Detector:
         ds_rules = [r for r in ruleset.rules if r.detector == "detect-secrets"] if use_detect_secrets else []
         self.extra = detect_secrets_adapter.DetectSecretsAdapter(ds_rules) if ds_rules else None
 
-    def detect(self, path: str, data: bytes) -> list[Match]:
-        """Every match in one file's bytes, deduplicated across the two engines."""
+    def detect(self, path: str, data: bytes, truss_file: bool | None = None) -> list[Match]:
+        """Every match in one file's bytes, deduplicated across the two engines.
+
+        detect-secrets runs only on Truss files; ``truss_file`` says whether this is one (the
+        pipeline knows from the whole listing), else it is guessed from the file name.
+        """
         matches = self.matcher.scan(data)
-        if self.extra is not None and detect_secrets_adapter.applies_to(path):
+        if truss_file is None:
+            truss_file = detect_secrets_adapter.applies_to(path)
+        if self.extra is not None and truss_file:
             matches = prefer_specific(matches + self.extra.scan(path, data), self.rules)
         return matches

@@ -91,14 +91,19 @@ class Matcher:
              decoded: str | None) -> list[Match]:
         out = []
         limit = len(data) if c.rule.window.multiline else lines.line_end(e, _EXTEND)
-        for m in c.regex.finditer(data, s, e):
+        pos = s
+        while pos < e:
+            m = c.regex.search(data, pos, e)  # one C call for the common no-match window
+            if m is None:
+                break
+            pos = max(m.end(), pos + 1)
             ms, me = m.span(c.secret_group)
             if me == e and e < limit:
                 # The window cut through this line: re-run with room to see where the token ends.
-                wider = c.regex.search(data, m.start(), min(limit, e + _EXTEND))
-                if wider is None:
+                m = c.regex.search(data, m.start(), min(limit, e + _EXTEND))
+                if m is None:
                     continue
-                m, (ms, me) = wider, wider.span(c.secret_group)
+                (ms, me), pos = m.span(c.secret_group), max(pos, m.end())
             secret = data[ms:me].decode("utf-8", "replace")
             name = None
             if c.name_group is not None and m.span(c.name_group)[0] >= 0:
@@ -152,25 +157,28 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def prefer_specific(matches: list[Match], rules: dict[str, Rule]) -> list[Match]:
-    """Drops duplicate matches and generic matches that overlap a specific rule's secret."""
-    specific = [m for m in matches if not _is_generic(rules, m.rule_id)]
-    out, seen = [], set()
-    for m in sorted(matches, key=lambda m: (m.start, m.end, m.rule_id)):
-        key = (m.rule_id, m.start, m.end, m.secret)
-        if key in seen:
+    """One match per secret and place: specific rules beat generic ones, which beat detect-secrets.
+
+    A generic or detect-secrets match is dropped when a better-ranked match on the same line
+    overlaps it or carries the same secret, so both engines merge without duplicates.
+    """
+    ranked = sorted(matches, key=lambda m: (_rank(rules, m.rule_id), m.start, m.end, m.rule_id))
+    kept: list[Match] = []
+    for m in ranked:
+        rank = _rank(rules, m.rule_id)
+        if any(k.line == m.line and (k.start < m.end and m.start < k.end or k.secret == m.secret)
+               and (_rank(rules, k.rule_id) < rank or k.secret == m.secret and (k.start, k.end) == (m.start, m.end))
+               for k in kept):
             continue
-        if _is_generic(rules, m.rule_id) and any(
-                s.start < m.end and m.start < s.end or s.secret in m.secret or m.secret in s.secret
-                for s in specific if s.line == m.line):
-            continue
-        seen.add(key)
-        out.append(m)
-    return out
+        kept.append(m)
+    return sorted(kept, key=lambda m: (m.start, m.rule_id))
 
 
-def _is_generic(rules: dict[str, Rule], rule_id: str) -> bool:
+def _rank(rules: dict[str, Rule], rule_id: str) -> int:
     rule = rules.get(rule_id)
-    return rule is None or rule.generic
+    if rule is None or rule.detector != "regex":
+        return 2
+    return 1 if rule.generic else 0
 
 
 class _LineIndex:

@@ -1,0 +1,58 @@
+"""Matches become Findings: a stable fingerprint, a redacted value, the rule's words.
+
+The fingerprint is ``sha256(rule id, path, sha256(secret))`` and so survives inserted lines
+(detect-secrets' lesson; gitleaks' line-based fingerprints churn). The redacted form shows at
+most 8 characters of the secret (never more than a quarter of it), its length and a short
+hash, e.g. ``sk-proj-…(164 chars, sha256:1a2b3c4d)``: enough to recognise a key, not to use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from trussguard.engine.schema import Rule
+from trussguard.types import Finding, Match
+
+MAX_PREFIX = 8
+
+
+def secret_sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def fingerprint(rule_id: str, path: str, digest: str, commit: str | None = None) -> str:
+    material = "\0".join([rule_id, path, digest] + ([commit] if commit else []))
+    return "tg-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:20]
+
+
+def advisory_id(digest: str) -> str:
+    return "adv-" + digest[:16]
+
+
+def redact(secret: str) -> str:
+    shown = min(MAX_PREFIX, len(secret) // 4)
+    return f"{secret[:shown]}…({len(secret)} chars, sha256:{secret_sha256(secret)[:8]})"
+
+
+def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
+               keep_secret: bool = False) -> Finding:
+    digest = secret_sha256(match.secret)
+    where = f" (inside a {match.decoded}-encoded run)" if match.decoded else ""
+    return Finding(
+        id=fingerprint(rule.id, path, digest),
+        rule_id=rule.id,
+        kind="leak",
+        severity=rule.severity,
+        title=rule.name,
+        message=f"{rule.name} found{where}; rotate it, then read it from a Baseten workspace secret "
+                f"(`{rule.rotation.truss_secret_name}`)." if rule.rotation else f"{rule.name} found{where}.",
+        path=path,
+        line=match.line,
+        column=match.column,
+        commit=commit,
+        secret_sha256=digest,
+        redacted=redact(match.secret),
+        advisory_id=advisory_id(digest),
+        decoded=match.decoded,
+        secret=match.secret if keep_secret else None,
+    )

@@ -1,0 +1,14 @@
+"""Reporters: pure functions from a ScanResult to text. ``render`` picks one by name."""
+
+from __future__ import annotations
+
+from trussguard.pipeline import ScanResult
+from trussguard.report import json_report, text
+
+REPORTERS = {"text": text.render, "json": json_report.render}
+
+
+def render(fmt: str, result: ScanResult, color: bool = False) -> str:
+    if fmt == "text":
+        return text.render(result, color=color)
+    return REPORTERS[fmt](result)

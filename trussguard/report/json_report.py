@@ -1,0 +1,59 @@
+"""The JSON report contract (schema_version 1); documented in README.md and kept stable."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from trussguard import __version__
+from trussguard.pipeline import ScanResult
+from trussguard.types import Advisory, Finding
+
+SCHEMA_VERSION = 1
+
+
+def render(result: ScanResult) -> str:
+    return json.dumps(to_dict(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_dict(result: ScanResult) -> dict[str, Any]:
+    s = result.stats
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "trussguard", "version": __version__},
+        "mode": result.mode,
+        "target": result.target,
+        "stats": {
+            "files_scanned": s.files_scanned,
+            "bytes_scanned": s.bytes_scanned,
+            "skipped": dict(sorted(Counter(k.reason for k in s.skipped).items())),
+            "skipped_files": [{"path": k.path, "reason": k.reason, "detail": k.detail} for k in s.skipped],
+            "suppressed": s.suppressed,
+            "rules": s.rules,
+            "duration_seconds": round(s.duration_seconds, 3),
+        },
+        "findings": [finding_dict(f) for f in result.findings],
+        "advisories": [advisory_dict(a) for a in result.advisories],
+    }
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    out = {
+        "id": f.id, "rule_id": f.rule_id, "kind": f.kind, "severity": str(f.severity), "title": f.title,
+        "message": f.message, "path": f.path, "line": f.line, "column": f.column, "commit": f.commit,
+        "secret_sha256": f.secret_sha256, "redacted": f.redacted, "advisory_id": f.advisory_id,
+        "decoded": f.decoded,
+    }
+    if f.secret is not None:
+        out["secret"] = f.secret
+    return out
+
+
+def advisory_dict(a: Advisory) -> dict[str, Any]:
+    return {
+        "id": a.id, "secret_sha256": a.secret_sha256, "rule_id": a.rule_id, "title": a.title,
+        "urgency": a.urgency, "revoke_url": a.revoke_url, "steps": list(a.steps),
+        "truss_secret_name": a.truss_secret_name, "references": list(a.references),
+        "finding_ids": list(a.finding_ids),
+    }

@@ -1,0 +1,75 @@
+"""The human report: findings grouped by file, then what to do, then what was not scanned."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from trussguard import __version__
+from trussguard.pipeline import ScanResult
+from trussguard.types import Severity
+
+_COLORS = {Severity.CRITICAL: "magenta", Severity.HIGH: "red", Severity.MEDIUM: "yellow", Severity.LOW: "cyan"}
+
+
+def render(result: ScanResult, color: bool = False) -> str:
+    def style(text: str, **kw) -> str:
+        return click.style(text, **kw) if color else text
+
+    s = result.stats
+    lines = [style(f"trussguard {__version__}", bold=True)
+             + f" · {result.mode} scan of {result.target}: {s.files_scanned} files, "
+             f"{_size(s.bytes_scanned)} in {s.duration_seconds:.2f}s", ""]
+    by_path: dict[str, list] = {}
+    for f in result.findings:
+        by_path.setdefault(f.path, []).append(f)
+    for path, findings in by_path.items():
+        lines.append(style(path, bold=True, underline=True))
+        for f in findings:
+            where = f"{f.line}:{f.column}" if f.column else str(f.line)
+            sev = style(f"{str(f.severity).upper():<8}", fg=_COLORS[f.severity], bold=True)
+            lines.append(f"  {where:<8} {sev} {f.title}  [{f.rule_id}]")
+            value = f.secret if f.secret is not None else f.redacted
+            if value:
+                lines.append(f"           {value}" + (f"  (decoded from {f.decoded})" if f.decoded else ""))
+        lines.append("")
+    if result.advisories:
+        lines.append(style("What to do", bold=True))
+        for a in result.advisories:
+            lines.append(f"  [{a.urgency}] {a.title} ({len(a.finding_ids)} place(s))")
+            if a.revoke_url:
+                lines.append(f"    1. Revoke it: {a.revoke_url}")
+            if a.truss_secret_name:
+                lines.append(f"    2. Store the new one as the Baseten workspace secret `{a.truss_secret_name}`, "
+                             f"declare `{a.truss_secret_name}: null` under `secrets:` in config.yaml and read "
+                             f"`self._secrets[\"{a.truss_secret_name}\"]` in the model.")
+            lines.append("    3. Removing it from the file is not enough: it stays in git history. Rotate first.")
+        lines.append("")
+    lines.append(_summary(result))
+    for skipped in result.errors:
+        lines.append(style(f"error: could not read {skipped.path}: {skipped.detail}", fg="red"))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(result: ScanResult) -> str:
+    counts = Counter(f.severity for f in result.findings)
+    parts = [f"{counts[sev]} {sev}" for sev in sorted(counts, reverse=True)]
+    files = len({f.path for f in result.findings})
+    head = (f"{len(result.findings)} finding(s) ({', '.join(parts)}) in {files} file(s)"
+            if result.findings else "No secrets found")
+    extra = []
+    if result.stats.suppressed:
+        extra.append(f"{result.stats.suppressed} suppressed inline")
+    skipped = Counter(k.reason for k in result.stats.skipped)
+    if skipped:
+        extra.append("skipped: " + ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items())))
+    return head + (" · " + " · ".join(extra) if extra else "")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"

@@ -1,0 +1,44 @@
+"""Inline suppression comments, including other scanners' syntaxes so teams can migrate.
+
+On the line of the finding: ``trussguard: allow`` (any rule) or ``trussguard: allow[rule-id, ...]``,
+detect-secrets' ``pragma: allowlist secret`` and gitleaks' ``gitleaks:allow``. On the line
+before it: ``trussguard: allow-next-line`` (optionally ``[rule-id]``) and detect-secrets'
+``pragma: allowlist nextline secret``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from trussguard.types import Match
+
+_REACH = 65536  # on a pathological multi-megabyte line, look this far for the comment
+_SAME_LINE = re.compile(
+    rb"trussguard:\s*allow(?!-)(?:\[(?P<ids>[^\]]*)\])?|pragma:\s*allowlist[ -]secret|gitleaks:allow", re.I)
+_NEXT_LINE = re.compile(
+    rb"trussguard:\s*allow-next-line(?:\[(?P<ids>[^\]]*)\])?|pragma:\s*allowlist[ -]nextline[ -]secret", re.I)
+
+
+def is_suppressed(data: bytes, match: Match) -> bool:
+    """True when the match's line (or the line before) carries an allow comment for its rule."""
+    floor = max(0, match.start - _REACH)
+    start = data.rfind(b"\n", floor, match.start) + 1 or floor
+    end = data.find(b"\n", match.start, match.start + _REACH)
+    line = data[start: min(len(data), match.start + _REACH) if end == -1 else end]
+    if _allows(_SAME_LINE, line, match.rule_id):
+        return True
+    if start == 0:
+        return False
+    prev_floor = max(0, start - 1 - _REACH)
+    prev_start = data.rfind(b"\n", prev_floor, start - 1) + 1 or prev_floor
+    return _allows(_NEXT_LINE, data[prev_start:start - 1], match.rule_id)
+
+
+def _allows(marker: re.Pattern[bytes], line: bytes, rule_id: str) -> bool:
+    if b"allow" not in line.lower():
+        return False
+    for m in marker.finditer(line):
+        ids = m.groupdict().get("ids")
+        if ids is None or rule_id in {i.strip().decode("utf-8", "replace") for i in ids.split(b",")}:
+            return True
+    return False
