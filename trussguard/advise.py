@@ -26,7 +26,7 @@ def build_advisories(findings: list[Finding], rules: dict[str, Rule]) -> list[Ad
             id=advisory_id(digest),
             secret_sha256=digest,
             rule_id=lead.rule_id,
-            title=f"Rotate the {lead.title}",
+            title=lead.title,
             urgency="immediate" if lead.severity >= Severity.HIGH else "review",
             revoke_url=rotation.revoke_url if rotation else None,
             steps=rotation.steps if rotation else (),

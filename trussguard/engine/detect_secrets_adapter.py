@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 
+from trussguard.engine import heuristics
 from trussguard.engine.schema import Rule
 from trussguard.types import Match
 
@@ -70,8 +71,8 @@ class DetectSecretsAdapter:
         for secret in found:
             rule = self._rule_by_plugin.get(type_to_plugin.get(secret.type, ""))
             value = secret.secret_value
-            if rule is None or not value:
-                continue
+            if rule is None or not value or heuristics.is_placeholder(value):
+                continue  # e.g. `hf_access_token: null` is how Truss declares a secret
             text = lines[secret.line_number - 1]
             column = text.find(value) + 1 or 1
             start = offsets[secret.line_number - 1] + len(text[: column - 1].encode())

@@ -22,6 +22,14 @@ from trussguard.types import Match
 _EXTEND = 4096  # how far a window is stretched when a match touches its cut edge
 
 
+def compile_pattern(pattern: str):
+    """RE2 with room for long rules (the default 8 MiB makes its DFA give up and log noise)."""
+    options = re2.Options()
+    options.max_mem = 64 << 20
+    options.log_errors = False
+    return re2.compile(pattern.encode(), options)
+
+
 @dataclass
 class _CompiledRule:
     rule: Rule
@@ -33,7 +41,7 @@ class _CompiledRule:
     def compile(self) -> None:
         """Compiles lazily: a small scan touches few rules, so start-up stays fast."""
         if self.regex is None:
-            self.regex = re2.compile(self.rule.pattern.encode())
+            self.regex = compile_pattern(self.rule.pattern)
             index = {(k.decode() if isinstance(k, bytes) else k): v for k, v in self.regex.groupindex.items()}
             self.secret_group = index["secret"]
             self.name_group = index.get("name")
@@ -77,7 +85,10 @@ class Matcher:
                 if window.multiline:
                     span = (max(0, start - window.before), min(len(data), end + window.after))
                 else:
-                    span = (lines.line_start(start, window.before), lines.line_end(end, window.after))
+                    # One byte past each edge, so `^`, `$` and `[^A-Za-z0-9_]` boundaries see the
+                    # newline that delimits the line (RE2's ^/$ only match at the text's ends).
+                    span = (max(0, lines.line_start(start, window.before) - 1),
+                            min(len(data), lines.line_end(end, window.after) + 1))
                 windows.setdefault(ri, []).append(span)
         out: list[Match] = []
         for ri, spans in windows.items():
@@ -116,14 +127,13 @@ class Matcher:
 
     def _scan_decoded(self, data: bytes, lines: "_LineIndex", plain: list[Match]) -> list[Match]:
         """Looks one level inside base64 and percent-encoded runs; reports at the run's position."""
-        seen = {m.secret for m in plain}
+        in_plain = {m.secret for m in plain}
         out = []
         for run in decode.encoded_runs(data):
             inner = _LineIndex(run.text)
             for m in self._scan_plain(run.text, inner, run.encoding):
-                if m.secret in seen:
-                    continue
-                seen.add(m.secret)
+                if m.secret in in_plain:
+                    continue  # already reported where it stands in clear text
                 line, column = lines.position(run.start)
                 out.append(Match(m.rule_id, m.secret, run.start, run.end, line, column, run.encoding))
         return out

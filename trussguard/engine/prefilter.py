@@ -20,11 +20,11 @@ class KeywordPrefilter:
 
     def __init__(self, keywords: list[str], cache_dir: Path | None = None):
         self.keywords = keywords
-        self._db = _load_or_compile(keywords, cache_dir)
+        self._db = _load_or_compile(keywords, cache_dir) if keywords else None  # hyperscan refuses empty sets
 
     def hits(self, data: bytes) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
-        if not data or not self.keywords:
+        if not data or self._db is None:
             return found
 
         def on_match(kw: int, _start: int, end: int, _flags: int, _ctx: object) -> None:

@@ -242,8 +242,10 @@ def _check_pattern(pattern: Any, bad) -> None:
         return
     if pattern.count("(?P<secret>") != 1:
         bad("`pattern` must have exactly one named group `secret`")
+    from trussguard.engine.matcher import compile_pattern
+
     try:
-        compiled = re2.compile(pattern.encode())
+        compiled = compile_pattern(pattern)
     except re2.error as exc:
         bad(f"`pattern` does not compile under RE2 (linear-time engine): {exc}")
         return

@@ -45,14 +45,22 @@ def check_rule(detector: Detector, rule: Rule, rng: random.Random) -> list[str]:
     return out
 
 
+# Each positive example must also match with lines around it: a rule that only works when its
+# match touches the start or end of the file would miss the same key in a real file.
+_SURROUNDINGS = (("", ""), ("# context line\n", "\n# another line\n"))
+
+
 def _check_positive(detector: Detector, rule: Rule, example: Example, rng: random.Random) -> list[str]:
     text, expected = _expand(rule, example, rng)
     if rule.detector == "regex" and not any(k in text.lower() for k in rule.keywords):
         return [f"example {_short(example.text)} contains none of the keywords {list(rule.keywords)}"]
-    found = [m.secret for m in detector.detect(example.path, text.encode()) if m.rule_id == rule.id]
-    if expected not in found:
-        got = f"found {len(found)} other secret(s)" if found else "no match"
-        return [f"example {_short(example.text)} did not yield its secret ({got})"]
+    for before, after in _SURROUNDINGS:
+        found = [m.secret for m in detector.detect(example.path, (before + text + after).encode())
+                 if m.rule_id == rule.id]
+        if expected not in found:
+            got = f"found {len(found)} other secret(s)" if found else "no match"
+            where = " between other lines" if before else ""
+            return [f"example {_short(example.text)} did not yield its secret{where} ({got})"]
     return []
 
 

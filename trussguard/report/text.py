@@ -37,7 +37,7 @@ def render(result: ScanResult, color: bool = False) -> str:
     if result.advisories:
         lines.append(style("What to do", bold=True))
         for a in result.advisories:
-            lines.append(f"  [{a.urgency}] {a.title} ({len(a.finding_ids)} place(s))")
+            lines.append(f"  [{a.urgency}] Rotate: {a.title} ({len(a.finding_ids)} place(s))")
             if a.revoke_url:
                 lines.append(f"    1. Revoke it: {a.revoke_url}")
             if a.truss_secret_name:
