@@ -26,9 +26,9 @@ import string
 import struct
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 MANIFEST_NAME = ".bench-manifest.json"
 MIB = 1024 * 1024
@@ -119,7 +119,10 @@ def rand_chars(rng: random.Random, alphabet: str, n: int) -> str:
 
 def make_secrets(rng: random.Random) -> dict[str, Secret]:
     """Build the eleven fake credentials from prefixes plus random characters."""
-    r = lambda alphabet, n: rand_chars(rng, alphabet, n)  # noqa: E731
+
+    def r(alphabet: str, n: int) -> str:
+        return rand_chars(rng, alphabet, n)
+
     openai = "sk-proj-" + r(URLSAFE, 74) + "T3Blbk" + "FJ" + r(URLSAFE, 74)
     hf = "hf_" + r(string.ascii_letters, 34)
     aws_id = "AK" + "IA" + r(AWS_KEY_ID_CHARS, 16)
@@ -139,9 +142,7 @@ def make_secrets(rng: random.Random) -> dict[str, Secret]:
     pg_password = r(ALNUM, 20)
     pg_url = f"postgresql://app:{pg_password}@db.internal:5432/prod"
     b64_hf = "hf_" + r(string.ascii_letters, 34)
-    b64_blob = base64.b64encode(
-        f"HF_TOKEN={b64_hf}\nLOG_LEVEL=info\nMAX_BATCH_SIZE=8\n".encode()
-    ).decode()
+    b64_blob = base64.b64encode(f"HF_TOKEN={b64_hf}\nLOG_LEVEL=info\nMAX_BATCH_SIZE=8\n".encode()).decode()
     return {
         "openai": Secret("openai-api-key", openai, openai),
         "huggingface": Secret("huggingface-token", hf, hf),
@@ -269,12 +270,13 @@ class Pools:
         var = self.ident().upper()
         choices = (
             f'export {var}="${{{var}:-{self.word()}}}"',
-            f"python -m {self.word()}.{self.ident()} --batch-size {r.choice((1, 8, 32))} --max-tokens {r.choice((256, 1024))}",
+            f"python -m {self.word()}.{self.ident()} --batch-size {r.choice((1, 8, 32))}"
+            f" --max-tokens {r.choice((256, 1024))}",
             f'if [[ -z "${{{var}:-}}" ]]; then\n  echo "{self.sentence()}" >&2\n  exit 1\nfi',
             f'echo "[$(date +%H:%M:%S)] {self.sentence()}"',
             f"docker build -t registry.internal/{self.word()}:$GIT_SHA -f docker/{self.word()}.Dockerfile .",
             f"curl -fsS http://{self.word()}.svc.cluster.local:8080/healthz > /dev/null",
-            f"for shard in $(seq 0 {r.randint(1, 15)}); do\n  ./scripts/{self.ident()}.sh \"$shard\"\ndone",
+            f'for shard in $(seq 0 {r.randint(1, 15)}); do\n  ./scripts/{self.ident()}.sh "$shard"\ndone',
             f"# {self.sentence()}",
         )
         return r.choice(choices) + "\n"
@@ -324,20 +326,30 @@ class Generator:
         return self.secrets[key].needle if key in spec.plants else None
 
     def gen_py(self, spec: Spec) -> str:
-        head = [f'"""{self.p.sentence()}\n\n{self.p.rng.choice(self.p.paragraphs)}\n"""', ""]
+        head = [f'"""{self.p.sentence()}\n\n{self.rng.choice(self.p.paragraphs)}\n"""', ""]
         head += ["import logging", "import os", *self.rng.sample(IMPORTS[2:], self.rng.randint(1, 5))]
         head += ["", "logger = logging.getLogger(__name__)", f"MAX_TOKENS = {self.rng.choice((512, 2048, 4096))}", ""]
         if url := self.needle(spec, "postgres"):
-            head += [f'DATABASE_URL = os.environ.get("DATABASE_URL", "{url}")', 'POOL_SIZE = int(os.environ.get("POOL_SIZE", "10"))', ""]
+            head += [
+                f'DATABASE_URL = os.environ.get("DATABASE_URL", "{url}")',
+                'POOL_SIZE = int(os.environ.get("POOL_SIZE", "10"))',
+                "",
+            ]
         return "\n".join(head) + "\n\n" + fill(self.rng, self.p.py_blocks, spec.size)
 
     def gen_truss_model(self, spec: Spec) -> str:
         openai = self.needle(spec, "openai")
         const = f'OPENAI_API_KEY = "{openai}"\n' if openai else ""
-        return TRUSS_MODEL_TEMPLATE.format(
-            doc=self.p.sentence(), const=const, max_tokens=self.rng.choice((256, 512, 1024)),
-            dtype=self.rng.choice(DTYPES[:2]),
-        ) + "\n\n" + fill(self.rng, self.p.py_blocks, spec.size)
+        return (
+            TRUSS_MODEL_TEMPLATE.format(
+                doc=self.p.sentence(),
+                const=const,
+                max_tokens=self.rng.choice((256, 512, 1024)),
+                dtype=self.rng.choice(DTYPES[:2]),
+            )
+            + "\n\n"
+            + fill(self.rng, self.p.py_blocks, spec.size)
+        )
 
     def gen_truss_config(self, spec: Spec) -> str:
         r, p = self.rng, self.p
@@ -363,10 +375,18 @@ class Generator:
             f"  LOG_LEVEL: {r.choice(('info', 'debug', 'warning'))}",
         ]
         if ghp := self.needle(spec, "github"):
-            lines += ["build_commands:", "  - pip install --upgrade pip",
-                      f"  - git clone https://x-access-token:{ghp}@github.com/acme/lib", "  - pip install ./lib"]
+            lines += [
+                "build_commands:",
+                "  - pip install --upgrade pip",
+                f"  - git clone https://x-access-token:{ghp}@github.com/acme/lib",
+                "  - pip install ./lib",
+            ]
         if url := self.needle(spec, "s3_presigned"):
-            lines += ["external_data:", f"  - url: {url}", "    local_data_path: weights/model-00001-of-00002.safetensors"]
+            lines += [
+                "external_data:",
+                f"  - url: {url}",
+                "    local_data_path: weights/model-00001-of-00002.safetensors",
+            ]
         lines += ["runtime:", f"  predict_concurrency: {r.choice((1, 8, 32))}"]
         return "\n".join(lines) + "\n"
 
@@ -396,16 +416,20 @@ class Generator:
     def gen_sh(self, spec: Spec) -> str:
         head = f"#!/usr/bin/env bash\n# {self.p.sentence()}\nset -euo pipefail\n\n"
         if token := self.needle(spec, "slack"):
-            head += (f'SLACK_BOT_TOKEN="{token}"\nCHANNEL="#ml-deploys"\n\n'
-                     'notify() {\n  curl -fsS -X POST https://slack.com/api/chat.postMessage \\\n'
-                     '    -H "Authorization: Bearer $SLACK_BOT_TOKEN" \\\n'
-                     '    --data-urlencode "channel=$CHANNEL" --data-urlencode "text=$1"\n}\n\n')
+            head += (
+                f'SLACK_BOT_TOKEN="{token}"\nCHANNEL="#ml-deploys"\n\n'
+                "notify() {\n  curl -fsS -X POST https://slack.com/api/chat.postMessage \\\n"
+                '    -H "Authorization: Bearer $SLACK_BOT_TOKEN" \\\n'
+                '    --data-urlencode "channel=$CHANNEL" --data-urlencode "text=$1"\n}\n\n'
+            )
         return head + fill(self.rng, self.p.sh_blocks, spec.size, sep="")
 
     def gen_env(self, spec: Spec) -> str:
-        return (f"# local development settings for {spec.name}\nAPP_ENV=development\nLOG_LEVEL=info\n"
-                f"AWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID={self.needle(spec, 'aws_key_id')}\n"
-                f"AWS_SECRET_ACCESS_KEY={self.needle(spec, 'aws_secret')}\nS3_BUCKET=acme-{spec.name}-artifacts\n")
+        return (
+            f"# local development settings for {spec.name}\nAPP_ENV=development\nLOG_LEVEL=info\n"
+            f"AWS_REGION=us-east-1\nAWS_ACCESS_KEY_ID={self.needle(spec, 'aws_key_id')}\n"
+            f"AWS_SECRET_ACCESS_KEY={self.needle(spec, 'aws_secret')}\nS3_BUCKET=acme-{spec.name}-artifacts\n"
+        )
 
     def gen_env_example(self, spec: Spec) -> str:
         keys = ("OPENAI_API_KEY", "HF_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL")
@@ -424,7 +448,12 @@ class Generator:
     def gen_json(self, spec: Spec) -> str:
         doc: dict[str, object] = {}
         if key := self.needle(spec, "stripe"):
-            doc["billing"] = {"provider": "stripe", "secret_key": key, "currency": "usd", "webhook_path": "/hooks/stripe"}
+            doc["billing"] = {
+                "provider": "stripe",
+                "secret_key": key,
+                "currency": "usd",
+                "webhook_path": "/hooks/stripe",
+            }
         total = 0
         while total < spec.size:
             value = self._json_value(0)
@@ -457,9 +486,14 @@ class Generator:
 
     def gen_tokenizer_config(self, spec: Spec) -> str:
         cfg = {
-            "tokenizer_class": "LlamaTokenizerFast", "model_max_length": self.rng.choice((4096, 8192, 32768)),
-            "pad_token": "<pad>", "eos_token": "</s>", "bos_token": "<s>", "padding_side": "left",
-            "add_bos_token": True, "clean_up_tokenization_spaces": False,
+            "tokenizer_class": "LlamaTokenizerFast",
+            "model_max_length": self.rng.choice((4096, 8192, 32768)),
+            "pad_token": "<pad>",
+            "eos_token": "</s>",
+            "bos_token": "<s>",
+            "padding_side": "left",
+            "add_bos_token": True,
+            "clean_up_tokenization_spaces": False,
         }
         return json.dumps(cfg, indent=2) + "\n"
 
@@ -481,20 +515,45 @@ class Generator:
         r, p = self.rng, self.p
         cells: list[dict] = [self._md_cell(f"# {p.sentence()}\n\n{r.choice(p.paragraphs)}")]
         if key := self.needle(spec, "anthropic"):
-            cells.append(self._code_cell(f'import os\nimport anthropic\n\nos.environ["ANTHROPIC_API_KEY"] = "{key}"\n'
-                                         "client = anthropic.Anthropic()", []))
+            cells.append(
+                self._code_cell(
+                    f'import os\nimport anthropic\n\nos.environ["ANTHROPIC_API_KEY"] = "{key}"\n'
+                    "client = anthropic.Anthropic()",
+                    [],
+                )
+            )
         png = base64.b64encode(PNG_MAGIC + r.randbytes(r.randint(3000, max(3001, spec.size // 3)))).decode()
-        cells.append(self._code_cell(r.choice(p.py_blocks), [
-            {"output_type": "display_data", "metadata": {}, "data": {"image/png": png + "\n", "text/plain": ["<Figure size 640x480 with 1 Axes>"]}}]))
+        cells.append(
+            self._code_cell(
+                r.choice(p.py_blocks),
+                [
+                    {
+                        "output_type": "display_data",
+                        "metadata": {},
+                        "data": {"image/png": png + "\n", "text/plain": ["<Figure size 640x480 with 1 Axes>"]},
+                    }
+                ],
+            )
+        )
         total = len(png)
         while total < spec.size:
             code = r.choice(p.py_blocks)
-            output = {"output_type": "stream", "name": "stdout", "text": [s + "\n" for s in r.choices(p.sentences, k=r.randint(1, 8))]}
+            output = {
+                "output_type": "stream",
+                "name": "stdout",
+                "text": [s + "\n" for s in r.choices(p.sentences, k=r.randint(1, 8))],
+            }
             cells += [self._md_cell(r.choice(p.paragraphs)), self._code_cell(code, [output])]
             total += len(code) * 2 + 400
-        nb = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                                           "language_info": {"name": "python", "version": "3.11.7"}},
-              "nbformat": 4, "nbformat_minor": 5}
+        nb = {
+            "cells": cells,
+            "metadata": {
+                "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                "language_info": {"name": "python", "version": "3.11.7"},
+            },
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
         return json.dumps(nb, indent=1) + "\n"
 
     def _lines(self, text: str) -> list[str]:
@@ -504,13 +563,23 @@ class Generator:
         return {"cell_type": "markdown", "id": self.rng.randbytes(4).hex(), "metadata": {}, "source": self._lines(text)}
 
     def _code_cell(self, code: str, outputs: list[dict]) -> dict:
-        return {"cell_type": "code", "execution_count": self.rng.randint(1, 99), "id": self.rng.randbytes(4).hex(),
-                "metadata": {}, "outputs": outputs, "source": self._lines(code)}
+        return {
+            "cell_type": "code",
+            "execution_count": self.rng.randint(1, 99),
+            "id": self.rng.randbytes(4).hex(),
+            "metadata": {},
+            "outputs": outputs,
+            "source": self._lines(code),
+        }
 
     def gen_safetensors(self, spec: Spec) -> bytes:
         n = spec.size
-        header = json.dumps({"__metadata__": {"format": "pt"},
-                             "model.embed_tokens.weight": {"dtype": "F16", "shape": [n // 2], "data_offsets": [0, n]}}).encode()
+        header = json.dumps(
+            {
+                "__metadata__": {"format": "pt"},
+                "model.embed_tokens.weight": {"dtype": "F16", "shape": [n // 2], "data_offsets": [0, n]},
+            }
+        ).encode()
         return struct.pack("<Q", len(header)) + header + self.rng.randbytes(n)
 
     def gen_bin(self, spec: Spec) -> bytes:
@@ -584,16 +653,14 @@ class Planner:
         # A monorepo has a bounded set of folders; reuse them instead of a new one per file.
         self.dirs = {kind: [make(pools) for _ in range(40)] for kind, (_, _, make, _) in KINDS.items()}
 
-    def add(self, path: str, kind: str, size: int = 0, plants: tuple[str, ...] = (), name: str = "") -> Spec:
+    def add(self, path: str, kind: str, size: int = 0, plants: tuple[str, ...] = (), name: str = "") -> None:
         base, n = path, 1
         while path in self.used:
             stem, dot, ext = base.rpartition(".")
             path = f"{stem}_{n}.{ext}" if dot else f"{base}_{n}"
             n += 1
         self.used.add(path)
-        spec = Spec(path, kind, size, plants, name)
-        self.specs.append(spec)
-        return spec
+        self.specs.append(Spec(path, kind, size, plants, name))
 
     def size_for(self, kind: str) -> int:
         return max(200, int(self.rng.lognormvariate(math.log(KINDS[kind][1]), 1.0)))
@@ -644,8 +711,12 @@ def plan(rng: random.Random, pools: Pools, files: int, budget: int) -> tuple[lis
     whatever is left of the budget, so the total never falls short.
     """
     pl = Planner(rng, pools)
-    truss_plants = [{"model": ("openai",)}, {"config": ("huggingface",)}, {"config": ("github",)},
-                    {"config": ("s3_presigned",)}]
+    truss_plants = [
+        {"model": ("openai",)},
+        {"config": ("huggingface",)},
+        {"config": ("github",)},
+        {"config": ("s3_presigned",)},
+    ]
     n_truss = max(len(truss_plants), files // 100)
     for i in range(n_truss):
         pl.truss(truss_plants[i] if i < len(truss_plants) else {})
@@ -692,8 +763,15 @@ def build_tree(outdir: Path, files: int = 5000, megabytes: int = 100, seed: int 
         total += write_file(outdir, spec.path, content)
         for key in spec.plants:
             s = secrets[key]
-            manifest.append({"kind": s.kind, "path": spec.path, "line": locate(content, s.needle),
-                             "sha256": sha256(s.value), "alt_sha256": [sha256(a) for a in s.alts]})
+            manifest.append(
+                {
+                    "kind": s.kind,
+                    "path": spec.path,
+                    "line": locate(content, s.needle),
+                    "sha256": sha256(s.value),
+                    "alt_sha256": [sha256(a) for a in s.alts],
+                }
+            )
     big.size = max(BIG_FILE_MIN_BYTES, budget - total)
     total += write_file(outdir, big.path, gen(big))
     (outdir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -705,9 +783,11 @@ def write_tiny_truss(outdir: Path, seed: int = 7) -> None:
     rng = random.Random(seed)
     pools = Pools(rng)
     gen = Generator(rng, pools, secrets={})
-    for spec in (Spec("config.yaml", "truss_config", name="tiny-llama"),
-                 Spec("model/model.py", "truss_model", 1500),
-                 Spec("requirements.txt", "requirements")):
+    for spec in (
+        Spec("config.yaml", "truss_config", name="tiny-llama"),
+        Spec("model/model.py", "truss_model", 1500),
+        Spec("requirements.txt", "requirements"),
+    ):
         write_file(outdir, spec.path, gen(spec))
 
 
@@ -724,8 +804,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"{args.outdir} is not empty")
     start = time.perf_counter()
     summary = build_tree(args.outdir, args.files, args.megabytes, args.seed)
-    print(f"{args.outdir}: {summary['files']} files, {summary['bytes'] / 1e6:.1f} MB, "
-          f"{summary['planted']} planted secrets (seed {args.seed}) in {time.perf_counter() - start:.1f} s")
+    print(
+        f"{args.outdir}: {summary['files']} files, {summary['bytes'] / 1e6:.1f} MB, "
+        f"{summary['planted']} planted secrets (seed {args.seed}) in {time.perf_counter() - start:.1f} s"
+    )
     return 0
 
 

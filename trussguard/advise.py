@@ -34,4 +34,4 @@ def build_advisories(findings: list[Finding], rules: dict[str, Rule]) -> list[Ad
             references=rule.references if rule else (),
             finding_ids=tuple(f.id for f in group),
         ))
-    return sorted(out, key=lambda a: a.id)
+    return out  # in the order the secrets first appear in the (sorted) findings

@@ -63,6 +63,13 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _REPEATED_MASK = re.compile(r"([xX*#•0.])\1{5,}")
+# Markers that make a value documentation rather than a credential, wherever they stand:
+# `sk-ant-api03-...`, `fc-YOUR_API_KEY`, `xoxb-your-bot-token`, `GOCSPX-<secret>`, `${TOKEN}`.
+_PLACEHOLDER_MARKER = re.compile(
+    r"\.\.\.|…|(?:^|[^a-z])your(?:[_-]|[A-Z])|[_-]here(?:$|[^a-z])|placeholder|changeme|change[_-]me|redacted"
+    r"|<[^>]*>|\$\{|\{\{|(?:^|[^a-z])(?:insert|replace)[_-]",
+    re.IGNORECASE,
+)
 
 
 def is_placeholder(value: str) -> bool:
@@ -73,11 +80,9 @@ def is_placeholder(value: str) -> bool:
     values (``sk-...xxxxxx``) and template variables.
     """
     v = value.strip().strip("'\"")
-    if _PLACEHOLDER.match(v):
+    if _PLACEHOLDER.match(v) or " " in v:
         return True
-    if " " in v:
-        return True
-    return bool(_REPEATED_MASK.search(v))
+    return bool(_REPEATED_MASK.search(v) or _PLACEHOLDER_MARKER.search(v))
 
 
 def shannon_entropy(value: str) -> float:
@@ -97,6 +102,14 @@ _CODE_LIKE = re.compile(
 )
 
 
+_WORDS_ONLY = re.compile(r"^[A-Za-z][a-z]*(?:[-_.][A-Za-z][a-z]*)+$")
+
+
 def is_code_like(value: str) -> bool:
-    """True for values that are expressions, paths, URLs or identifiers rather than literals."""
-    return bool(_CODE_LIKE.search(value))
+    """True for expressions, paths, URLs, identifiers and plain words rather than literals.
+
+    ``hf_access_token:`` (a key name), ``ASIA-see-vault`` (words) and ``self._secrets[`` are
+    not credentials even when bound to a secret-looking name.
+    """
+    v = value.rstrip(":.,")
+    return bool(_CODE_LIKE.search(v) or _WORDS_ONLY.match(v))

@@ -35,16 +35,15 @@ def render(result: ScanResult, color: bool = False) -> str:
                 lines.append(f"           {value}" + (f"  (decoded from {f.decoded})" if f.decoded else ""))
         lines.append("")
     if result.advisories:
-        lines.append(style("What to do", bold=True))
+        lines.append(style(f"What to do ({len(result.advisories)} secret(s) to rotate)", bold=True))
         for a in result.advisories:
-            lines.append(f"  [{a.urgency}] Rotate: {a.title} ({len(a.finding_ids)} place(s))")
-            if a.revoke_url:
-                lines.append(f"    1. Revoke it: {a.revoke_url}")
-            if a.truss_secret_name:
-                lines.append(f"    2. Store the new one as the Baseten workspace secret `{a.truss_secret_name}`, "
-                             f"declare `{a.truss_secret_name}: null` under `secrets:` in config.yaml and read "
-                             f"`self._secrets[\"{a.truss_secret_name}\"]` in the model.")
-            lines.append("    3. Removing it from the file is not enough: it stays in git history. Rotate first.")
+            where = f" at {a.revoke_url}" if a.revoke_url else ""
+            store = f"; store the new one as workspace secret `{a.truss_secret_name}`" if a.truss_secret_name else ""
+            places = f" ({len(a.finding_ids)} places)" if len(a.finding_ids) > 1 else ""
+            lines.append(f"  [{a.urgency}] {a.title}{places}: revoke it{where}{store}")
+        lines.append("  Then declare the name with `null` under `secrets:` in config.yaml and read it in the model as "
+                     "`self._secrets[\"<name>\"]`. Deleting the line is not enough: the value stays in git "
+                     "history, so rotate first.")
         lines.append("")
     lines.append(_summary(result))
     for skipped in result.errors:
