@@ -9,6 +9,7 @@ and is imported on first use. Its global settings are confined to ``transient_se
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 
@@ -32,7 +33,7 @@ MAX_BYTES = 2 * 1024 * 1024  # beyond this a file is data, not model code or con
 # Lines detect-secrets' plugins can fire on: its KeywordDetector denylist words, or a quoted
 # run long enough for the entropy plugins. Other lines are not handed to it at all (its
 # per-line plugin x filter calls cost ~20 us a line), which keeps it off the scan's hot path.
-_CANDIDATE_LINE = re.compile(r"(?i)key|pass|pwd|secret|contrase|[\"'][A-Za-z0-9+/=_-]{20,}")
+_CANDIDATE_LINE = re.compile(r"(?i)(?:key|pass|pwd|secret|contrase)[^=:\n]*[=:]+\s*\S|[\"'][A-Za-z0-9+/=_-]{20,}")
 
 
 def applies_to(path: str) -> bool:
@@ -51,23 +52,26 @@ class DetectSecretsAdapter:
     def scan(self, path: str, data: bytes) -> list[Match]:
         if not self._rule_by_plugin or len(data) > MAX_BYTES:
             return []
+        raw_lines = data.split(b"\n")
+        lines = [raw.rstrip(b"\r").decode("utf-8", "replace") for raw in raw_lines]
+        candidates = [(n, line) for n, line in enumerate(lines, start=1) if _CANDIDATE_LINE.search(line)]
+        if not candidates:
+            return []  # nothing its plugins could report: do not even import it
         from detect_secrets.core.scan import _process_line_based_plugins
         from detect_secrets.settings import transient_settings
 
-        lines = data.decode("utf-8", "replace").splitlines()
         offsets, total = [], 0
-        for raw in data.splitlines(keepends=True):
+        for raw in raw_lines:
             offsets.append(total)
-            total += len(raw)
+            total += len(raw) + 1
         config = {
             "plugins_used": [{"name": p, **_LIMITS.get(p, {})} for p in self._rule_by_plugin],
             "filters_used": [{"path": f} for f in _FILTERS],
         }
         out = []
         with transient_settings(config) as settings:
-            type_to_plugin = {_secret_type(name): name for name in settings.plugins}
-            candidates = [(n, line) for n, line in enumerate(lines, start=1) if _CANDIDATE_LINE.search(line)]
-            found = list(_process_line_based_plugins(candidates, path)) if candidates else []
+            type_to_plugin = {_plugin_types()[name]: name for name in settings.plugins}
+            found = list(_process_line_based_plugins(candidates, path))
         for secret in found:
             rule = self._rule_by_plugin.get(type_to_plugin.get(secret.type, ""))
             value = secret.secret_value
@@ -80,17 +84,14 @@ class DetectSecretsAdapter:
         return out
 
 
-def _secret_type(plugin_name: str) -> str:
+@functools.lru_cache(maxsize=1)
+def _plugin_types() -> dict[str, str]:
+    """Plugin class name -> the secret type it reports (detect-secrets builds this by import scan)."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-    for secret_type, cls in get_mapping_from_secret_type_to_class().items():
-        if cls.__name__ == plugin_name:
-            return secret_type
-    raise ValueError(f"detect-secrets has no plugin {plugin_name!r}")
+    return {cls.__name__: secret_type for secret_type, cls in get_mapping_from_secret_type_to_class().items()}
 
 
 def known_plugins() -> set[str]:
     """Plugin class names this detect-secrets installation offers (checked by rules check)."""
-    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-
-    return {cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()}
+    return set(_plugin_types())
