@@ -72,10 +72,6 @@ class Matcher:
             matches.extend(self._scan_decoded(data, lines, matches))
         return prefer_specific(matches, self._rule_map)
 
-    def scan_rule(self, rule_id: str, data: bytes) -> list[Match]:
-        """Matches of one rule only, through the same prefilter and filters (used by rules check)."""
-        return [m for m in self.scan(data) if m.rule_id == rule_id]
-
     def _scan_plain(self, data: bytes, lines: "_LineIndex", decoded: str | None) -> list[Match]:
         windows: dict[int, list[tuple[int, int]]] = {}
         for kw, end in self.prefilter.hits(data):

@@ -1,0 +1,1 @@
+"""Sources: where the bytes to scan come from (the working tree now; the index and history later)."""
