@@ -62,6 +62,9 @@ _PLACEHOLDER = re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
+# Words separated by spaces ("set token in baseten workspace"), as opposed to a key body that
+# happens to contain spaces (an indented PEM block has digits, '+' and '/').
+_PROSE = re.compile(r"^[A-Za-z][A-Za-z'.,:()-]*(?: +[A-Za-z0-9'.,:()-]+)+$")
 _REPEATED_MASK = re.compile(r"([xX*#•0.])\1{5,}")
 # Markers that make a value documentation rather than a credential, wherever they stand:
 # `sk-ant-api03-...`, `fc-YOUR_API_KEY`, `xoxb-your-bot-token`, `GOCSPX-<secret>`, `${TOKEN}`.
@@ -80,7 +83,7 @@ def is_placeholder(value: str) -> bool:
     values (``sk-...xxxxxx``) and template variables.
     """
     v = value.strip().strip("'\"")
-    if _PLACEHOLDER.match(v) or " " in v:
+    if _PLACEHOLDER.match(v) or _PROSE.match(v):
         return True
     return bool(_REPEATED_MASK.search(v) or _PLACEHOLDER_MARKER.search(v))
 

@@ -165,16 +165,17 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def prefer_specific(matches: list[Match], rules: dict[str, Rule]) -> list[Match]:
     """One match per secret and place: specific rules beat generic ones, which beat detect-secrets.
 
-    A generic or detect-secrets match is dropped when a better-ranked match on the same line
-    overlaps it or carries the same secret, so both engines merge without duplicates.
+    On one line, a match is dropped when an equally or better ranked match overlaps it or
+    carries the same secret; among equals the more precise (shorter) secret wins, so
+    `url-credentials` keeps the token of `https://user:TOKEN@host` rather than the generic
+    assignment rule's `TOKEN@host/...`. Both engines thus merge without duplicates.
     """
-    ranked = sorted(matches, key=lambda m: (_rank(rules, m.rule_id), m.start, m.end, m.rule_id))
+    ranked = sorted(matches, key=lambda m: (_rank(rules, m.rule_id), len(m.secret), m.start, m.rule_id))
     kept: list[Match] = []
     for m in ranked:
         rank = _rank(rules, m.rule_id)
         if any(k.line == m.line and (k.start < m.end and m.start < k.end or k.secret == m.secret)
-               and (_rank(rules, k.rule_id) < rank or k.secret == m.secret and (k.start, k.end) == (m.start, m.end))
-               for k in kept):
+               and _rank(rules, k.rule_id) <= rank for k in kept):
             continue
         kept.append(m)
     return sorted(kept, key=lambda m: (m.start, m.rule_id))
