@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Callable
@@ -19,8 +20,12 @@ import pytest
 from trussguard.engine import tokens
 from trussguard.engine.loader import RuleSet, load_rules
 
-# Silence RE2's "DFA out of memory" chatter in subprocess output (it goes to stderr via absl).
-os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+try:  # keep hypothesis' own files (.hypothesis/) out of the checkout
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "trussguard-tests-hypothesis")
+except ImportError:  # pragma: no cover
+    pass
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,6 +6,7 @@ directly from tests and from the demo.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -97,7 +98,8 @@ def emit(fmt: str, result, output: Path | None) -> None:
         tmp.write_text(render(fmt, result), "utf-8")
         os.replace(tmp, output)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder may not exist at all
+            tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write report to {output}: {exc.strerror or exc}") from None
 
 

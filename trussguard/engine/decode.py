@@ -18,7 +18,7 @@ MIN_BASE64 = 24
 MAX_RUN = 16384  # longer runs are media or archives, not a pasted credential file
 _BASE64_RUN = re2.compile(rb"[A-Za-z0-9+/_-]{24,}={0,2}")
 _PRINTABLE = bytes(range(32, 127)) + b"\t\n\r"
-_PERCENT_RUN = re2.compile(rb"[A-Za-z0-9._~+/=&?:-]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9._~+/=&?:-]*){2,}")
+_PERCENT_RUN = re2.compile(rb"[A-Za-z0-9._~+/=&?:-]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9._~+/=&?:-]*)+")
 
 
 @dataclass(frozen=True)

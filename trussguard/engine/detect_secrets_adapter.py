@@ -77,9 +77,10 @@ class DetectSecretsAdapter:
             value = secret.secret_value
             if rule is None or not value or heuristics.is_placeholder(value):
                 continue  # e.g. `hf_access_token: null` is how Truss declares a secret
-            text = lines[secret.line_number - 1]
-            column = text.find(value) + 1 or 1
-            start = offsets[secret.line_number - 1] + len(text[: column - 1].encode())
+            raw = raw_lines[secret.line_number - 1]
+            at = max(0, raw.find(value.encode("utf-8")))  # bytes: replaced invalid UTF-8 would shift a str index
+            column = len(raw[:at].decode("utf-8", "replace")) + 1
+            start = offsets[secret.line_number - 1] + at
             out.append(Match(rule.id, value, start, start + len(value.encode()), secret.line_number, column))
         return out
 

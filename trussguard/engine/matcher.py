@@ -103,14 +103,15 @@ class Matcher:
             m = c.regex.search(data, pos, e)  # one C call for the common no-match window
             if m is None:
                 break
-            pos = max(m.end(), pos + 1)
             ms, me = m.span(c.secret_group)
+            pos = max(me, pos + 1)  # not m.end(): a trailing boundary may lead the next key
             if me == e and e < limit:
                 # The window cut through this line: re-run with room to see where the token ends.
                 m = c.regex.search(data, m.start(), min(limit, e + _EXTEND))
                 if m is None:
                     continue
-                (ms, me), pos = m.span(c.secret_group), max(pos, m.end())
+                ms, me = m.span(c.secret_group)
+                pos = max(pos, me)
             secret = data[ms:me].decode("utf-8", "replace")
             name = None
             if c.name_group is not None and m.span(c.name_group)[0] >= 0:
@@ -165,18 +166,27 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def prefer_specific(matches: list[Match], rules: dict[str, Rule]) -> list[Match]:
     """One match per secret and place: specific rules beat generic ones, which beat detect-secrets.
 
-    On one line, a match is dropped when an equally or better ranked match overlaps it or
-    carries the same secret; among equals the more precise (shorter) secret wins, so
-    `url-credentials` keeps the token of `https://user:TOKEN@host` rather than the generic
-    assignment rule's `TOKEN@host/...`. Both engines thus merge without duplicates.
+    On one line, a match is dropped when a match kept before it (equally or better ranked)
+    overlaps it or carries the same secret; among equals the more precise (shorter) secret
+    wins, so `url-credentials` keeps the token of `https://user:TOKEN@host` rather than the
+    generic assignment rule's `TOKEN@host/...`. Kept matches of a line never overlap, so one
+    bisection finds the only one that could: the whole merge is O(n log n).
     """
     ranked = sorted(matches, key=lambda m: (_rank(rules, m.rule_id), len(m.secret), m.start, m.rule_id))
+    starts: dict[int, list[int]] = {}
+    kept_by_line: dict[int, list[Match]] = {}
+    secrets: dict[int, set[str]] = {}
     kept: list[Match] = []
     for m in ranked:
-        rank = _rank(rules, m.rule_id)
-        if any(k.line == m.line and (k.start < m.end and m.start < k.end or k.secret == m.secret)
-               and _rank(rules, k.rule_id) <= rank for k in kept):
+        line_starts = starts.setdefault(m.line, [])
+        line_kept = kept_by_line.setdefault(m.line, [])
+        line_secrets = secrets.setdefault(m.line, set())
+        i = bisect.bisect_left(line_starts, m.end)
+        if m.secret in line_secrets or (i and line_kept[i - 1].end > m.start):
             continue
+        line_starts.insert(i, m.start)
+        line_kept.insert(i, m)
+        line_secrets.add(m.secret)
         kept.append(m)
     return sorted(kept, key=lambda m: (m.start, m.rule_id))
 
