@@ -151,3 +151,24 @@ def truss_tree(tmp_path: Path) -> Callable[..., Path]:
         return write_truss(root, files, clean)
 
     return make
+
+
+def acme_rule(**over) -> dict:
+    """A valid custom rule as plain data, with fields overridden: for schema and CLI tests."""
+    rule = {
+        "id": "acme.api-key",
+        "name": "Acme API key",
+        "description": "An Acme key; whoever holds it can call the Acme API.",
+        "severity": "high",
+        "keywords": ["acme_"],
+        "pattern": r"(?:^|[^A-Za-z0-9_])(?P<secret>acme_[A-Za-z0-9]{32})(?:[^A-Za-z0-9_]|$)",
+        "min_entropy": 3.0,
+        "tokens": {"token": "acme_{32:A-Za-z0-9}"},
+        "examples": ['ACME_KEY="{{token}}"'],
+        "negative_examples": [{"text": "ACME_KEY=acme_xxx", "why": "placeholder"}],
+        "rotation": {"revoke_url": "https://acme.invalid/keys", "steps": ["Revoke it."],
+                     "truss_secret_name": "acme_api_key"},
+        "references": ["https://acme.invalid/docs"],
+    }
+    rule.update(over)
+    return rule

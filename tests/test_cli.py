@@ -23,6 +23,8 @@ from trussguard.cli import cli
 from trussguard.engine import tokens
 from trussguard.engine.loader import load_rules
 
+from conftest import acme_rule
+
 HF = "huggingface.user-token"
 OPENAI = "openai.project-key"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -154,7 +156,7 @@ class TestErrors:
     def test_invalid_rule_in_rules_file(self, truss_tree, tmp_path):
         root = truss_tree()
         bad = tmp_path / "acme.yaml"
-        bad.write_text(yaml.safe_dump({"schema_version": 1, "provider": "acme", "rules": [_valid_rule(
+        bad.write_text(yaml.safe_dump({"schema_version": 1, "provider": "acme", "rules": [acme_rule(
             references=["http://acme.invalid/docs"])]}), "utf-8")
         assert_one_line_error(run(["scan", str(root), "--rules", str(bad)]), "acme.yaml", "https")
 
@@ -474,7 +476,7 @@ class TestDemoAndRules:
         hf = next(r for r in data if r["id"] == HF)
         assert hf["severity"] == "high" and "hf_" in hf["keywords"] and hf["truss_secret_name"]
         extra = tmp_path / "acme.yaml"
-        extra.write_text(yaml.safe_dump({"schema_version": 1, "provider": "acme", "rules": [_valid_rule()]}),
+        extra.write_text(yaml.safe_dump({"schema_version": 1, "provider": "acme", "rules": [acme_rule()]}),
                          "utf-8")
         data = json.loads(invoke(["rules", "list", "--format", "json", "--rules", str(extra)]).stdout)
         assert "acme.api-key" in {r["id"] for r in data}
@@ -486,14 +488,14 @@ class TestDemoAndRules:
 
     def test_rules_check_good_tmp_file(self, tmp_path):
         good = tmp_path / "acme.yaml"
-        good.write_text(yaml.safe_dump({"schema_version": 1, "provider": "acme", "rules": [_valid_rule()]}), "utf-8")
+        good.write_text(yaml.safe_dump({"schema_version": 1, "provider": "acme", "rules": [acme_rule()]}), "utf-8")
         result = invoke(["rules", "check", str(good), "--seed", "1"])
         assert result.exit_code == 0, result.output
         assert "1 file(s), 1 rule(s)" in result.stdout
 
     def test_rules_check_broken_schema(self, tmp_path):
         bad = tmp_path / "acme.yaml"
-        rule = _valid_rule(negative_examples=[{"text": "ACME_KEY=acme_xxx"}])
+        rule = acme_rule(negative_examples=[{"text": "ACME_KEY=acme_xxx"}])
         bad.write_text(yaml.safe_dump({"schema_version": 1, "provider": "acme", "rules": [rule]}), "utf-8")
         proc = run(["rules", "check", str(bad)])
         assert proc.returncode == 1
@@ -503,7 +505,7 @@ class TestDemoAndRules:
 
     def test_rules_check_example_that_does_not_match(self, tmp_path):
         bad = tmp_path / "acme.yaml"
-        rule = _valid_rule(examples=['ACME_KEY="{{short}}"'],
+        rule = acme_rule(examples=['ACME_KEY="{{short}}"'],
                            tokens={"token": "acme_{32:A-Za-z0-9}", "short": "acme_{20:A-Za-z0-9}"})
         bad.write_text(yaml.safe_dump({"schema_version": 1, "provider": "acme", "rules": [rule]}), "utf-8")
         result = invoke(["rules", "check", str(bad), "--seed", "3"])
@@ -511,18 +513,3 @@ class TestDemoAndRules:
         assert "did not yield its secret" in result.stderr
 
 
-def _valid_rule(**over) -> dict:
-    rule = {
-        "id": "acme.api-key", "name": "Acme API key",
-        "description": "An Acme key; whoever holds it can call the Acme API.",
-        "severity": "high", "keywords": ["acme_"],
-        "pattern": r"(?:^|[^A-Za-z0-9_])(?P<secret>acme_[A-Za-z0-9]{32})(?:[^A-Za-z0-9_]|$)",
-        "min_entropy": 3.0, "tokens": {"token": "acme_{32:A-Za-z0-9}"},
-        "examples": ['ACME_KEY="{{token}}"'],
-        "negative_examples": [{"text": "ACME_KEY=acme_xxx", "why": "placeholder"}],
-        "rotation": {"revoke_url": "https://acme.invalid/keys", "steps": ["Revoke it."],
-                     "truss_secret_name": "acme_api_key"},
-        "references": ["https://acme.invalid/docs"],
-    }
-    rule.update(over)
-    return rule

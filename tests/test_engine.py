@@ -26,7 +26,7 @@ from trussguard.findings import fingerprint, redact, secret_sha256, to_finding
 from trussguard.pipeline import scan_tree
 from trussguard.suppress.inline import is_suppressed
 
-from conftest import random_password
+from conftest import acme_rule, random_password
 
 HF = "huggingface.user-token"
 GENERIC = "generic.secret-assignment"
@@ -494,29 +494,11 @@ class TestFindings:
 # --------------------------------------------------------------------------- schema validation
 
 
-def _rule_dict(**over) -> dict:
-    rule = {
-        "id": "acme.api-key",
-        "name": "Acme API key",
-        "description": "An Acme key; whoever holds it can call the Acme API.",
-        "severity": "high",
-        "keywords": ["acme_"],
-        "pattern": r"(?:^|[^A-Za-z0-9_])(?P<secret>acme_[A-Za-z0-9]{32})(?:[^A-Za-z0-9_]|$)",
-        "min_entropy": 3.0,
-        "tokens": {"token": "acme_{32:A-Za-z0-9}"},
-        "examples": ['ACME_KEY="{{token}}"'],
-        "negative_examples": [{"text": "ACME_KEY=acme_xxx", "why": "placeholder"}],
-        "rotation": {"revoke_url": "https://acme.invalid/keys", "steps": ["Revoke it."],
-                     "truss_secret_name": "acme_api_key"},
-        "references": ["https://acme.invalid/docs"],
-    }
-    rule.update(over)
-    return rule
 
 
 def _rule_yaml(rid: str, keywords: list[str], tokens: dict, pattern: str, provider: str = "acme",
                **over) -> str:
-    rule = _rule_dict(id=rid, keywords=keywords, tokens=tokens, pattern=pattern,
+    rule = acme_rule(id=rid, keywords=keywords, tokens=tokens, pattern=pattern,
                       examples=[f"{keywords[0]}={{{{token}}}}"], **over)
     rule.pop("min_entropy", None)
     return yaml.safe_dump({"schema_version": 1, "provider": provider, "rules": [rule]}, sort_keys=False)
@@ -549,12 +531,12 @@ MISTAKES = {
 
 class TestSchema:
     def test_valid_rule_has_no_problems(self):
-        assert _problems(_rule_dict()) == []
+        assert _problems(acme_rule()) == []
 
     @pytest.mark.parametrize("mistake", sorted(MISTAKES))
     def test_each_mistake_gives_a_problem(self, mistake):
         over, needle = MISTAKES[mistake]
-        rule = _rule_dict(**over)
+        rule = acme_rule(**over)
         if over.get("rotation", 1) is None:
             del rule["rotation"]
             needle = "missing `rotation`"
@@ -567,7 +549,7 @@ class TestSchema:
         raw = []
         for i, mistake in enumerate(sorted(MISTAKES)):
             over, _ = MISTAKES[mistake]
-            rule = _rule_dict(id=f"acme.rule{i}", **{k: v for k, v in over.items() if k != "id"})
+            rule = acme_rule(id=f"acme.rule{i}", **{k: v for k, v in over.items() if k != "id"})
             if "id" in over:
                 rule["id"] = over["id"]
             if over.get("rotation", 1) is None:
@@ -597,7 +579,7 @@ class TestSchema:
 
 
 def _write_rule_file(path: Path, rid: str, provider: str = "acme") -> Path:
-    path.write_text(yaml.safe_dump({"schema_version": 1, "provider": provider, "rules": [_rule_dict(id=rid)]}),
+    path.write_text(yaml.safe_dump({"schema_version": 1, "provider": provider, "rules": [acme_rule(id=rid)]}),
                     "utf-8")
     return path
 
