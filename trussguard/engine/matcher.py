@@ -11,23 +11,14 @@ import bisect
 from dataclasses import dataclass
 from pathlib import Path
 
-import re2
-
 from trussguard.engine import decode, heuristics
 from trussguard.engine.loader import RuleSet
 from trussguard.engine.prefilter import KeywordPrefilter
+from trussguard.engine.regex import compile_pattern
 from trussguard.engine.schema import Rule
 from trussguard.types import Match
 
 _EXTEND = 4096  # how far a window is stretched when a match touches its cut edge
-
-
-def compile_pattern(pattern: str):
-    """RE2 with room for long rules (the default 8 MiB makes its DFA give up and log noise)."""
-    options = re2.Options()
-    options.max_mem = 64 << 20
-    options.log_errors = False
-    return re2.compile(pattern.encode(), options)
 
 
 @dataclass
@@ -45,7 +36,7 @@ class _CompiledRule:
             index = {(k.decode() if isinstance(k, bytes) else k): v for k, v in self.regex.groupindex.items()}
             self.secret_group = index["secret"]
             self.name_group = index.get("name")
-            self.placeholders = tuple(re2.compile(p) for p in self.rule.placeholders)
+            self.placeholders = tuple(compile_pattern(p) for p in self.rule.placeholders)
 
 
 class Matcher:
@@ -141,7 +132,7 @@ def passes_filters(c: _CompiledRule, secret: str, name: str | None) -> bool:
     rule = c.rule
     if not secret or heuristics.is_placeholder(secret):
         return False
-    if any(p.search(secret) for p in c.placeholders):
+    if c.placeholders and any(p.search(secret.encode()) for p in c.placeholders):
         return False
     if rule.min_entropy is not None and heuristics.shannon_entropy(secret) < rule.min_entropy:
         return False

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import re2
-
 from trussguard.engine import tokens as token_templates
+from trussguard.engine.regex import compile_pattern
+from trussguard.engine.regex import error as regex_error
 from trussguard.types import Severity
 
 RULE_ID = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
@@ -203,8 +203,8 @@ def _parse_rule(raw: Any, provider: str, source: str, index: int) -> tuple[Rule 
     placeholders = _string_list(raw.get("placeholders", []), "placeholders", bad)
     for p in placeholders:
         try:
-            re2.compile(p)
-        except re2.error as exc:
+            compile_pattern(p)
+        except regex_error as exc:
             bad(f"placeholder pattern {p!r} does not compile under RE2: {exc}")
     filters = _string_list(raw.get("filters", []), "filters", bad)
     for f in filters:
@@ -242,11 +242,9 @@ def _check_pattern(pattern: Any, bad) -> None:
         return
     if pattern.count("(?P<secret>") != 1:
         bad("`pattern` must have exactly one named group `secret`")
-    from trussguard.engine.matcher import compile_pattern
-
     try:
         compiled = compile_pattern(pattern)
-    except re2.error as exc:
+    except regex_error as exc:
         bad(f"`pattern` does not compile under RE2 (linear-time engine): {exc}")
         return
     unknown = {n.decode() if isinstance(n, bytes) else n for n in compiled.groupindex} - {"secret", "name"}
