@@ -27,6 +27,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -50,6 +51,18 @@ NATIVE_RESOLVERS = {
 }
 
 
+# Command lines, split on spaces before the placeholders are filled in, so
+# paths with spaces stay single arguments.  {cap} is the per-file size cap.
+FULL_SCAN = {
+    "trussguard": "scan {tree} --format json --output {report} --fail-on low",
+    "gitleaks": "dir {tree} --no-banner --report-format json --report-path {report} --max-target-megabytes {cap}",
+    "kingfisher": "scan {tree} --no-validate -f json -o {report} --no-update-check --max-file-size {cap}",
+    "detect-secrets": "scan --all-files {tree}",
+}
+SMALL_SCAN = {"trussguard": "scan {tree}", "gitleaks": "dir {tree} --no-banner"}
+VERSION = {"trussguard": "--version", "gitleaks": "version", "kingfisher": "--version", "detect-secrets": "--version"}
+
+
 class ToolFailed(RuntimeError):
     """A scanner exited without leaving a readable report."""
 
@@ -66,26 +79,32 @@ class Finding:
 
 @dataclass
 class Tool:
-    """How to run one scanner and read its report."""
+    """One scanner: how to call it, and what its timed runs produced."""
 
     name: str
-    argv: Callable[[Path, Path], list[str]]  # (tree, report) -> command line
+    exe: list[str]
     parse: Callable[[Path, Path], list[Finding]]  # (report, tree) -> findings
-    version_argv: list[str]
-    small_argv: Callable[[Path], list[str]] | None = None  # everyday invocation for the 3-file scan
-    cwd_is_tree: bool = False  # detect-secrets ignores files outside its working directory
-    stdout_is_report: bool = False  # detect-secrets prints its report
     times: list[float] = field(default_factory=list)
+    cpu_times: list[float] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+
+    def argv(self, template: str, tree: Path | str, report: Path | str = "") -> list[str]:
+        fields = {"tree": tree, "report": report, "cap": SIZE_CAP_MB}
+        return [*self.exe, *(arg.format(**fields) for arg in template.split())]
+
+    @property
+    def in_tree(self) -> bool:
+        """detect-secrets drops files outside its working directory and prints its report."""
+        return self.name == "detect-secrets"
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def rel_path(path: str, base: Path, tree: Path) -> str:
-    """Tools report paths absolute or relative to their working directory."""
-    return Path(os.path.relpath(base / path, tree)).as_posix()
+def rel_path(path: str, tree: Path) -> str:
+    """Tools report paths either absolute or relative to the tree."""
+    return Path(os.path.relpath(tree / path, tree)).as_posix()
 
 
 def find_exe(name: str) -> str | None:
@@ -116,45 +135,40 @@ def native_exe(name: str) -> str | None:
         return exe
 
 
-def trussguard_cmd() -> list[str] | None:
-    exe = find_exe("trussguard")
-    if exe:
+def trussguard_exe() -> list[str] | None:
+    if exe := find_exe("trussguard"):
         return [exe]
     return [sys.executable, "-m", "trussguard"] if importlib.util.find_spec("trussguard") else None
 
 
 def parse_trussguard(report: Path, tree: Path) -> list[Finding]:
-    doc = json.loads(report.read_text())
     return [
         Finding(
-            rel_path(f["path"], tree, tree),
+            rel_path(f["path"], tree),
             f.get("line"),
             frozenset([f["secret_sha256"]] if f.get("secret_sha256") else []),
-            f.get("rule_id") or f.get("rule") or "?",
+            f.get("rule_id", "?"),
         )
-        for f in doc["findings"]
+        for f in json.loads(report.read_text())["findings"]
     ]
 
 
 def parse_gitleaks(report: Path, tree: Path) -> list[Finding]:
     return [
-        Finding(rel_path(f["File"], tree, tree), f["StartLine"], frozenset([digest(f["Secret"])]), f["RuleID"])
+        Finding(rel_path(f["File"], tree), f["StartLine"], frozenset([digest(f["Secret"])]), f["RuleID"])
         for f in json.loads(report.read_text())
     ]
 
 
 def parse_kingfisher(report: Path, tree: Path) -> list[Finding]:
-    """Kingfisher reports a paired credential (AWS key id + secret) as one finding
-    whose ``snippet`` is the first part and ``dependent_captures`` holds the rest."""
+    """A paired credential (AWS key id + secret key) is one kingfisher finding:
+    ``snippet`` is the first part, ``dependent_captures`` holds the rest."""
     findings = []
     for item in json.loads(report.read_text())["findings"]:
         f = item["finding"]
         secrets = [f["snippet"], *f.get("dependent_captures", {}).values()]
-        findings.append(
-            Finding(
-                rel_path(f["path"], tree, tree), f["line"], frozenset(digest(s) for s in secrets), item["rule"]["id"]
-            )
-        )
+        hashes = frozenset(digest(s) for s in secrets)
+        findings.append(Finding(rel_path(f["path"], tree), f["line"], hashes, item["rule"]["id"]))
     return findings
 
 
@@ -162,117 +176,75 @@ def parse_detect_secrets(report: Path, tree: Path) -> list[Finding]:
     """detect-secrets only gives a SHA-1 of the secret, so matching falls back to the line."""
     results = json.loads(report.read_text())["results"]
     return [
-        Finding(rel_path(name, tree, tree), s["line_number"], frozenset(), s["type"])
+        Finding(rel_path(name, tree), s["line_number"], frozenset(), s["type"])
         for name, secrets in results.items()
         for s in secrets
     ]
 
 
-def peer_tools() -> list[Tool]:
-    """The scanners found on this machine, trussguard first."""
-    tools = []
-    if tg := trussguard_cmd():
-        tools.append(
-            Tool(
-                "trussguard",
-                lambda t, r: [*tg, "scan", str(t), "--format", "json", "--output", str(r), "--fail-on", "low"],
-                parse_trussguard,
-                [*tg, "--version"],
-                small_argv=lambda t: [*tg, "scan", str(t)],
-            )
-        )
-    if gl := native_exe("gitleaks"):
-        tools.append(
-            Tool(
-                "gitleaks",
-                lambda t, r: [
-                    gl,
-                    "dir",
-                    str(t),
-                    "--no-banner",
-                    "--report-format",
-                    "json",
-                    "--report-path",
-                    str(r),
-                    "--max-target-megabytes",
-                    str(SIZE_CAP_MB),
-                ],
-                parse_gitleaks,
-                [gl, "version"],
-                small_argv=lambda t: [gl, "dir", str(t), "--no-banner"],
-            )
-        )
-    if kf := native_exe("kingfisher"):
-        tools.append(
-            Tool(
-                "kingfisher",
-                lambda t, r: [
-                    kf,
-                    "scan",
-                    str(t),
-                    "--no-validate",
-                    "-f",
-                    "json",
-                    "-o",
-                    str(r),
-                    "--no-update-check",
-                    "--max-file-size",
-                    str(SIZE_CAP_MB),
-                ],
-                parse_kingfisher,
-                [kf, "--version"],
-            )
-        )
-    return tools
-
-
-def detect_secrets_tool() -> Tool | None:
-    ds = find_exe("detect-secrets")
-    if not ds:
-        return None
-    return Tool(
-        "detect-secrets",
-        lambda t, r: [ds, "scan", "--all-files", str(t)],
-        parse_detect_secrets,
-        [ds, "--version"],
-        cwd_is_tree=True,
-        stdout_is_report=True,
-    )
+def discover_tools() -> list[Tool]:
+    """Every scanner installed here, trussguard first, detect-secrets last."""
+    exes = {
+        "trussguard": trussguard_exe(),
+        "gitleaks": [exe] if (exe := native_exe("gitleaks")) else None,
+        "kingfisher": [exe] if (exe := native_exe("kingfisher")) else None,
+        "detect-secrets": [exe] if (exe := find_exe("detect-secrets")) else None,
+    }
+    parsers = {
+        "trussguard": parse_trussguard,
+        "gitleaks": parse_gitleaks,
+        "kingfisher": parse_kingfisher,
+        "detect-secrets": parse_detect_secrets,
+    }
+    missing = [name for name, exe in exes.items() if not exe]
+    if missing:
+        print(f"NOTE: not installed, left out: {', '.join(missing)}")
+    return [Tool(name, exe, parsers[name]) for name, exe in exes.items() if exe]
 
 
 def tool_version(tool: Tool) -> str:
     try:
-        out = subprocess.run(tool.version_argv, check=False, capture_output=True, text=True, timeout=60)
+        out = subprocess.run([*tool.exe, VERSION[tool.name]], check=False, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     lines = (out.stdout or out.stderr).strip().splitlines()
     return lines[0] if out.returncode == 0 and lines else "unknown"
 
 
-def run_once(argv: list[str], cwd: Path, log: Path, stdout: Path | None = None) -> tuple[float, int]:
-    """Wall time of one process, start-up included; output goes to files, never the console."""
+def run_once(argv: list[str], cwd: Path, log: Path, stdout: Path | None = None) -> tuple[float, float, int]:
+    """Wall and CPU seconds of one process, start-up included, and its exit code.
+
+    CPU time covers the process and the workers it waited for.  Output goes to
+    files, never the console.
+    """
     with log.open("wb") as err, (stdout or log.with_suffix(".out")).open("wb") as out:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         rc = subprocess.run(argv, check=False, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL).returncode
-        return time.perf_counter() - start, rc
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, rc
 
 
-def scan(tool: Tool, tree: Path, workdir: Path) -> float:
-    """Run a tool over the tree, keep its findings, and return the wall time.
+def scan(tool: Tool, tree: Path, workdir: Path) -> None:
+    """Run a full scan, record its times and keep its findings.
 
     Exit codes are not checked (every scanner here exits non-zero when it finds
     something); a missing or unreadable report is the failure signal.
     """
     report, log = workdir / f"{tool.name}.json", workdir / f"{tool.name}.log"
     report.unlink(missing_ok=True)
-    elapsed, rc = run_once(
-        tool.argv(tree, report), tree if tool.cwd_is_tree else workdir, log, report if tool.stdout_is_report else None
-    )
+    argv = tool.argv(FULL_SCAN[tool.name], tree, report)
+    wall, cpu, rc = run_once(argv, tree if tool.in_tree else workdir, log, report if tool.in_tree else None)
     try:
-        tool.findings = tool.parse(report, tree)
+        findings = tool.parse(report, tree)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ToolFailed(f"{tool.name} exited {rc} without a usable report ({exc!r}); see {log}") from exc
-    return elapsed
+    # The manifest's digests are the benchmark's own file, not part of the repository.
+    tool.findings = [f for f in findings if f.path != make_tree.MANIFEST_NAME]
+    tool.times.append(wall)
+    tool.cpu_times.append(cpu)
 
 
 def round_robin(items: list, runs: int) -> Iterator[tuple[int, list]]:
@@ -288,10 +260,11 @@ def round_robin(items: list, runs: int) -> Iterator[tuple[int, list]]:
 def time_full_scans(tools: list[Tool], tree: Path, workdir: Path, runs: int) -> None:
     for rnd, order in round_robin(tools, runs):
         for tool in order:
-            elapsed = scan(tool, tree, workdir)
-            if rnd >= 0:
-                tool.times.append(elapsed)
+            scan(tool, tree, workdir)
         if rnd < 0:
+            for tool in tools:  # the warm-up round is not counted
+                tool.times.clear()
+                tool.cpu_times.clear()
             print("  warm-up round done", flush=True)
         else:
             print(f"  round {rnd + 1}: " + ", ".join(f"{t.name} {t.times[-1]:.2f}s" for t in tools), flush=True)
@@ -303,15 +276,22 @@ def match_planted(manifest: list[dict], findings: list[Finding]) -> dict[str, st
     A finding counts if it is in the planted file and either reports a secret
     whose SHA-256 is the planted one (or an accepted alternative form, e.g. the
     whole URL for a password) or sits on the planted line (the only option for
-    detect-secrets, which reports no raw secret).
+    detect-secrets, which reports no raw secret).  A rule is marked ``*`` when
+    the tool did report a raw secret on that line but a different one, e.g. the
+    access key id inside a presigned URL rather than its signature.
     """
     found: dict[str, str | None] = {}
     for plant in manifest:
         accepted = {plant["sha256"], *plant.get("alt_sha256", [])}
-        hit = next(
-            (f for f in findings if f.path == plant["path"] and (f.hashes & accepted or f.line == plant["line"])), None
-        )
-        found[plant["kind"]] = hit.rule if hit else None
+        in_file = [f for f in findings if f.path == plant["path"]]
+        by_secret = next((f for f in in_file if f.hashes & accepted), None)
+        by_line = next((f for f in in_file if f.line == plant["line"]), None)
+        if by_secret:
+            found[plant["kind"]] = by_secret.rule
+        elif by_line:
+            found[plant["kind"]] = by_line.rule + ("*" if by_line.hashes else "")
+        else:
+            found[plant["kind"]] = None
     return found
 
 
@@ -323,6 +303,11 @@ def prepare_tree(tree: Path) -> None:
     start = time.perf_counter()
     make_tree.build_tree(tree)
     print(f"Generated tree {tree} in {time.perf_counter() - start:.1f} s")
+
+
+def usable_tree_dir(path: Path) -> bool:
+    """Absent, empty, or a tree made earlier (which is reused as is)."""
+    return not path.is_dir() or not any(path.iterdir()) or (path / make_tree.MANIFEST_NAME).exists()
 
 
 def tree_stats(tree: Path) -> dict:
@@ -338,6 +323,7 @@ def summarize(tool: Tool, manifest: list[dict], tree_bytes: int) -> dict:
         "median_s": round(med, 3),
         "min_s": round(min(tool.times), 3),
         "max_s": round(max(tool.times), 3),
+        "cpu_median_s": round(statistics.median(tool.cpu_times), 3),
         "mb_per_s": round(tree_bytes / 1e6 / med, 1),
         "findings": len(tool.findings),
         "planted_found": sum(v is not None for v in found.values()),
@@ -349,14 +335,14 @@ def small_scan(tools: list[Tool], workdir: Path) -> dict:
     """trussguard vs gitleaks on a clean three-file Truss, plain invocations, round-robin."""
     tiny = workdir / "tiny-truss"
     make_tree.write_tiny_truss(tiny)
-    argvs = {t.name: t.small_argv(tiny) for t in tools if t.small_argv}
+    argvs = {t.name: t.argv(SMALL_SCAN[t.name], tiny) for t in tools if t.name in SMALL_SCAN}
     if not argvs:
         return {}
     times: dict[str, list[float]] = {name: [] for name in argvs}
     codes: dict[str, set[int]] = {name: set() for name in argvs}
     for rnd, order in round_robin(list(argvs), SMALL_SCAN_RUNS):
         for name in order:
-            elapsed, rc = run_once(argvs[name], workdir, workdir / f"small-{name}.log")
+            elapsed, _, rc = run_once(argvs[name], workdir, workdir / f"small-{name}.log")
             if rnd >= 0:
                 times[name].append(elapsed)
                 codes[name].add(rc)
@@ -395,17 +381,22 @@ def print_report(results: dict) -> None:
         f"{n_planted} planted secrets; {results['machine']['cpus']} cores; median of {results['runs']} "
         "round-robin runs after 1 warm-up (detect-secrets: 1 run)"
     )
-    print(f"{'tool':<15}{'median':>9}{'min':>9}{'max':>9}{'MB/s':>8}{'vs gitleaks':>13}{'planted':>9}{'findings':>10}")
+    print(
+        f"{'tool':<15}{'median':>9}{'min':>9}{'max':>9}{'cpu':>9}{'MB/s':>8}{'vs gitleaks':>13}{'planted':>9}"
+        f"{'findings':>10}"
+    )
     for name, r in tools.items():
         vs = ratio(r["median_s"], gl)
         print(
-            f"{name:<15}{r['median_s']:>8.2f}s{r['min_s']:>8.2f}s{r['max_s']:>8.2f}s{r['mb_per_s']:>8.1f}"
+            f"{name:<15}{r['median_s']:>8.2f}s{r['min_s']:>8.2f}s{r['max_s']:>8.2f}s{r['cpu_median_s']:>8.2f}s"
+            f"{r['mb_per_s']:>8.1f}"
             f"{(f'{vs:.2f}x' if vs else '-'):>13}{r['planted_found']:>6}/{n_planted:<2}{r['findings']:>10}"
         )
     for label, value in results["ratios"].items():
         if value is not None:
             print(f"{label}: {value:.2f}x")
     print_planted_matrix(tools)
+    print("(* = caught on the planted line, but the secret reported there is a different one)")
     if small := results.get("small_scan"):
         print(f"\nSmall scan (3-file Truss, process start included, median of {SMALL_SCAN_RUNS}):")
         for name, r in small.items():
@@ -418,20 +409,19 @@ def print_report(results: dict) -> None:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict:
-    tree = args.tree or workdir / "tree"
+    tree = (args.tree or workdir / "tree").resolve()
     prepare_tree(tree)
     manifest = json.loads((tree / make_tree.MANIFEST_NAME).read_text())
     stats = tree_stats(tree) | {"planted": len(manifest)}
-    tools = peer_tools()
-    if not any(t.name == "trussguard" for t in tools):
-        print("NOTE: trussguard is not installed; timing the peers only")
-    print(f"Timing {', '.join(t.name for t in tools)}: 1 warm-up + {args.runs} round-robin rounds", flush=True)
-    time_full_scans(tools, tree, workdir, args.runs)
-    ds = None if args.skip_detect_secrets else detect_secrets_tool()
-    if ds:
-        print("Timing detect-secrets once (it is too slow to repeat)...", flush=True)
-        ds.times.append(scan(ds, tree, workdir))
-        tools.append(ds)
+    tools = discover_tools()
+    repeated = [t for t in tools if t.name != "detect-secrets"]
+    print(f"Timing {', '.join(t.name for t in repeated)}: 1 warm-up + {args.runs} round-robin rounds", flush=True)
+    time_full_scans(repeated, tree, workdir, args.runs)
+    if args.skip_detect_secrets:
+        tools = repeated
+    elif len(tools) > len(repeated):
+        print("Timing detect-secrets once (minutes per run: too slow to repeat)...", flush=True)
+        scan(tools[-1], tree, workdir)
     summaries = {t.name: summarize(t, manifest, stats["bytes"]) for t in tools}
     med = {name: s["median_s"] for name, s in summaries.items()}
     return {
@@ -439,8 +429,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "tree": stats,
         "runs": args.runs,
+        "warmup_rounds": 1,
         "versions": {t.name: tool_version(t) for t in tools},
-        "commands": {t.name: " ".join(t.argv(Path("TREE"), Path("REPORT"))) for t in tools},
+        "commands": {
+            t.name: " ".join([t.name, *t.argv(FULL_SCAN[t.name], "TREE", "REPORT")[len(t.exe) :]]) for t in tools
+        },
         "tools": summaries,
         "ratios": {
             "trussguard/gitleaks (time)": ratio(med.get("trussguard"), med.get("gitleaks")),
@@ -460,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")
+    if args.tree and not usable_tree_dir(args.tree):
+        ap.error(f"{args.tree} is neither empty nor a tree made by make_tree.py")
     workdir = Path(tempfile.mkdtemp(prefix="trussguard-bench-"))
     keep = args.keep
     try:

@@ -114,5 +114,5 @@ def is_code_like(value: str) -> bool:
     ``hf_access_token:`` (a key name), ``ASIA-see-vault`` (words) and ``self._secrets[`` are
     not credentials even when bound to a secret-looking name.
     """
-    v = value.rstrip(":.,")
+    v = value.rstrip(":.,=")
     return bool(_CODE_LIKE.search(v) or _WORDS_ONLY.match(v))
