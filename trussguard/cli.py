@@ -16,6 +16,7 @@ from trussguard import __version__
 from trussguard.engine.loader import RuleLoadError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2: bare `trussguard`
 
 
 class UsageFailure(click.ClickException):
@@ -106,8 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("trussguard: interrupted", err=True)
         return 130
+    except _NO_ARGS_IS_HELP as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+        return EXIT_ERROR
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        click.echo(f"trussguard: error: {exc.format_message()}{hint}", err=True)
+        return EXIT_ERROR
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"trussguard: error: {exc.format_message()}", err=True)
         return EXIT_ERROR
     except RuleLoadError as exc:
         for problem in exc.problems:
