@@ -169,10 +169,10 @@ def _parse_rule(raw: Any, provider: str, source: str, index: int) -> tuple[Rule 
 
     for key in sorted(set(raw) - _RULE_KEYS):
         bad(f"unknown key `{key}`")
-    for key in _REQUIRED:
-        if key not in raw:
-            bad(f"missing `{key}`")
-    if problems and any("missing" in p.message for p in problems):
+    missing = [key for key in _REQUIRED if key not in raw]
+    for key in missing:
+        bad(f"missing `{key}`")
+    if missing:
         return None, problems
     if not isinstance(rid, str) or not RULE_ID.match(rid) or len(rid) > 64:
         bad("`id` must match [a-z0-9]+([.-][a-z0-9]+)* and be at most 64 characters")
@@ -184,14 +184,36 @@ def _parse_rule(raw: Any, provider: str, source: str, index: int) -> tuple[Rule 
     except ValueError as exc:
         bad(str(exc))
         severity = Severity.HIGH
+    matching = _parse_matching(raw, bad)
+    toks = _parse_tokens(raw.get("tokens", {}), bad)
+    examples = _parse_examples(raw["examples"], "examples", toks, bad, need_why=False)
+    negatives = _parse_examples(raw["negative_examples"], "negative_examples", toks, bad, need_why=True)
+    rotation = _parse_rotation(raw["rotation"], bad)
+    references = _string_list(raw["references"], "references", bad)
+    if not references:
+        bad("`references` must list at least one URL")
+    for ref in references:
+        if not ref.startswith("https://"):
+            bad(f"reference {ref!r} must be an https URL")
+    if problems:
+        return None, problems
+    return Rule(
+        id=rid, name=raw["name"].strip(), description=" ".join(raw["description"].split()),
+        severity=severity, provider=provider, source=source, tokens=toks, examples=tuple(examples),
+        negative_examples=tuple(negatives), rotation=rotation, references=tuple(references), **matching,
+    ), []
+
+
+def _parse_matching(raw: dict[str, Any], bad) -> dict[str, Any]:
+    """The fields that decide what matches: detector, keywords, pattern and its filters."""
     detector = raw.get("detector", "regex")
+    if detector not in DETECTORS:
+        bad(f"`detector` must be one of {', '.join(DETECTORS)}")
     keywords = raw.get("keywords", [] if detector == "detect-secrets" else None)
     if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords) \
             or (detector == "regex" and not keywords):
         bad("`keywords` must be a non-empty list of strings")
         keywords = []
-    if detector not in DETECTORS:
-        bad(f"`detector` must be one of {', '.join(DETECTORS)}")
     pattern = raw.get("pattern")
     if detector == "regex":
         _check_pattern(pattern, bad)
@@ -210,30 +232,14 @@ def _parse_rule(raw: Any, provider: str, source: str, index: int) -> tuple[Rule 
     for f in filters:
         if f not in FILTERS:
             bad(f"unknown filter `{f}` (known: {', '.join(FILTERS)})")
-    if "secret-name" in filters and pattern and "(?P<name>" not in pattern:
+    if "secret-name" in filters and isinstance(pattern, str) and "(?P<name>" not in pattern:
         bad("the `secret-name` filter needs a `name` group in the pattern")
-    window = _parse_window(raw.get("window", {}), bad)
-    toks = _parse_tokens(raw.get("tokens", {}), bad)
-    examples = _parse_examples(raw["examples"], "examples", toks, bad, need_why=False)
-    negatives = _parse_examples(raw["negative_examples"], "negative_examples", toks, bad, need_why=True)
-    rotation = _parse_rotation(raw["rotation"], bad)
-    references = _string_list(raw["references"], "references", bad)
-    if not references:
-        bad("`references` must list at least one URL")
-    for ref in references:
-        if not ref.startswith("https://"):
-            bad(f"reference {ref!r} must be an https URL")
-    if problems:
-        return None, problems
-    return Rule(
-        id=rid, name=raw["name"].strip(), description=" ".join(raw["description"].split()),
-        severity=severity, keywords=tuple(k.lower() for k in keywords), pattern=pattern,
-        provider=provider, source=source, min_entropy=None if min_entropy is None else float(min_entropy),
-        placeholders=tuple(placeholders), filters=tuple(filters), window=window,
-        generic=bool(raw.get("generic", False)), detector=detector, plugin=raw.get("plugin"),
-        tokens=toks, examples=tuple(examples), negative_examples=tuple(negatives), rotation=rotation,
-        references=tuple(references),
-    ), []
+    return {
+        "detector": detector, "keywords": tuple(k.lower() for k in keywords), "pattern": pattern,
+        "min_entropy": None if min_entropy is None else float(min_entropy), "placeholders": tuple(placeholders),
+        "filters": tuple(filters), "window": _parse_window(raw.get("window", {}), bad),
+        "generic": bool(raw.get("generic", False)), "plugin": raw.get("plugin"),
+    }
 
 
 def _check_pattern(pattern: Any, bad) -> None:
