@@ -24,6 +24,7 @@ from trussguard.engine import tokens
 from trussguard.engine.loader import load_rules
 
 from conftest import acme_rule
+from trussguard.policy.registry import iter_checks
 
 HF = "huggingface.user-token"
 OPENAI = "openai.project-key"
@@ -92,8 +93,9 @@ class TestExitCodes:
         assert proc.returncode == 1
         assert HF in proc.stdout and hf not in proc.stdout + proc.stderr
 
-    def test_fail_on_critical_ignores_high(self, leaky_tree):
-        root, _ = leaky_tree
+    def test_fail_on_critical_ignores_high(self, truss_tree, fake_token):
+        # a client script outside the Truss's shipped code: the rule's own severity (high) applies
+        root = truss_tree({"scripts/download.py": f'HF_TOKEN = "{fake_token(HF)}"\n'})
         assert invoke(["scan", str(root), "--fail-on", "critical"]).exit_code == 0
         assert invoke(["scan", str(root), "--fail-on", "high"]).exit_code == 1
         assert invoke(["scan", str(root), "--fail-on", "low"]).exit_code == 1
@@ -344,6 +346,7 @@ class TestJsonContract:
                 "duration_seconds"} <= set(stats)
         assert stats["files_scanned"] == 6 and stats["suppressed"] == 0
         assert stats["rules"] == len(load_rules(cache_dir=None).rules)
+        assert stats["checks"] == len(iter_checks()) and stats["trusses"] == 1
         assert stats["bytes_scanned"] == sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
         findings = data["findings"]
@@ -360,7 +363,9 @@ class TestJsonContract:
         by_path = {f["path"]: f for f in findings}
         assert set(by_path) == {"config.yaml", "model/sub/helpers.py", "scripts/copy.py"}
         cfg = by_path["config.yaml"]
-        assert (cfg["rule_id"], cfg["severity"], cfg["line"], cfg["column"]) == (HF, "high", 3, 21)
+        # a known credential under `secrets:` of a Truss is uploaded with the model: critical, with the fix
+        assert (cfg["rule_id"], cfg["severity"], cfg["line"], cfg["column"]) == (HF, "critical", 3, 21)
+        assert cfg["check"] == "TG101" and "hf_access_token: null" in cfg["fix"]
         assert cfg["secret_sha256"] == hashlib.sha256(hf.encode()).hexdigest()
         assert cfg["title"] and cfg["message"] and hf not in cfg["message"]
         assert cfg["redacted"].startswith(hf[:4]) and hf not in cfg["redacted"]

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 
+import dataclasses
+
 from trussguard.engine.schema import Rule
+from trussguard.policy.registry import Check, PolicyHit
 from trussguard.types import Finding, Match
 
 MAX_PREFIX = 8
@@ -56,3 +59,43 @@ def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
         decoded=match.decoded,
         secret=match.secret if keep_secret else None,
     )
+
+
+def from_policy(hit: PolicyHit, check: Check, keep_secret: bool = False) -> Finding:
+    """A policy hit as a finding: kind leak with the value's hash, or kind policy without one."""
+    digest = secret_sha256(hit.secret) if hit.secret is not None else None
+    return Finding(
+        id=fingerprint(check.code, hit.path, digest or hit.message),
+        rule_id=check.code,
+        kind="leak" if hit.secret is not None else "policy",
+        severity=hit.severity or check.severity,
+        title=check.name,
+        message=hit.message,
+        path=hit.path,
+        line=hit.line,
+        column=hit.column,
+        commit=None,
+        secret_sha256=digest,
+        redacted=redact(hit.secret) if hit.secret is not None else None,
+        advisory_id=advisory_id(digest) if digest else None,
+        check=check.code,
+        fix=hit.fix,
+        secret=hit.secret if keep_secret else None,
+    )
+
+
+def merge_policy(findings: list[Finding], hits: list[PolicyHit], checks: dict[str, Check],
+                 keep_secret: bool = False) -> list[Finding]:
+    """Adds policy findings; a hit on a value a credential rule already reported at the same place
+    enriches that finding (worst severity, the Truss fix) instead of reporting the key twice."""
+    by_place = {(f.path, f.line, f.secret_sha256): i for i, f in enumerate(findings) if f.secret_sha256}
+    out = list(findings)
+    for hit in hits:
+        new = from_policy(hit, checks[hit.code], keep_secret)
+        i = by_place.get((new.path, new.line, new.secret_sha256)) if new.secret_sha256 else None
+        if i is None:
+            out.append(new)
+            continue
+        old = out[i]
+        out[i] = dataclasses.replace(old, severity=max(old.severity, new.severity), check=new.check, fix=new.fix)
+    return out

@@ -16,11 +16,13 @@ from trussguard.advise import build_advisories
 from trussguard.config import ScanConfig
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import to_finding
+from trussguard.findings import merge_policy, to_finding
+from trussguard.policy.registry import iter_checks
+from trussguard.policy.runner import chains_source, run_policy
 from trussguard.sources.tree import Candidate, TreeListing, list_tree, read_fragment
 from trussguard.sources.truss_files import truss_files
 from trussguard.suppress.inline import is_suppressed
-from trussguard.types import Advisory, Finding, Match, Skipped
+from trussguard.types import Advisory, Finding, Fragment, Match, Skipped
 
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 CHUNK_BYTES = 2 * 1024 * 1024
@@ -33,8 +35,11 @@ class ScanStats:
     bytes_scanned: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     suppressed: int = 0
+    notes: list[str] = field(default_factory=list)  # e.g. a config.yaml that did not parse
+    trusses: int = 0
     duration_seconds: float = 0.0
     rules: int = 0
+    checks: int = 0
     workers: int = 1
 
 
@@ -64,6 +69,7 @@ class _ChunkResult:
     files: int
     bytes: int
     suppressed: int
+    chains: list[str] = field(default_factory=list)  # Python files importing truss_chains
 
 
 _DETECTOR: Detector | None = None  # set in the parent before forking, or by _init_worker
@@ -79,9 +85,13 @@ def scan_tree(config: ScanConfig) -> ScanResult:
     rules = ruleset.by_id()
     findings = [to_finding(m, rules[m.rule_id], path, keep_secret=config.show_secrets)
                 for path, matches in chunk.matches for m in matches]
+    policy = _policy_stage(listing, chunk, detector, config)
+    checks = {c.code: c for c in iter_checks()}
+    findings = merge_policy(findings, policy.hits, checks, keep_secret=config.show_secrets)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
     stats = ScanStats(chunk.files, chunk.bytes, listing.skipped + chunk.skipped, chunk.suppressed,
-                      time.monotonic() - started, len(ruleset.rules), workers)
+                      policy.notes, len(policy.trusses), time.monotonic() - started,
+                      len(ruleset.rules), len(checks), workers)
     return ScanResult("tree", str(listing.root), findings, build_advisories(findings, rules), stats)
 
 
@@ -106,7 +116,41 @@ def _scan_all(listing: TreeListing, detector: Detector, config: ScanConfig) -> t
         merged.files += p.files
         merged.bytes += p.bytes
         merged.suppressed += p.suppressed
+        merged.chains.extend(p.chains)
     return merged, jobs
+
+
+def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector, config: ScanConfig):
+    """Truss checks on the configs and model code of the tree (re-read: they are small)."""
+    by_path = {c.path: c for c in listing.candidates}
+    matches = dict(chunk.matches)
+
+    def read(path: str) -> bytes | None:
+        candidate = by_path.get(path)
+        fragment = read_fragment(candidate, config.max_file_size) if candidate else None
+        return fragment.data if isinstance(fragment, Fragment) else None
+
+    paths = [c.path for c in listing.candidates] + [s.path for s in listing.skipped]
+    result = run_policy(paths, read, matches, detector, frozenset(chunk.chains))
+    suppressible = {p: read(p) for p in {h.path for h in result.hits}}
+    result.hits = [h for h in result.hits if not _hit_suppressed(h, suppressible.get(h.path))]
+    return result
+
+
+def _hit_suppressed(hit, data: bytes | None) -> bool:
+    if data is None:
+        return False
+    offset = _offset_of_line(data, hit.line)
+    return is_suppressed(data, Match(hit.code, hit.secret or "", offset, offset, hit.line, hit.column or 1))
+
+
+def _offset_of_line(data: bytes, line: int) -> int:
+    offset = 0
+    for _ in range(line - 1):
+        offset = data.find(b"\n", offset) + 1
+        if offset == 0:
+            return len(data)
+    return offset
 
 
 def _chunks(candidates: list[Candidate]) -> list[list[Candidate]]:
@@ -142,6 +186,8 @@ def _scan_chunk(candidates: list[Candidate], max_size: int) -> _ChunkResult:
             continue
         result.files += 1
         result.bytes += len(fragment.data)
+        if chains_source(fragment.path, fragment.data):
+            result.chains.append(fragment.path)
         matches = _DETECTOR.detect(fragment.path, fragment.data, fragment.path in _TRUSS_FILES)
         kept = [m for m in matches if not is_suppressed(fragment.data, m)]
         result.suppressed += len(matches) - len(kept)

@@ -69,6 +69,8 @@ class Finding:
     redacted: str | None
     advisory_id: str | None
     decoded: str | None = None
+    check: str | None = None  # the Truss policy check (TGnnn) that also applies to this spot
+    fix: str | None = None  # the Truss remedy for this spot
     secret: str | None = field(default=None, repr=False, compare=False)  # only kept for --show-secrets
 
 

@@ -31,6 +31,9 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
             "skipped_files": [{"path": k.path, "reason": k.reason, "detail": k.detail} for k in s.skipped],
             "suppressed": s.suppressed,
             "rules": s.rules,
+            "checks": s.checks,
+            "trusses": s.trusses,
+            "notes": list(s.notes),
             "duration_seconds": round(s.duration_seconds, 3),
         },
         "findings": [finding_dict(f) for f in result.findings],
@@ -43,7 +46,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "id": f.id, "rule_id": f.rule_id, "kind": f.kind, "severity": str(f.severity), "title": f.title,
         "message": f.message, "path": f.path, "line": f.line, "column": f.column, "commit": f.commit,
         "secret_sha256": f.secret_sha256, "redacted": f.redacted, "advisory_id": f.advisory_id,
-        "decoded": f.decoded,
+        "decoded": f.decoded, "check": f.check, "fix": f.fix,
     }
     if f.secret is not None:
         out["secret"] = f.secret

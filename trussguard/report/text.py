@@ -29,10 +29,15 @@ def render(result: ScanResult, color: bool = False) -> str:
         for f in findings:
             where = f"{f.line}:{f.column}" if f.column else str(f.line)
             sev = style(f"{str(f.severity).upper():<8}", fg=_COLORS[f.severity], bold=True)
-            lines.append(f"  {where:<8} {sev} {f.title}  [{f.rule_id}]")
+            codes = f.rule_id if f.check in (None, f.rule_id) else f"{f.rule_id} · {f.check}"
+            lines.append(f"  {where:<8} {sev} {f.title}  [{codes}]")
+            if f.kind == "policy":
+                lines.append(f"           {f.message}")
             value = f.secret if f.secret is not None else f.redacted
             if value:
                 lines.append(f"           {value}" + (f"  (decoded from {f.decoded})" if f.decoded else ""))
+            if f.fix:
+                lines.append(f"           fix: {f.fix}")
         lines.append("")
     if result.advisories:
         lines.append(style(f"What to do ({len(result.advisories)} secret(s) to rotate)", bold=True))
@@ -45,6 +50,8 @@ def render(result: ScanResult, color: bool = False) -> str:
                      "`self._secrets[\"<name>\"]`. Deleting the line is not enough: the value stays in git "
                      "history, so rotate first.")
         lines.append("")
+    for note in result.stats.notes:
+        lines.append(style(f"note: {note}", fg="yellow"))
     lines.append(_summary(result))
     for skipped in result.errors:
         lines.append(style(f"error: could not read {skipped.path}: {skipped.detail}", fg="red"))

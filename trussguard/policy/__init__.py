@@ -1,0 +1,1 @@
+"""Truss policy: secret values come only from Baseten workspace secrets (TRUSS_SECRETS.md)."""

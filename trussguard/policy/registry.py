@@ -1,0 +1,103 @@
+"""The catalogue of Truss policy checks: one registered function per check, with a stable code.
+
+Each check's docstring is its explanation, in fixed sections (What it finds / Why it matters /
+Example / Use instead), so ``trussguard explain TG101`` and the docs never drift from the
+code (ruff's lesson). Checks report ``PolicyHit``s; the pipeline turns them into findings.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from trussguard.types import Severity
+
+SECTIONS = ("What it finds", "Why it matters", "Example", "Use instead")
+SCOPES = ("config", "code", "project")
+KINDS = ("leak", "policy")
+_CODE = re.compile(r"^TG\d{3}$")
+# Modules holding checks, imported on first use of the registry (explicit, no scanning).
+CHECK_MODULES = ("trussguard.policy.config_checks", "trussguard.policy.code_checks",
+                 "trussguard.policy.project_checks", "trussguard.policy.file_checks")
+
+
+@dataclass(frozen=True)
+class PolicyHit:
+    """One place where a check fires. ``secret`` is set for literal credentials (kind leak)."""
+
+    code: str
+    path: str
+    line: int
+    column: int | None
+    message: str  # what is wrong at this spot
+    fix: str  # the exact Truss remedy for this spot
+    secret: str | None = None
+    severity: Severity | None = None  # overrides the check's default (e.g. a shaped credential)
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str  # stable, e.g. TG101; used by inline allows and baselines
+    name: str  # kebab-case, names the bad pattern: "secret-value-in-config"
+    severity: Severity
+    kind: str  # "leak" (carries a value) or "policy" (structure, no value)
+    scope: str  # "config" (one config.yaml), "code" (one Python file), "project" (a whole Truss)
+    func: Callable
+    spec: str  # the TRUSS_SECRETS.md catalogue entry it implements, e.g. "C1"
+
+    @property
+    def summary(self) -> str:
+        return explanation_sections(self)["What it finds"].split("\n\n")[0]
+
+    @property
+    def explanation(self) -> str:
+        return inspect.cleandoc(self.func.__doc__ or "")
+
+
+_REGISTRY: dict[str, Check] = {}
+
+
+def check(code: str, name: str, severity: Severity, kind: str, scope: str, spec: str):
+    """Registers the decorated function as a check."""
+
+    def register(func: Callable) -> Callable:
+        if not _CODE.match(code) or code in _REGISTRY:
+            raise ValueError(f"bad or duplicate check code {code}")
+        if kind not in KINDS or scope not in SCOPES:
+            raise ValueError(f"{code}: kind must be one of {KINDS}, scope one of {SCOPES}")
+        registered = Check(code, name, severity, kind, scope, func, spec)
+        missing = [s for s in SECTIONS if s not in explanation_sections(registered)]
+        if missing:
+            raise ValueError(f"{code}: docstring lacks the sections {missing}")
+        _REGISTRY[code] = registered
+        return func
+
+    return register
+
+
+def explanation_sections(c: Check) -> dict[str, str]:
+    """The docstring split into its ``## Section`` parts."""
+    out: dict[str, str] = {}
+    current = None
+    for line in c.explanation.splitlines():
+        heading = line.strip().lstrip("#").strip()
+        if line.lstrip().startswith("##") and heading in SECTIONS:
+            current = heading
+            out[current] = ""
+        elif current is not None:
+            out[current] += line + "\n"
+    return {k: v.strip() for k, v in out.items()}
+
+
+def iter_checks(scope: str | None = None) -> list[Check]:
+    for module in CHECK_MODULES:
+        importlib.import_module(module)
+    return sorted((c for c in _REGISTRY.values() if scope is None or c.scope == scope), key=lambda c: c.code)
+
+
+def get_check(code: str) -> Check | None:
+    iter_checks()
+    return _REGISTRY.get(code.upper())
