@@ -469,15 +469,18 @@ class TestDemoAndRules:
     def test_rules_list_text(self, ruleset):
         result = invoke(["rules", "list"])
         assert result.exit_code == 0
-        listed = [line.split()[0] for line in result.stdout.splitlines()[:-1]]
-        assert sorted(listed) == sorted(r.id for r in ruleset.rules)
-        assert result.stdout.splitlines()[-1] == f"{len(ruleset.rules)} rules"
+        lines = result.stdout.splitlines()
+        body = [line.split()[0] for line in lines[:-1] if line and not line.endswith(":")]
+        checks = [c.code for c in iter_checks()]
+        assert sorted(body) == sorted(checks + [r.id for r in ruleset.rules])
+        assert lines[-1] == f"{len(checks)} checks, {len(ruleset.rules)} rules"
 
     def test_rules_list_json(self, ruleset, tmp_path):
         proc = run(["rules", "list", "--format", "json"])
         assert proc.returncode == 0
         data = json.loads(proc.stdout)
-        assert sorted(r["id"] for r in data) == sorted(r.id for r in ruleset.rules)
+        assert sorted(r["id"] for r in data if r["type"] == "rule") == sorted(r.id for r in ruleset.rules)
+        assert sorted(r["id"] for r in data if r["type"] == "check") == [c.code for c in iter_checks()]
         hf = next(r for r in data if r["id"] == HF)
         assert hf["severity"] == "high" and "hf_" in hf["keywords"] and hf["truss_secret_name"]
         extra = tmp_path / "acme.yaml"

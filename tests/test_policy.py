@@ -104,3 +104,20 @@ def test_fixture_dirs_belong_to_registered_checks():
 
 def copy_fixture(code: str, variant: str, dst: Path) -> None:
     shutil.copytree(FIXTURES / code / variant, dst)
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[c.code for c in CHECKS])
+def test_explain_prints_the_sections(check):
+    from click.testing import CliRunner
+
+    from trussguard.cli import cli
+
+    result = CliRunner().invoke(cli, ["explain", check.code.lower()])
+    assert result.exit_code == 0
+    assert check.name in result.output and all(f"## {s}" in result.output for s in SECTIONS)
+
+
+def test_explain_unknown_code_is_a_usage_error():
+    from trussguard.cli import main
+
+    assert main(["explain", "TG999"]) == 2

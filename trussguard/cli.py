@@ -70,6 +70,15 @@ def demo(keep: bool) -> None:
     sys.exit(run_demo(keep=keep))
 
 
+@cli.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Explain a Truss policy check (e.g. TG101) or a credential rule (e.g. huggingface.user-token)."""
+    from trussguard.commands import run_explain
+
+    sys.exit(run_explain(code))
+
+
 @cli.group()
 def rules() -> None:
     """List and check credential rules."""
@@ -79,7 +88,7 @@ def rules() -> None:
 @_rules_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_list(rule_dirs: tuple[Path, ...], fmt: str) -> None:
-    """List the credential rules."""
+    """List the credential rules and the Truss policy checks."""
     from trussguard.commands import run_rules_list
 
     sys.exit(run_rules_list(list(rule_dirs), fmt))
