@@ -689,7 +689,8 @@ class TestDetectSecretsAdapter:
     def test_disabled_with_use_detect_secrets_false(self, truss_tree, cache_dir):
         value = "q" + tokens.expand_template("{12:a-z0-9}", random.Random(13))
         root = truss_tree({"model/model.py": f'db_pass = "{value}"\n'})
-        assert _scan_root(root, cache_dir, use_detect_secrets=False).findings == []
+        findings = _scan_root(root, cache_dir, use_detect_secrets=False).findings
+        assert [f for f in findings if not f.rule_id.startswith("TG")] == []  # Truss checks (TG201, TG208) remain
 
     def test_not_duplicated_when_generic_rule_matches(self, truss_tree, cache_dir, rules_by_id):
         value = random_password(random.Random(14), 18)

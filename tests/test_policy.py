@@ -1,6 +1,8 @@
 """Every Truss policy check: a bad and a good fixture Truss, exact codes and lines, and its docs.
 
-Fixtures live in tests/fixtures/policy/<CODE>/{bad,good}/. Fake credentials are written as
+Fixtures live in tests/fixtures/policy/<CODE>/{bad,good}/; a ``.tmpl`` suffix is dropped when a
+fixture is materialised (``config.yaml.tmpl`` -> ``config.yaml``), so this repository holds no
+recognisable Truss and scanning it stays clean. Fake credentials are written as
 ``{{fake:<rule-id>}}`` (a fresh token of that rule's shape) or ``{{random:N}}`` (N random
 alphanumerics) and expanded at test time, so no realistic key is committed. A line that must
 be reported carries a comment ``expect: <CODE>`` (several codes: ``expect: TG101, TG207``);
@@ -34,7 +36,7 @@ def materialise(src: Path, dst: Path, rng: random.Random) -> dict[tuple[str, int
     for path in sorted(src.rglob("*")):
         if path.is_dir():
             continue
-        rel = path.relative_to(src).as_posix()
+        rel = path.relative_to(src).as_posix().removesuffix(".tmpl")
         target = dst / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         text = path.read_text("utf-8")

@@ -33,6 +33,7 @@ MAX_BYTES = 2 * 1024 * 1024  # beyond this a file is data, not model code or con
 # Lines detect-secrets' plugins can fire on: its KeywordDetector denylist words, or a quoted
 # run long enough for the entropy plugins. Other lines are not handed to it at all (its
 # per-line plugin x filter calls cost ~20 us a line), which keeps it off the scan's hot path.
+_TRAILING_COMMENT = re.compile(r"\s+#.*$")
 _CANDIDATE_LINE = re.compile(r"(?i)(?:key|pass|pwd|secret|contrase)[^=:\n]*[=:]+\s*\S|[\"'][A-Za-z0-9+/=_-]{20,}")
 
 
@@ -74,9 +75,9 @@ class DetectSecretsAdapter:
             found = list(_process_line_based_plugins(candidates, path))
         for secret in found:
             rule = self._rule_by_plugin.get(type_to_plugin.get(secret.type, ""))
-            value = secret.secret_value
-            if rule is None or not value or heuristics.is_placeholder(value):
-                continue  # e.g. `hf_access_token: null` is how Truss declares a secret
+            value = _TRAILING_COMMENT.sub("", secret.secret_value or "")  # `key: null  # note` is null
+            if rule is None or not value or heuristics.is_placeholder(value) or heuristics.is_code_like(value):
+                continue  # `hf_access_token: null` declares a secret; `runtime_secret_name: hf_token` names one
             raw = raw_lines[secret.line_number - 1]
             at = max(0, raw.find(value.encode("utf-8")))  # bytes: replaced invalid UTF-8 would shift a str index
             column = len(raw[:at].decode("utf-8", "replace")) + 1

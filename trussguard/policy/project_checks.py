@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import posixpath
+import re
 from typing import Iterator
 
+from trussguard.policy import yaml_nodes
+from trussguard.policy.config_checks import CHAINS_DUMMY
 from trussguard.policy.context import ProjectContext
-from trussguard.policy.python_secrets import secret_reads
+from trussguard.policy.python_secrets import CHAIN_API_KEY, analysed, imports_chains
 from trussguard.policy.registry import PolicyHit, check
 from trussguard.types import Severity
+
+HF_DEFAULT = "hf_access_token"  # default runtime_secret_name of model_cache and trt_llm checkpoints
+REGISTRY_PREFIX = "DOCKER_REGISTRY_"  # registry access-token secrets, used by the platform at build time
+AWS_IAM_DEFAULTS = {"aws_access_key_id_secret_name": "aws_access_key_id",
+                    "aws_secret_access_key_secret_name": "aws_secret_access_key"}
 
 
 @check("TG207", "undeclared-secret-read", Severity.HIGH, kind="policy", scope="project", spec="P7")
@@ -16,7 +25,9 @@ def undeclared_secret_read(ctx: ProjectContext) -> Iterator[PolicyHit]:
     ## What it finds
     Model code that reads a name from the secrets mapping (`self._secrets["hf_token"]`, `.get(...)`,
     `in`) that config.yaml does not declare under `secrets:`, or reads it with a key that is not a
-    literal, so the name cannot be checked.
+    literal, so the name cannot be checked. Reads guarded by `if self._secrets and ...` in a Truss that
+    declares no secret, or by a `_base_secrets` test of that name, are skipped (they never run
+    undeclared); so are Chains reads of `context.secrets` (TG211 checks those against `secret_keys`).
 
     ## Why it matters
     On Baseten the mapping raises `SecretNotFound` for any name that is not declared, usually in
@@ -41,8 +52,11 @@ def undeclared_secret_read(ctx: ProjectContext) -> Iterator[PolicyHit]:
     """
     declared = ctx.truss.declared
     for path, tree in sorted(ctx.code.items()):
-        for read in secret_reads(tree):
-            if read.how in ("iterate", "private"):
+        chains = b"truss_chains" in ctx.texts.get(path, b"truss_chains") and imports_chains(tree)
+        for read in analysed(tree).reads:
+            if read.how in ("iterate", "private") or (chains and (read.via == "context" or read.name == CHAIN_API_KEY)):
+                continue
+            if read.guard == "private" or (read.guard == "truthy" and not declared):
                 continue
             if read.name is None:
                 yield PolicyHit("TG207", path, read.line, read.column,
@@ -53,3 +67,103 @@ def undeclared_secret_read(ctx: ProjectContext) -> Iterator[PolicyHit]:
                                 f"reads the secret `{read.name}`, which config.yaml does not declare",
                                 f"declare `{read.name}: null` under `secrets:` in {ctx.truss.config_path} and create "
                                 f"the workspace secret `{read.name}` in Baseten")
+
+
+def _text(node) -> str | None:
+    found = yaml_nodes.scalar(node)
+    return found.value if found is not None else None
+
+
+def _platform_names(doc) -> set[str]:
+    """Names config.yaml itself makes the platform use (TRUSS_SECRETS.md 1.2): NAME fields and their defaults."""
+    get = yaml_nodes.get
+    names = {CHAIN_API_KEY}
+    for key in ("model_cache", "hf_cache"):
+        for entry in yaml_nodes.elements(get(doc, key)):
+            names.add(_text(get(entry, "runtime_secret_name")) or HF_DEFAULT)
+    build = get(doc, "trt_llm", "build")
+    for repo in (get(build, "checkpoint_repository"), get(build, "speculator", "checkpoint_repository")):
+        if repo is not None:
+            names.add(_text(get(repo, "runtime_secret_name")) or HF_DEFAULT)
+    for entry in yaml_nodes.elements(get(doc, "weights")):
+        names.update(n for n in (_text(get(entry, "auth_secret_name")), _text(get(entry, "auth", "auth_secret_name")))
+                     if n)
+    auth = get(doc, "base_image", "docker_auth")
+    if auth is not None:
+        names.add(_text(get(auth, "secret_name")))
+        aws = (_text(get(auth, "auth_method")) or "").upper() == "AWS_IAM"
+        for field, default in AWS_IAM_DEFAULTS.items():
+            names.add(_text(get(auth, field)) or (default if aws else None))
+    names.update(k for k, _, _ in yaml_nodes.items(get(doc, "build", "secret_to_path_mapping")))
+    return names - {None}
+
+
+def _mounted_names(ctx: ProjectContext) -> set[str]:
+    """Names read as ``/secrets/NAME`` by the start command, build commands, and shell or Python files."""
+    doc = ctx.truss.doc
+    commands = [s.value for node in (yaml_nodes.get(doc, "docker_server", "start_command"),
+                                     yaml_nodes.get(doc, "build_commands"))
+                for _, s in yaml_nodes.walk_scalars(node) if s.value]
+    commands += [data.decode("utf-8", "replace") for path, data in ctx.texts.items()
+                 if path != ctx.truss.config_path and path.endswith((".py", ".sh"))]
+    return {m.group(1) for text in commands for m in re.finditer(r"/secrets/([-._a-zA-Z0-9]+)", text)}
+
+
+def _code_names(ctx: ProjectContext) -> set[str] | None:
+    """Literal names the code reads; None when some read uses a computed key (any declared name may be it)."""
+    names: set[str] = set()
+    for tree in ctx.code.values():
+        for read in analysed(tree).reads:
+            if read.name is None and read.how in ("subscript", "get", "in"):
+                return None
+            names.add(read.name)
+    unparsed = [p for p in ctx.texts if p.endswith(".py") and p not in ctx.code]
+    for path in unparsed:  # code that did not parse: any quoted use of the name counts
+        text = ctx.texts[path].decode("utf-8", "replace")
+        names.update(n for n in ctx.truss.declared if f'"{n}"' in text or f"'{n}'" in text)
+    return names
+
+
+@check("TG208", "unused-declared-secret", Severity.LOW, kind="policy", scope="project", spec="P8")
+def unused_declared_secret(ctx: ProjectContext) -> Iterator[PolicyHit]:
+    """
+    ## What it finds
+    A name declared under `secrets:` in config.yaml that nothing uses: the model code never reads it,
+    no `/secrets/NAME` appears in `docker_server.start_command`, `build_commands` or the shell and Python
+    files of the Truss, and no platform feature uses it implicitly (`hf_access_token` for `model_cache` and
+    `trt_llm` checkpoints, `runtime_secret_name`, `auth_secret_name`, `docker_auth` secret names and their
+    AWS defaults, `build.secret_to_path_mapping`, `baseten_chain_api_key`, `DOCKER_REGISTRY_*`). Names
+    holding the Chains placeholder `"***"` belong to a generated chainlet config and are skipped.
+
+    ## Why it matters
+    Each declared name is resolved for the deployment and must exist in the workspace; a stale one hides
+    which credentials the model really needs, and is often a misspelling of the name the code reads.
+
+    ## Example
+    ```yaml
+    secrets:
+      hf_access_token: null
+      wandb_api_key: null   # read nowhere
+    ```
+
+    ## Use instead
+    Declare only the names the model reads:
+    ```yaml
+    secrets:
+      hf_access_token: null
+    ```
+    """
+    declared = ctx.truss.declared
+    if not declared:
+        return
+    code = _code_names(ctx)
+    if code is None:
+        return
+    used = code | _mounted_names(ctx) | _platform_names(ctx.truss.doc)
+    for name, d in declared.items():
+        if name in used or name.startswith(REGISTRY_PREFIX) or (d.value is not None and d.value.value == CHAINS_DUMMY):
+            continue  # "***": declared by Chains from a chainlet's secret_keys, read by chainlet code elsewhere
+        yield PolicyHit("TG208", ctx.truss.config_path, d.line, d.column,
+                        f"`secrets.{name}` is declared but nothing in this Truss reads it",
+                        f"remove `{name}` from `secrets:` in {posixpath.basename(ctx.truss.config_path)} if the model "
+                        f"no longer needs it, or read it with `self._secrets[\"{name}\"]` in `load()`")

@@ -2,7 +2,8 @@
 
 ``check_config`` and ``check_code`` take (path, bytes) so any version of a file can be
 checked (history, index). ``run_policy`` is the working-tree stage: it finds the Truss
-directories of a listing and runs all three scopes.
+directories of a listing and runs all three scopes; a config's ``requirements_file`` target is
+checked by the config checks as a ConfigContext of kind "requirements".
 """
 
 from __future__ import annotations
@@ -58,6 +59,15 @@ def check_config(path: str, data: bytes, matches: list[Match], detector: Detecto
     return [h for c in iter_checks("config") for h in c.func(ctx)], [], truss
 
 
+def check_requirements(path: str, data: bytes, matches: list[Match], detector: Detector,
+                       truss: truss_dirs.TrussDir) -> tuple[list[PolicyHit], list[str]]:
+    """Config checks on the file a Truss names in `requirements_file` (ConfigContext kind "requirements")."""
+    if len(data) > MAX_PARSE_BYTES:
+        return [], [f"{path}: too large to check as a requirements file; scanned with the credential rules only"]
+    ctx = ConfigContext(path, data, matches, detector, doc=None, truss=truss, kind="requirements")
+    return [h for c in iter_checks("config") for h in c.func(ctx)], []
+
+
 def check_code(path: str, data: bytes, matches: list[Match], detector: Detector,
                truss: truss_dirs.TrussDir | None = None) -> tuple[list[PolicyHit], list[str], ast.Module | None]:
     """Code checks for one Python file (model code, bundled packages, Chains sources)."""
@@ -84,6 +94,16 @@ def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: d
         if truss is not None:
             result.trusses.append(truss)
             texts[path] = data
+    listed = set(paths)
+    for truss in result.trusses:
+        req = truss.requirements_file
+        if req and req in listed and req not in texts:
+            data = read(req)
+            if data is not None:
+                texts[req] = data
+                hits, notes = check_requirements(req, data, matches.get(req, []), detector, truss)
+                result.hits += hits
+                result.notes += notes
     owners = {p: _owner(p, result.trusses) for p in paths}
     for path in sorted(p for p in paths if p.endswith((".py", ".sh")) and (owners[p] or p in chains_files)):
         data = read(path)

@@ -9,7 +9,9 @@ values and is reported as a leak.
 
 from __future__ import annotations
 
+import functools
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -54,6 +56,7 @@ class TrussDir:
     model_class_name: str = "Model"
     bundled_packages_dir: str = "packages"
     data_dir: str = "data"
+    requirements_file: str | None = None  # path of the `requirements_file` target, if the config names one
     declared: dict[str, Declaration] = field(default_factory=dict)
 
     def join(self, *parts: str) -> str:
@@ -95,6 +98,9 @@ def truss_dir(config_path: str, root: yaml.Node) -> TrussDir:
         value = yaml_nodes.scalar(yaml_nodes.get(root, attr))
         if value is not None and value.value:
             setattr(truss, attr, value.value.strip("/"))
+    requirements = yaml_nodes.scalar(yaml_nodes.get(root, "requirements_file"))
+    if requirements is not None and requirements.value and "://" not in requirements.value:
+        truss.requirements_file = truss.join(requirements.value)
     for name, key, value in yaml_nodes.items(yaml_nodes.get(root, "secrets")):
         mark = key.start_mark
         truss.declared[name] = Declaration(name, mark.line + 1, mark.column + 1, yaml_nodes.scalar(value))
@@ -103,3 +109,97 @@ def truss_dir(config_path: str, root: yaml.Node) -> TrussDir:
 
 def is_config_name(path: str) -> bool:
     return posixpath.basename(path) == "config.yaml"
+
+
+# Truss's built-in ignore list (truss/util/.truss_ignore), used when a Truss has no .truss_ignore of
+# its own; a custom file replaces it entirely (truss/util/path.py load_trussignore_patterns_from_truss_dir).
+TRUSS_IGNORE = ".truss_ignore"
+DEFAULT_TRUSS_IGNORE = (
+    "__pycache__/", "*.py[cod]", "*$py.class", "*.so", ".Python", "build/", "develop-eggs/", "dist/",
+    "downloads/", "eggs/", ".eggs/", "lib/", "lib64/", "parts/", "sdist/", "var/", "wheels/",
+    "share/python-wheels/", "*.egg-info/", ".installed.cfg", "*.egg", "MANIFEST", ".DS_Store", "*.manifest",
+    "*.spec", "pip-log.txt", "pip-delete-this-directory.txt", "htmlcov/", ".tox/", ".nox/", ".coverage",
+    ".coverage.*", ".cache", "nosetests.xml", "coverage.xml", "*.cover", "*.py,cover", ".hypothesis/",
+    ".pytest_cache/", "cover/", "*.mo", "*.pot", "*.log", "local_settings.py", "db.sqlite3",
+    "db.sqlite3-journal", "instance/", ".webassets-cache", ".scrapy", "docs/_build/", ".pybuilder/", "target/",
+    ".ipynb_checkpoints", "profile_default/", "ipython_config.py", ".pdm.toml", "__pypackages__/",
+    "celerybeat-schedule", "celerybeat.pid", "*.sage.py", ".env", ".venv", "env/", "venv/", "ENV/", "env.bak/",
+    "venv.bak/", ".spyderproject", ".spyproject", ".ropeproject", ".mypy_cache/", ".dmypy.json", "dmypy.json",
+    ".pyre/", ".pytype/", "cython_debug/", ".git/", "*.tmp", "*.swp",
+)
+
+
+def ignore_patterns(text: str) -> list[tuple[int, str]]:
+    """(line, pattern) of a .truss_ignore file, read the way Truss reads it (stripped, no comments)."""
+    out = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            out.append((n, line))
+    return out
+
+
+def ignored_by(path: str, patterns: list[str] | tuple[str, ...]) -> int | None:
+    """Index of the pattern that decides that ``path`` (relative to the Truss root) is ignored, or None.
+
+    Gitignore semantics as Truss applies them through pathspec's GitWildMatchPattern: the last
+    matching pattern wins, ``!`` re-includes, a trailing ``/`` matches directories only (and so
+    everything below them), a pattern without an inner ``/`` matches at any depth.
+    """
+    parts = path.strip("/").split("/")
+    candidates = [("/".join(parts[:i]), i < len(parts)) for i in range(1, len(parts) + 1)]
+    decided: int | None = None
+    for index, raw in enumerate(patterns):
+        compiled = _compile_ignore(raw)
+        if compiled is None:
+            continue
+        regex, negate, dir_only = compiled
+        if any(regex.match(c) and (is_dir or not dir_only) for c, is_dir in candidates):
+            decided = None if negate else index
+    return decided
+
+
+@functools.lru_cache(maxsize=1024)
+def _compile_ignore(pattern: str) -> tuple[re.Pattern[str], bool, bool] | None:
+    negate = pattern.startswith("!")
+    if negate:
+        pattern = pattern[1:]
+    if pattern.startswith("\\"):
+        pattern = pattern[1:]
+    dir_only = pattern.endswith("/")
+    pattern = pattern.rstrip("/")
+    if not pattern:
+        return None
+    anchored = "/" in pattern
+    body = _glob(pattern.lstrip("/"))
+    return re.compile(("^" if anchored else "^(?:.*/)?") + body + "$"), negate, dir_only
+
+
+def _glob(p: str) -> str:
+    out, i = [], 0
+    while i < len(p):
+        if p.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif p.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif p[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif p[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif p[i] == "[" and p.find("]", i + 2) > 0:
+            j = p.find("]", i + 2)
+            body = p[i + 1:j]
+            body = "^" + body[1:] if body.startswith("!") else body
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = j + 1
+        elif p[i] == "\\" and i + 1 < len(p):
+            out.append(re.escape(p[i + 1]))
+            i += 2
+        else:
+            out.append(re.escape(p[i]))
+            i += 1
+    return "".join(out)

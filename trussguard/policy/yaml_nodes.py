@@ -100,3 +100,60 @@ def walk_scalars(node: yaml.Node | None, path: tuple[str, ...] = (), depth: int 
 
 def top_level_keys(node: yaml.Node | None) -> list[str]:
     return [k for k, _, _ in items(node)]
+
+
+def walk_nodes(node: yaml.Node | None, path: tuple[str, ...] = (), depth: int = 0,
+               seen: set[int] | None = None) -> Iterator[tuple[tuple[str, ...], yaml.ScalarNode, bool]]:
+    """Every scalar node with its key path and whether it is a mapping key (keys carry their own path)."""
+    seen = set() if seen is None else seen
+    if node is None or depth > MAX_DEPTH or id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        yield path, node, False
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                yield path + (key.value,), key, True
+                yield from walk_nodes(value, path + (key.value,), depth + 1, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            yield from walk_nodes(value, path + (f"[{i}]",), depth + 1, seen)
+
+
+def dotted(path: tuple[str, ...]) -> str:
+    """A key path as written in the docs: ``external_data[0].url``."""
+    out = ""
+    for part in path:
+        out += part if part.startswith("[") or not out else "." + part
+    return out
+
+
+def contains(node: yaml.Node, line: int, column: int) -> bool:
+    """True when the 1-based (line, column) lies inside the node's source text."""
+    start, end = node.start_mark, node.end_mark
+    return (start.line + 1, start.column + 1) <= (line, column) < (end.line + 1, end.column + 1)
+
+
+def source_lines(data: bytes) -> list[str]:
+    """The file's lines, numbered like the YAML marks and the rule matches (split on newlines only)."""
+    return data.decode("utf-8", "replace").split("\n")
+
+
+def locate(lines: list[str], node: yaml.Node, needle: str) -> tuple[int, int]:
+    """1-based (line, column) of ``needle`` inside the node's source text, else the node's start.
+
+    Searching the source (not the parsed value) gives the exact place inside quoted, block and
+    multi-line scalars, where the value's offsets differ from the file's.
+    """
+    start, end = node.start_mark, node.end_mark
+    needle = needle.split("\n")[0].strip()
+    if needle:
+        for n in range(start.line, min(end.line, len(lines) - 1) + 1):
+            text = lines[n]
+            lo = start.column if n == start.line else 0
+            hi = end.column if n == end.line else len(text)
+            at = text.find(needle, lo, hi)
+            if at >= 0:
+                return n + 1, at + 1
+    return start.line + 1, start.column + 1

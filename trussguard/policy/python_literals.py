@@ -1,0 +1,189 @@
+"""String literals of a Python file, each with the one place that binds it (TRUSS_SECRETS.md P1-P4, P10).
+
+Every literal gets exactly one ``kind``, from the most specific context around it, so a
+literal is reported by exactly one check: a dict entry passed to ``os.environ.update`` is an
+environment write (P2), not a dict entry (P1); one under ``headers=`` is a client header (P4);
+one under ``chains.run_local(secrets=...)`` is a Chains literal (P10).
+
+Kinds: ``assign`` (module constant, attribute, annotated assignment), ``default`` (parameter
+default), ``dict`` (entry of another dict literal), ``env-write`` (``os.environ[K] = v``,
+``setdefault``, ``putenv``, ``update``), ``env-default`` (``os.environ.get(K, v)``,
+``os.getenv(K, v)``), ``keyword`` (``f(api_key=v)``), ``argument`` (positional), ``header``
+(``headers={"Authorization": v}``), and for Chains sources ``run-local``, ``env-variables``,
+``pip-requirements``, ``build-commands``, ``stub-api-key``.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Iterator
+
+CHAINS_KINDS = frozenset({"run-local", "env-variables", "pip-requirements", "build-commands", "stub-api-key"})
+_ENV_READS = frozenset({"get", "pop"})
+_STUB_CALLS = frozenset({"from_url", "http_call_args"})
+
+
+@dataclass(frozen=True)
+class Site:
+    node: ast.expr  # the literal
+    value: str
+    name: str | None  # the identifier, key or keyword it is bound to
+    kind: str
+    call: str = ""  # dotted name of the call it is passed to, if any
+
+
+def dotted(node: ast.AST) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def is_environ(node: ast.AST) -> bool:
+    return dotted(node) in ("os.environ", "environ")
+
+
+def string_value(node: ast.AST | None) -> str | None:
+    """The text of a string literal: a constant, an f-string without fields, or literals joined with ``+``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in node.values):
+        return "".join(str(v.value) for v in node.values)
+    parts: list[str] = []
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):  # "a" + "b" + ...: left-nested, iterate
+        right = string_value(node.right) if not isinstance(node.right, ast.BinOp) else None
+        if right is None:
+            return None
+        parts.append(right)
+        node = node.left
+    if parts:
+        left = string_value(node)
+        return None if left is None else left + "".join(reversed(parts))
+    return None
+
+
+def target_name(node: ast.AST) -> str | None:
+    """``X`` for ``X = ...``, ``self.x = ...`` and ``d["x"] = ...``."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Subscript):
+        return string_value(node.slice)
+    return None
+
+
+def literal_sites(tree: ast.Module, chains: bool = False) -> list[Site]:
+    """Every string literal bound somewhere, with its kind; ``chains`` turns on the Chains kinds."""
+    return sorted(_Sites(chains).collect(tree), key=lambda s: (s.node.lineno, s.node.col_offset))
+
+
+class _Sites:
+    def __init__(self, chains: bool):
+        self.chains = chains
+        self.claimed: set[int] = set()  # dicts already given a kind by their context
+
+    def collect(self, tree: ast.Module) -> Iterator[Site]:
+        for node in ast.walk(tree):  # breadth first: a call is seen before the dict passed to it
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                yield from self.assignment(node)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                yield from self.defaults(node.args)
+            elif isinstance(node, ast.Call):
+                yield from self.call(node)
+            elif isinstance(node, ast.Dict) and id(node) not in self.claimed:
+                yield from self.entries(node, "dict")
+
+    def site(self, node: ast.AST | None, name: str | None, kind: str, call: str = "") -> Iterator[Site]:
+        value = string_value(node)
+        if value is not None:
+            yield Site(node, value, name, kind, call)
+
+    def entries(self, node: ast.AST, kind: str, call: str = "") -> Iterator[Site]:
+        if isinstance(node, ast.Dict):
+            self.claimed.add(id(node))
+            for key, value in zip(node.keys, node.values):
+                if key is not None:
+                    yield from self.site(value, string_value(key), kind, call)
+
+    def elements(self, node: ast.AST, kind: str, call: str) -> Iterator[Site]:
+        if isinstance(node, (ast.List, ast.Tuple)):
+            for element in node.elts:
+                yield from self.site(element, None, kind, call)
+
+    def assignment(self, node: ast.Assign | ast.AnnAssign) -> Iterator[Site]:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            pairs = [(target, node.value)]
+            if isinstance(target, (ast.Tuple, ast.List)) and isinstance(node.value, (ast.Tuple, ast.List)) \
+                    and len(target.elts) == len(node.value.elts):
+                pairs = list(zip(target.elts, node.value.elts))
+            for t, value in pairs:
+                env = isinstance(t, ast.Subscript) and is_environ(t.value)
+                if isinstance(value, (ast.List, ast.Tuple)) and not env:
+                    for element in value.elts:
+                        yield from self.site(element, target_name(t), "assign")
+                    continue
+                yield from self.site(value, target_name(t), "env-write" if env else "assign")
+
+    def defaults(self, args: ast.arguments) -> Iterator[Site]:
+        positional = args.posonlyargs + args.args
+        for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
+            yield from self.site(default, arg.arg, "default")
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+            yield from self.site(default, arg.arg, "default")
+
+    def call(self, node: ast.Call) -> Iterator[Site]:
+        name = dotted(node.func)
+        last = name.rsplit(".", 1)[-1]
+        func = node.func
+        keywords = {k.arg: k.value for k in node.keywords if k.arg}
+        if isinstance(func, ast.Attribute) and is_environ(func.value) or name in ("os.putenv", "putenv", "getenv",
+                                                                                   "os.getenv"):
+            yield from self.environment(node, last, keywords)
+            return
+        if self.chains and (yield from self.chains_call(node, last, keywords)):
+            return
+        for arg in node.args:
+            yield from self.site(arg, None, "argument", name)
+        for key, value in keywords.items():
+            if key == "headers" and isinstance(value, ast.Dict):
+                yield from self.entries(value, "header", name)
+            else:
+                yield from self.site(value, key, "keyword", name)
+
+    def environment(self, node: ast.Call, method: str, keywords: dict[str, ast.AST]) -> Iterator[Site]:
+        key = string_value(node.args[0]) if node.args else None
+        if method in ("setdefault", "putenv") and len(node.args) > 1:
+            yield from self.site(node.args[1], key, "env-write", method)
+        elif method == "update":
+            for arg in node.args:
+                yield from self.entries(arg, "env-write", method)
+            for k, value in keywords.items():
+                yield from self.site(value, k, "env-write", method)
+        elif method in _ENV_READS or method == "getenv":
+            default = node.args[1] if len(node.args) > 1 else keywords.get("default")
+            yield from self.site(default, key, "env-default", method)
+
+    def chains_call(self, node: ast.Call, last: str, keywords: dict[str, ast.AST]):
+        """Sites of the Chains calls (P10); returns True when the call was one of them."""
+        if last == "run_local" and isinstance(keywords.get("secrets"), ast.Dict):
+            yield from self.entries(keywords["secrets"], "run-local", last)
+        elif last == "ChainletOptions" and isinstance(keywords.get("env_variables"), ast.Dict):
+            yield from self.entries(keywords["env_variables"], "env-variables", last)
+        elif last in ("DockerImage", "RemoteConfig") and ("pip_requirements" in keywords
+                                                          or "build_commands" in keywords):
+            yield from self.elements(keywords.get("pip_requirements"), "pip-requirements", last)
+            yield from self.elements(keywords.get("build_commands"), "build-commands", last)
+        elif last in _STUB_CALLS:
+            for key in ("api_key", "context_or_api_key"):
+                yield from self.site(keywords.get(key), key, "stub-api-key", last)
+            if last == "from_url" and len(node.args) > 1:
+                yield from self.site(node.args[1], "api_key", "stub-api-key", last)
+        else:
+            return False
+        return True
