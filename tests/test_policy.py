@@ -123,3 +123,19 @@ def test_explain_unknown_code_is_a_usage_error():
     from trussguard.cli import main
 
     assert main(["explain", "TG999"]) == 2
+
+
+def test_value_checks_run_on_bytes_alone():
+    """The history audit and the staged scan hand blobs to the checks: no file on disk is needed."""
+    from trussguard.engine.detector import Detector
+    from trussguard.policy.runner import check_config
+
+    ruleset = load_rules(cache_dir=None)
+    hf = tokens.expand_template(ruleset.by_id()["huggingface.user-token"].tokens["token"], random.Random(3))
+    data = f"model_name: x\nresources: {{cpu: '1'}}\nsecrets:\n  hf_access_token: {hf}\n".encode()
+    detector = Detector(ruleset, cache_dir=None)
+    hits, notes, truss = check_config("some/old/config.yaml", data, detector.detect("config.yaml", data), detector)
+    assert [(h.code, h.line, h.secret, str(h.severity)) for h in hits] == [("TG101", 4, hf, "critical")]
+    assert notes == [] and truss.root == "some/old"
+    hits, notes, _ = check_config("config.yaml", b"model_name: [unclosed\n", [], detector)
+    assert hits == [] and "not valid YAML" in notes[0]
