@@ -131,7 +131,8 @@ def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector,
         return fragment.data if isinstance(fragment, Fragment) else None
 
     paths = [c.path for c in listing.candidates] + [s.path for s in listing.skipped]
-    result = run_policy(paths, read, matches, detector, frozenset(chunk.chains))
+    workers = (config.jobs or os.cpu_count() or 1) if chunk.bytes >= PARALLEL_MIN_BYTES else 1
+    result = run_policy(paths, read, matches, detector, frozenset(chunk.chains), workers)
     suppressible = {p: read(p) for p in {h.path for h in result.hits}}
     result.hits = [h for h in result.hits if not _hit_suppressed(h, suppressible.get(h.path))]
     return result

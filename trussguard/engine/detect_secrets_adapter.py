@@ -76,8 +76,10 @@ class DetectSecretsAdapter:
         for secret in found:
             rule = self._rule_by_plugin.get(type_to_plugin.get(secret.type, ""))
             value = _TRAILING_COMMENT.sub("", secret.secret_value or "")  # `key: null  # note` is null
-            if rule is None or not value or heuristics.is_placeholder(value) or heuristics.is_code_like(value):
-                continue  # `hf_access_token: null` declares a secret; `runtime_secret_name: hf_token` names one
+            if rule is None or not value or heuristics.is_placeholder(value):
+                continue  # `hf_access_token: null` is how Truss declares a secret
+            if rule.plugin == "KeywordDetector" and heuristics.is_code_like(value):
+                continue  # `runtime_secret_name: hf_access_token` names a secret, it is not one
             raw = raw_lines[secret.line_number - 1]
             at = max(0, raw.find(value.encode("utf-8")))  # bytes: replaced invalid UTF-8 would shift a str index
             column = len(raw[:at].decode("utf-8", "replace")) + 1

@@ -99,7 +99,8 @@ def shannon_entropy(value: str) -> float:
 
 _CODE_LIKE = re.compile(
     r"""[()\[\]{}]|^(?:self|cls|os|sys|kwargs|args|config|settings|env)\b|^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_]
-        |^(?:true|false|none|null|yes|no|on|off)$|^https?://|^/|^\.\.?/|^[a-z]+(?:_[a-z]+)+$
+        |^(?:true|false|none|null|yes|no|on|off)$|^https?://|^\.\.?/|^[a-z]+(?:_[a-z]+)+$
+        |(?-i:^/(?:[a-z0-9_.-]+/)*[a-z0-9_.-]*$)
         |(?-i:^[a-z0-9_.-]+(?:/[a-z0-9_.-]+)+/?$)""",
     re.IGNORECASE | re.VERBOSE,
 )

@@ -54,6 +54,7 @@ class Matcher:
         self.prefilter = KeywordPrefilter(keywords, cache_dir)
         self.decode_depth = decode_depth
         self._rule_map = {c.rule.id: c.rule for c in self.rules}
+        self._windows = [c.rule.window for c in self.rules]
 
     def scan(self, data: bytes) -> list[Match]:
         """All matches in ``data``, specific rules winning over generic ones on the same secret."""
@@ -65,18 +66,28 @@ class Matcher:
 
     def _scan_plain(self, data: bytes, lines: "_LineIndex", decoded: str | None) -> list[Match]:
         windows: dict[int, list[tuple[int, int]]] = {}
-        for kw, end in self.prefilter.hits(data):
+        covered: dict[int, int] = {}  # rule -> end of its last window
+        size, find, rfind = len(data), data.find, data.rfind
+        for kw, end in self.prefilter.hits(data):  # hyperscan reports hits by increasing end offset
             start = end - self._keyword_lengths[kw]
             for ri in self._rules_by_keyword[kw]:
-                window = self.rules[ri].rule.window
+                if end <= covered.get(ri, -1):
+                    continue  # inside the window this rule already has (a line full of `token`)
+                window = self._windows[ri]
                 if window.multiline:
-                    span = (max(0, start - window.before), min(len(data), end + window.after))
+                    span = (max(0, start - window.before), min(size, end + window.after))
                 else:
-                    # One byte past each edge, so `^`, `$` and `[^A-Za-z0-9_]` boundaries see the
-                    # newline that delimits the line (RE2's ^/$ only match at the text's ends).
-                    span = (max(0, lines.line_start(start, window.before) - 1),
-                            min(len(data), lines.line_end(end, window.after) + 1))
+                    # The keyword's line, bounded, plus one byte past each edge so that `^`, `$` and
+                    # `[^A-Za-z0-9_]` boundaries see the delimiting newline (RE2's ^/$ match only at
+                    # the text's ends). Inlined: this loop runs once per keyword hit.
+                    floor = start - window.before if start > window.before else 0
+                    i = rfind(b"\n", floor, start)
+                    ceiling = end + window.after if end + window.after < size else size
+                    j = find(b"\n", end, ceiling)
+                    span = (floor - 1 if i == -1 and floor else i if i != -1 else 0,
+                            min(size, (ceiling if j == -1 else j) + 1))
                 windows.setdefault(ri, []).append(span)
+                covered[ri] = span[1]
         out: list[Match] = []
         for ri, spans in windows.items():
             compiled = self.rules[ri]
@@ -88,7 +99,6 @@ class Matcher:
     def _run(self, c: _CompiledRule, data: bytes, s: int, e: int, lines: "_LineIndex",
              decoded: str | None) -> list[Match]:
         out = []
-        limit = len(data) if c.rule.window.multiline else lines.line_end(e, _EXTEND)
         pos = s
         while pos < e:
             m = c.regex.search(data, pos, e)  # one C call for the common no-match window
@@ -96,8 +106,9 @@ class Matcher:
                 break
             ms, me = m.span(c.secret_group)
             pos = max(me, pos + 1)  # not m.end(): a trailing boundary may lead the next key
-            if me == e and e < limit:
+            if me == e and e < len(data) and (c.rule.window.multiline or data[e - 1:e] != b"\n"):
                 # The window cut through this line: re-run with room to see where the token ends.
+                limit = len(data) if c.rule.window.multiline else lines.line_end(e, _EXTEND)
                 m = c.regex.search(data, m.start(), min(limit, e + _EXTEND))
                 if m is None:
                     continue

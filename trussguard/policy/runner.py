@@ -9,8 +9,10 @@ checked by the config checks as a ConfigContext of kind "requirements".
 from __future__ import annotations
 
 import ast
+import multiprocessing
 import posixpath
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -79,11 +81,15 @@ def check_code(path: str, data: bytes, matches: list[Match], detector: Detector,
 
 
 def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: dict[str, list[Match]],
-               detector: Detector, chains_files: frozenset[str] = frozenset()) -> PolicyResult:
-    """The policy stage over a working-tree listing; ``read`` returns a file's bytes or None."""
+               detector: Detector, chains_files: frozenset[str] = frozenset(), workers: int = 1) -> PolicyResult:
+    """The policy stage over a working-tree listing; ``read`` returns a file's bytes or None.
+
+    Config checks run here (configs are small); the rest runs per Truss (its code, then its
+    project checks), spread over ``workers`` processes where the OS can fork, since parsing
+    and analysing every model file of a monorepo is the expensive part.
+    """
     result = PolicyResult()
-    trees: dict[str, ast.Module] = {}
-    texts: dict[str, bytes] = {}
+    configs: dict[str, bytes] = {}
     for path in sorted(p for p in paths if truss_dirs.is_config_name(p)):
         data = read(path)
         if data is None:
@@ -93,50 +99,121 @@ def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: d
         result.notes += notes
         if truss is not None:
             result.trusses.append(truss)
-            texts[path] = data
+            configs[path] = data
     listed = set(paths)
     for truss in result.trusses:
         req = truss.requirements_file
-        if req and req in listed and req not in texts:
+        if req and req in listed:
             data = read(req)
             if data is not None:
-                texts[req] = data
                 hits, notes = check_requirements(req, data, matches.get(req, []), detector, truss)
                 result.hits += hits
                 result.notes += notes
-    owners = {p: _owner(p, result.trusses) for p in paths}
-    for path in sorted(p for p in paths if p.endswith((".py", ".sh")) and (owners[p] or p in chains_files)):
-        data = read(path)
+    owners = _owners([p for p in paths if p.endswith((".py", ".sh"))], result.trusses)
+    units: list[tuple[int | None, list[str]]] = [(i, []) for i in range(len(result.trusses))]
+    orphans: list[str] = []
+    index = {id(t): i for i, t in enumerate(result.trusses)}
+    for path in sorted(owners):
+        owner = owners[path]
+        if owner is not None:
+            units[index[id(owner)]][1].append(path)
+        elif path in chains_files:
+            orphans.append(path)
+    if orphans:
+        units.append((None, orphans))
+    global _STATE
+    _STATE = _UnitState(paths, read, matches, detector, result.trusses, configs, frozenset(listed))
+    try:
+        for hits, notes in _map_units(len(units), workers, units):
+            result.hits += hits
+            result.notes += notes
+    finally:
+        _STATE = None
+    return result
+
+
+@dataclass
+class _UnitState:
+    """What per-Truss work needs; set before worker processes fork, so only an index is sent."""
+
+    paths: list[str]
+    read: Callable[[str], bytes | None]
+    matches: dict[str, list[Match]]
+    detector: Detector
+    trusses: list[truss_dirs.TrussDir]
+    configs: dict[str, bytes]
+    listed: frozenset[str] = frozenset()
+
+
+_STATE: _UnitState | None = None
+_UNITS: list[tuple[int | None, list[str]]] = []
+PARALLEL_MIN_UNITS = 8
+
+
+def _map_units(count: int, workers: int, units: list[tuple[int | None, list[str]]]):
+    global _UNITS
+    _UNITS = units
+    if workers > 1 and count >= PARALLEL_MIN_UNITS and "fork" in multiprocessing.get_all_start_methods():
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_run_unit, range(count), chunksize=max(1, count // (workers * 4))))
+    return [_run_unit(i) for i in range(count)]
+
+
+def _run_unit(i: int) -> tuple[list[PolicyHit], list[str]]:
+    """Code checks on one Truss's Python files, then its project checks (or orphan Chains files)."""
+    state, (truss_index, code_paths) = _STATE, _UNITS[i]
+    truss = state.trusses[truss_index] if truss_index is not None else None
+    hits: list[PolicyHit] = []
+    notes: list[str] = []
+    trees: dict[str, ast.Module] = {}
+    texts: dict[str, bytes] = {}
+    for path in code_paths:
+        data = state.read(path)
         if data is None:
             continue
         texts[path] = data
         if path.endswith(".py"):
-            hits, notes, tree = check_code(path, data, matches.get(path, []), detector, owners[path])
-            result.hits += hits
-            result.notes += notes
+            file_hits, file_notes, tree = check_code(path, data, state.matches.get(path, []), state.detector, truss)
+            hits += file_hits
+            notes += file_notes
             if tree is not None:
                 trees[path] = tree
-    for truss in result.trusses:
-        ignore = truss.join(".truss_ignore")
-        if ignore in paths and ignore not in texts:
-            data = read(ignore)
+    if truss is None:
+        return hits, notes
+    texts[truss.config_path] = state.configs[truss.config_path]
+    for extra in (truss.join(".truss_ignore"), truss.requirements_file):
+        if extra and extra in state.listed and extra not in texts:
+            data = state.read(extra)
             if data is not None:
-                texts[ignore] = data
-        mine = [p for p in paths if _under(p, truss.root)]
-        ctx = ProjectContext(truss, mine, {p: t for p, t in trees.items() if owners.get(p) is truss},
-                             {p: t for p, t in texts.items() if _under(p, truss.root)})
-        result.hits += [h for c in iter_checks("project") for h in c.func(ctx)]
-    return result
+                texts[extra] = data
+    ctx = ProjectContext(truss, [p for p in state.paths if _under(p, truss.root)], trees, texts)
+    hits += [h for c in iter_checks("project") for h in c.func(ctx)]
+    return hits, notes
 
 
 def _under(path: str, root: str) -> bool:
     return not root or path.startswith(root + "/")
 
 
-def _owner(path: str, trusses: list[truss_dirs.TrussDir]) -> truss_dirs.TrussDir | None:
-    """The innermost Truss that ships this file, if any."""
-    owning = [t for t in trusses if t.owns_code(path)]
-    return max(owning, key=lambda t: len(t.root), default=None)
+def _owners(paths: list[str], trusses: list[truss_dirs.TrussDir]) -> dict[str, truss_dirs.TrussDir | None]:
+    """For each code path, the innermost Truss that ships it (via its code folders), or None.
+
+    One dictionary of code folders and a walk up each path's parents: linear in the listing,
+    where testing every path against every Truss was quadratic in a monorepo.
+    """
+    folders: dict[str, list[truss_dirs.TrussDir]] = {}
+    for truss in trusses:
+        for folder in (truss.model_module_dir, truss.bundled_packages_dir, truss.data_dir):
+            folders.setdefault(truss.join(folder), []).append(truss)
+    out: dict[str, truss_dirs.TrussDir | None] = {}
+    for path in paths:
+        owning = []
+        parent = posixpath.dirname(path)
+        while parent:
+            owning += folders.get(parent, [])
+            parent = posixpath.dirname(parent)
+        out[path] = max((t for t in owning if t.owns_code(path)), key=lambda t: len(t.root), default=None)
+    return out
 
 
 def chains_source(path: str, data: bytes) -> bool:
