@@ -35,6 +35,9 @@ MAX_BYTES = 2 * 1024 * 1024  # beyond this a file is data, not model code or con
 # per-line plugin x filter calls cost ~20 us a line), which keeps it off the scan's hot path.
 _TRAILING_COMMENT = re.compile(r"\s+#.*$")
 _CANDIDATE_LINE = re.compile(r"(?i)(?:key|pass|pwd|secret|contrase)[^=:\n]*[=:]+\s*\S|[\"'][A-Za-z0-9+/=_-]{20,}")
+# In Python its KeywordDetector only reports quoted values: `self._secrets = kwargs["secrets"]` is no candidate.
+_CANDIDATE_PY_LINE = re.compile(r"(?i)(?:key|pass|pwd|secret|contrase)[^=:\n]*[=:]+\s*[rbuf]{0,2}[\"']\S"
+                                r"|[\"'][A-Za-z0-9+/=_-]{20,}")
 
 
 def applies_to(path: str) -> bool:
@@ -55,7 +58,8 @@ class DetectSecretsAdapter:
             return []
         raw_lines = data.split(b"\n")
         lines = [raw.rstrip(b"\r").decode("utf-8", "replace") for raw in raw_lines]
-        candidates = [(n, line) for n, line in enumerate(lines, start=1) if _CANDIDATE_LINE.search(line)]
+        candidate = _CANDIDATE_PY_LINE if path.endswith(".py") else _CANDIDATE_LINE
+        candidates = [(n, line) for n, line in enumerate(lines, start=1) if candidate.search(line)]
         if not candidates:
             return []  # nothing its plugins could report: do not even import it
         from detect_secrets.core.scan import _process_line_based_plugins
