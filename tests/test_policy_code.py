@@ -125,7 +125,7 @@ def test_value_checks_run_on_a_file_seen_alone(detector, fake_token):
 def test_placeholders_and_short_values_are_never_leaks(detector):
     hits = check_alone(detector, "model/model.py", '''
         import os
-        HF_TOKEN = "hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        HF_TOKEN = "hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0"
         OPENAI_API_KEY = "sk-proj-..."
         API_KEY = "${OPENAI_API_KEY}"
         PASSWORD = "hunter2"
