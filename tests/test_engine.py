@@ -158,7 +158,7 @@ class TestHeuristics:
     @pytest.mark.parametrize("name", ["max_tokens", "TOKENIZERS_PARALLELISM", "pad_token", "eos_token_id",
                                       "tokenizer_repository", "BAD_TOKEN_ID_SEQ_CHECK_ENABLED",
                                       "DD_AUTH_TOKEN_FILE_PATH", "secret_name", "token_path",
-                                      "special_tokens", "max_new_tokens", ""])
+                                      "special_tokens", "max_new_tokens", "CREDENTIAL_FILES", "SECRET_PATHS", ""])
     def test_not_secret_names(self, name):
         assert heuristics.is_secret_name(name) is False
 
@@ -167,6 +167,15 @@ class TestHeuristics:
                                        "<token>", "xxxxxxxx", '"EMPTY"', "null", "changeme", "$HF_TOKEN"])
     def test_placeholders(self, value):
         assert heuristics.is_placeholder(value) is True
+
+    @pytest.mark.parametrize("value", ["hf_access_token", "ASIA-see-vault", "Use-Vault-Here", "/var/run/secrets/x",
+                                       "self._secrets[", "models/llama/weights"])
+    def test_code_like_values(self, value):
+        assert heuristics.is_code_like(value) is True
+
+    @pytest.mark.parametrize("value", ["/AbC9xYz0QrStUvWxYz12345678901234567890", "xK9-aB3dE-77qP", "xQ7/mZ2pL9rTb4"])
+    def test_random_values_are_not_code_like(self, value):
+        assert heuristics.is_code_like(value) is False
 
     def test_generated_tokens_are_not_placeholders(self, fake_token):
         rng = random.Random(7)

@@ -62,6 +62,29 @@ def scan(**options) -> None:
 
 
 @cli.command()
+@click.argument("repo", default=".", type=click.Path(path_type=Path))
+@click.option("--refs", "ref_patterns", multiple=True,
+              help="Only refs matching this glob (full or short name; repeatable), e.g. 'refs/heads/*'.")
+@_rules_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Report format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--fail-on", default="high", show_default=True,
+              type=click.Choice(["low", "medium", "high", "critical"]),
+              help="Exit 1 when a finding has at least this severity.")
+@click.option("--max-file-size", default="10MiB", show_default=True,
+              help="Skip (and count) blobs larger than this, e.g. 500KB, 10MiB.")
+@click.option("--show-secrets", is_flag=True, help="Print full secret values (never use in CI logs).")
+@click.option("--allow-unreadable", is_flag=True,
+              help="Exit 0/1 even if some blobs were missing from the clone (they are still reported).")
+def audit(**options) -> None:
+    """Audit every blob reachable from every ref of a git repository (default: the current one)."""
+    from trussguard.commands import run_audit
+
+    sys.exit(run_audit(**options))
+
+
+@cli.command()
 @click.option("--keep", is_flag=True, help="Keep the demo repository and print its path.")
 def demo(keep: bool) -> None:
     """Build a throwaway Truss with fake leaks, scan it, and show the report."""

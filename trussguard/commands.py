@@ -118,6 +118,34 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
     return code
 
 
+def run_audit(repo: Path, ref_patterns: tuple[str, ...], rule_dirs: tuple[Path, ...], fmt: str,
+              output: Path | None, fail_on: str, max_file_size: str, show_secrets: bool,
+              allow_unreadable: bool) -> int:
+    from trussguard.audit import AuditConfig, audit_history
+    from trussguard.config import ScanConfig, parse_size
+    from trussguard.sources.history import GitError, NotARepository
+    from trussguard.types import Severity
+
+    try:
+        size = parse_size(max_file_size)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    scan = ScanConfig(rule_dirs=tuple(rule_dirs), fail_on=Severity.parse(fail_on), max_file_size=size,
+                      show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=1,
+                      cache_dir=default_cache_dir())
+    try:
+        result = audit_history(AuditConfig(repo, scan, tuple(ref_patterns)))
+    except (NotARepository, GitError) as exc:
+        raise OutputError(str(exc)) from None  # exit 2, one line
+    emit(fmt, result, output)
+    code = result.exit_code(scan)
+    if code == 2:
+        click.echo(f"trussguard: error: {len(result.errors)} blob(s) missing from the repository "
+                   f"(first: {result.errors[0].path}: {result.errors[0].detail}); "
+                   "use --allow-unreadable to accept", err=True)
+    return code
+
+
 def emit(fmt: str, result, output: Path | None) -> None:
     """Writes the report to ``output`` (atomically) or stdout; colour only on a terminal."""
     import os

@@ -26,7 +26,7 @@ from trussguard.types import Advisory, Finding, Fragment, Match, Skipped
 
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 CHUNK_BYTES = 2 * 1024 * 1024
-ERROR_REASONS = ("unreadable",)
+ERROR_REASONS = ("unreadable", "missing")  # missing: a blob absent from a git clone
 
 
 @dataclass
@@ -41,6 +41,7 @@ class ScanStats:
     rules: int = 0
     checks: int = 0
     workers: int = 1
+    history: dict | None = None  # history audit: refs, commits, unique blobs, shallow
 
 
 @dataclass
@@ -134,11 +135,11 @@ def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector,
     workers = (config.jobs or os.cpu_count() or 1) if chunk.bytes >= PARALLEL_MIN_BYTES else 1
     result = run_policy(paths, read, matches, detector, frozenset(chunk.chains), workers)
     suppressible = {p: read(p) for p in {h.path for h in result.hits}}
-    result.hits = [h for h in result.hits if not _hit_suppressed(h, suppressible.get(h.path))]
+    result.hits = [h for h in result.hits if not hit_suppressed(h, suppressible.get(h.path))]
     return result
 
 
-def _hit_suppressed(hit, data: bytes | None) -> bool:
+def hit_suppressed(hit, data: bytes | None) -> bool:
     if data is None:
         return False
     offset = _offset_of_line(data, hit.line)

@@ -72,6 +72,7 @@ class Finding:
     check: str | None = None  # the Truss policy check (TGnnn) that also applies to this spot
     fix: str | None = None  # the Truss remedy for this spot
     secret: str | None = field(default=None, repr=False, compare=False)  # only kept for --show-secrets
+    history: dict | None = field(default=None, compare=False)  # history audit only: where and when it was committed
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ _NOT_SECRET_LAST = {"ID", "PATH", "FILE", "DIR", "URL", "URI", "NAME", "ENABLED"
                     "TYPE", "LENGTH", "COUNT", "SIZE", "MAX", "MIN", "IDS", "FIELD", "HEADER", "PREFIX",
                     "SUFFIX", "ENV", "VAR", "KEY", "FORMAT", "MODE", "TTL", "EXPIRY", "EXPIRES", "TIMEOUT",
                     "LEN", "NUM", "INDEX", "IDX", "POLICY", "ALGORITHM", "HASH", "SALT", "SCOPE", "SCOPES",
-                    "PARAM", "PARAMS", "LOCATION", "DISABLED", "REQUIRED", "CLASS", "REF", "VERSION"}
+                    "PARAM", "PARAMS", "LOCATION", "DISABLED", "REQUIRED", "CLASS", "REF", "VERSION",
+                    "FILES", "PATHS", "DIRS", "NAMES", "PATTERNS", "GLOB", "GLOBS", "TYPES"}
 _TOKENIZER_WORDS = {"PAD", "EOS", "BOS", "UNK", "SEP", "CLS", "MASK", "SPECIAL", "START", "END", "STOP",
                     "NEW", "ADDITIONAL", "IMAGE", "AUDIO", "VIDEO", "MAX", "MIN", "NUM", "DECODER", "VISION"}
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -106,7 +107,7 @@ _CODE_LIKE = re.compile(
 )
 
 
-_WORDS_ONLY = re.compile(r"^[A-Za-z][a-z]*(?:[-_.][A-Za-z][a-z]*)+$")
+_WORDS_ONLY = re.compile(r"^(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)(?:[-_.](?:[a-z]+|[A-Z]+|[A-Z][a-z]+))+$")
 
 
 def is_code_like(value: str) -> bool:

@@ -19,7 +19,7 @@ def render(result: ScanResult) -> str:
 
 def to_dict(result: ScanResult) -> dict[str, Any]:
     s = result.stats
-    return {
+    out = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "trussguard", "version": __version__},
         "mode": result.mode,
@@ -39,6 +39,9 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         "findings": [finding_dict(f) for f in result.findings],
         "advisories": [advisory_dict(a) for a in result.advisories],
     }
+    if s.history is not None:
+        out["stats"].update(s.history)
+    return out
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -48,6 +51,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "secret_sha256": f.secret_sha256, "redacted": f.redacted, "advisory_id": f.advisory_id,
         "decoded": f.decoded, "check": f.check, "fix": f.fix,
     }
+    if f.history is not None:
+        out["history"] = f.history
     if f.secret is not None:
         out["secret"] = f.secret
     return out

@@ -19,11 +19,15 @@ def render(result: ScanResult, color: bool = False) -> str:
 
     s = result.stats
     lines = [style(f"trussguard {__version__}", bold=True)
-             + f" · {result.mode} scan of {result.target}: {s.files_scanned} files, "
+             + f" · {result.mode} scan of {result.target}: {s.files_scanned} "
+             f"{'unique blobs' if result.mode == 'history' else 'files'}, "
              f"{_size(s.bytes_scanned)} in {s.duration_seconds:.2f}s", ""]
     by_path: dict[str, list] = {}
     for f in result.findings:
         by_path.setdefault(f.path, []).append(f)
+    if result.mode == "history":
+        lines += _history_items(result, style)
+        by_path = {}
     for path, findings in by_path.items():
         lines.append(style(path, bold=True, underline=True))
         for f in findings:
@@ -58,6 +62,38 @@ def render(result: ScanResult, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _history_items(result: ScanResult, style) -> list[str]:
+    """History mode: one item per secret (a key committed in 12 commits is one key to rotate),
+    listing every place (path @ commit) it was committed."""
+    by_secret: dict[str, list] = {}
+    for f in result.findings:
+        by_secret.setdefault(f.secret_sha256 or f.id, []).append(f)
+    lines = []
+    for group in by_secret.values():
+        lead = max(group, key=lambda f: f.severity)
+        sev = style(f"{str(lead.severity).upper():<8}", fg=_COLORS[lead.severity], bold=True)
+        value = lead.secret if lead.secret is not None else lead.redacted
+        places = [(f, o) for f in group for o in (f.history or {}).get("occurrences", [])]
+        count = sum((f.history or {}).get("occurrence_count", 0) for f in group)
+        lines.append(f"{sev} {lead.title}  [{lead.rule_id}]  {value}  ({count} place(s))")
+        for f in group:
+            h = f.history or {}
+            intro = h.get("introduced", {})
+            state = "still present" if h.get("still_present") else f"removed {h.get('last_seen') or ''}".rstrip()
+            lines.append(f"  {f.path}:{f.line}  introduced {str(intro.get('commit', ''))[:12]} by "
+                         f"{intro.get('author_name', '?')} <{intro.get('author_email', '?')}> "
+                         f"on {intro.get('author_date', '?')}: {intro.get('subject', '')!r}; {state}")
+            if f.fix:
+                lines.append(f"           fix: {f.fix}")
+        for f, o in places:
+            lines.append(f"    {o['path']} @ {o['commit'][:12]}")
+        refs = sorted({r for f in group for r in (f.history or {}).get("refs", [])})
+        if refs:
+            lines.append(f"    reachable from: {', '.join(refs)}")
+        lines.append("")
+    return lines
+
+
 def _summary(result: ScanResult) -> str:
     counts = Counter(f.severity for f in result.findings)
     parts = [f"{counts[sev]} {sev}" for sev in sorted(counts, reverse=True)]
@@ -70,6 +106,10 @@ def _summary(result: ScanResult) -> str:
     skipped = Counter(k.reason for k in result.stats.skipped)
     if skipped:
         extra.append("skipped: " + ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items())))
+    h = result.stats.history
+    if h is not None:
+        extra.insert(0, f"{h['refs']} ref(s), {h['commits']} commit(s), {h['unique_blobs']} unique blob(s)"
+                        + (", shallow clone" if h.get("shallow") else ""))
     return head + (" · " + " · ".join(extra) if extra else "")
 
 

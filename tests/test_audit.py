@@ -1,0 +1,211 @@
+"""`trussguard audit`: the git-history audit on small repositories built by the tests.
+
+Every repository has a fixed author and fixed dates, so introducing commits are exact; every
+credential is generated at run time from a rule's token template (``fake_token``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trussguard.audit import AuditConfig, audit_history
+from trussguard.cli import main
+from trussguard.config import ScanConfig
+from trussguard.report import json_report, text
+
+HF = "huggingface.user-token"
+
+
+class Repo:
+    """A throwaway git repository with deterministic authors and dates."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.tick = 0
+        root.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "commit.gpgsign", "false")
+
+    def git(self, *args: str) -> str:
+        self.tick += 1
+        date = f"2024-01-{1 + self.tick // 24:02d}T{self.tick % 24:02d}:00:00+00:00"
+        env = dict(os.environ, GIT_AUTHOR_NAME="Ada Tester", GIT_AUTHOR_EMAIL="ada@example.invalid",
+                   GIT_COMMITTER_NAME="Ada Tester", GIT_COMMITTER_EMAIL="ada@example.invalid",
+                   GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date, GIT_CONFIG_NOSYSTEM="1",
+                   HOME=str(self.root))
+        return subprocess.run(["git", "-C", str(self.root), *args], env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    def write(self, rel: str, content: str) -> None:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, "utf-8")
+
+    def commit(self, message: str, files: dict[str, str | None]) -> str:
+        for rel, content in files.items():
+            if content is None:
+                self.git("rm", "-q", rel)
+            else:
+                self.write(rel, content)
+                self.git("add", rel)
+        self.git("commit", "-q", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    r = Repo(tmp_path / "repo")
+    r.commit("initial", {"README.md": "# demo\n"})
+    return r
+
+
+def audit(repo: Repo, **kw):
+    return audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None), **kw))
+
+
+def leak(token: str) -> str:
+    return f'HF_TOKEN = "{token}"\n'
+
+
+def only(result, path: str):
+    found = [f for f in result.findings if f.path == path and f.rule_id == HF]
+    assert len(found) == 1, [(f.path, f.rule_id) for f in result.findings]
+    return found[0]
+
+
+def test_added_then_removed(repo: Repo, fake_token):
+    token = fake_token(HF)
+    added = repo.commit("add the token", {"scripts/run.py": leak(token)})
+    removed = repo.commit("remove the token", {"scripts/run.py": "import os\n"})
+    f = only(audit(repo), "scripts/run.py")
+    assert f.commit == added
+    h = f.history
+    assert h["introduced"]["commit"] == added
+    assert h["introduced"]["author_name"] == "Ada Tester"
+    assert h["introduced"]["author_email"] == "ada@example.invalid"
+    assert h["introduced"]["subject"] == "add the token"
+    assert h["at_head"] is False and h["still_present"] is False
+    assert h["removed_in"] == removed
+    assert h["branch_tips"] == {"main": False}
+    assert h["refs"] == ["refs/heads/main"]
+
+
+def test_side_branch_only(repo: Repo, fake_token):
+    repo.git("checkout", "-q", "-b", "side")
+    added = repo.commit("side work", {"app.py": leak(fake_token(HF))})
+    repo.git("checkout", "-q", "main")
+    repo.commit("main work", {"other.txt": "x\n"})
+    f = only(audit(repo), "app.py")
+    assert f.commit == added
+    assert f.history["refs"] == ["refs/heads/side"]
+    assert f.history["branch_tips"] == {"main": False, "side": True}
+    assert f.history["at_head"] is False and f.history["still_present"] is True
+
+
+def test_tag_only(repo: Repo, fake_token):
+    repo.git("checkout", "-q", "-b", "tmp")
+    added = repo.commit("release", {"app.py": leak(fake_token(HF))})
+    repo.git("tag", "-a", "v1", "-m", "v1")
+    repo.git("checkout", "-q", "main")
+    repo.git("branch", "-q", "-D", "tmp")
+    f = only(audit(repo), "app.py")
+    assert f.commit == added
+    assert f.history["refs"] == ["refs/tags/v1"]
+    assert audit(repo, ref_patterns=("refs/heads/*",)).findings == []
+
+
+def test_merge(repo: Repo, fake_token):
+    repo.git("checkout", "-q", "-b", "feature")
+    added = repo.commit("feature with key", {"model/model.py": leak(fake_token(HF))})
+    repo.git("checkout", "-q", "main")
+    repo.commit("main work", {"other.txt": "x\n"})
+    repo.git("merge", "-q", "--no-edit", "feature")
+    f = only(audit(repo), "model/model.py")
+    assert f.commit == added
+    assert f.history["at_head"] is True
+    assert sorted(f.history["refs"]) == ["refs/heads/feature", "refs/heads/main"]
+    assert {o["commit"] for o in f.history["occurrences"]} >= {added}
+
+
+def test_renamed_file_scanned_once(repo: Repo, fake_token):
+    added = repo.commit("key", {"a.py": leak(fake_token(HF))})
+    repo.git("mv", "a.py", "b.py")
+    repo.git("commit", "-q", "-m", "rename")
+    renamed = repo.git("rev-parse", "HEAD")
+    readers = []
+    result = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None)), reader_hook=readers.append)
+    a, b = only(result, "a.py"), only(result, "b.py")
+    assert a.commit == added and b.commit == renamed
+    assert a.secret_sha256 == b.secret_sha256
+    assert all(n == 1 for n in readers[0].reads.values())
+    assert len(result.advisories) == 1 and result.advisories[0].urgency == "immediate"
+
+
+def test_each_blob_read_once(repo: Repo, fake_token):
+    token = fake_token(HF)
+    for i in range(5):  # the same file content in many commits and paths
+        repo.commit(f"c{i}", {f"dir{i}/app.py": leak(token), "log.txt": f"{i}\n"})
+    repo.commit("revert log", {"log.txt": "0\n"})
+    readers = []
+    result = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None)), reader_hook=readers.append)
+    reads = readers[0].reads
+    assert reads and set(reads.values()) == {1}
+    assert result.stats.files_scanned == len(reads) == result.stats.history["unique_blobs"]
+    assert len(result.advisories) == 1
+    report = text.render(result)
+    items = report.split("What to do")[0]
+    assert items.count("Hugging Face") == 1  # one secret, one item, many places
+    assert "5 place(s)" in report
+
+
+def test_stash(repo: Repo, fake_token):
+    repo.write("README.md", "# demo\n" + leak(fake_token(HF)))
+    repo.git("stash", "push", "-q")
+    f = only(audit(repo), "README.md")
+    assert "refs/stash" in f.history["refs"]
+    assert f.history["at_head"] is False
+
+
+def test_clean_repo_exits_0(repo: Repo):
+    result = CliRunner().invoke(main_cli(), ["audit", str(repo.root)])
+    assert result.exit_code == 0, result.output
+    assert "No secrets found" in result.output
+
+
+def test_leak_exits_1(repo: Repo, fake_token):
+    repo.commit("key", {"app.py": leak(fake_token(HF))})
+    assert main(["audit", str(repo.root), "--format", "json", "-o", str(repo.root / "r.json")]) == 1
+
+
+def test_not_a_repo_exits_2(tmp_path: Path, capsys):
+    assert main(["audit", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a git repository" in err
+
+
+def test_json_contract(repo: Repo, fake_token):
+    added = repo.commit("key", {"config.yaml": f"model_name: x\nsecrets:\n  hf_access_token: {fake_token(HF)}\n"})
+    out = repo.root.parent / "report.json"
+    assert main(["audit", str(repo.root), "--format", "json", "-o", str(out)]) == 1
+    data = json.loads(out.read_text())
+    assert data["mode"] == "history"
+    assert data["stats"]["refs"] == 1 and data["stats"]["commits"] == 2 and data["stats"]["shallow"] is False
+    (f,) = [f for f in data["findings"] if f["path"] == "config.yaml"]
+    assert f["commit"] == added
+    assert f["history"]["introduced"]["commit"] == added
+    assert f["history"]["occurrences"] == [{"commit": added, "path": "config.yaml"}]
+    assert f["check"] == "TG101"  # the config value check ran on the blob
+    assert data["advisories"][0]["urgency"] == "immediate"
+    assert json_report.to_dict(audit(repo))["findings"][0]["history"]["at_head"] is True
+
+
+def main_cli():
+    from trussguard.cli import cli
+
+    return cli
