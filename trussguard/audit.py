@@ -100,7 +100,7 @@ def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool):
     if truss_dirs.is_config_name(path):
         hits, notes, _ = check_config(path, data, matches, detector)
     elif path.endswith(".py") and shipped:
-        hits, notes, _ = check_code(path, data, matches, detector, truss=None)
+        hits, notes, _ = check_code(path, data, matches, detector, truss=None, kind="leak")
     else:
         return [], []
     return [h for h in hits if h.secret is not None and not hit_suppressed(h, data)], notes

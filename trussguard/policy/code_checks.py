@@ -10,6 +10,7 @@ to TG212. Idiom checks (TG205, TG206, TG209, TG211) follow the secrets mapping
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -50,14 +51,18 @@ class _Facts:
     tree: ast.Module
     data: bytes
     chains: bool = field(init=False)  # imports truss_chains
-    use: SecretsUse = field(init=False)
     sites: list[Site] = field(init=False)
     credentials: dict[str, Match | None] = field(default_factory=dict)  # credential_in, per literal value
     baseten: dict[int, str | None] = field(default_factory=dict)  # _baseten_secret, per site
 
+    @functools.cached_property
+    def use(self) -> SecretsUse:
+        """The secrets-mapping analysis, on demand: the literal checks (all the history audit runs)
+        need it only to word a fix, and it is the expensive part of a file's facts."""
+        return analysed(self.tree)
+
     def __post_init__(self) -> None:
         self.chains = b"truss_chains" in self.data and imports_chains(self.tree)
-        self.use = analysed(self.tree)
         self.sites = literal_sites(self.tree, self.chains)
 
 

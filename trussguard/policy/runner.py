@@ -71,13 +71,19 @@ def check_requirements(path: str, data: bytes, matches: list[Match], detector: D
 
 
 def check_code(path: str, data: bytes, matches: list[Match], detector: Detector,
-               truss: truss_dirs.TrussDir | None = None) -> tuple[list[PolicyHit], list[str], ast.Module | None]:
-    """Code checks for one Python file (model code, bundled packages, Chains sources)."""
+               truss: truss_dirs.TrussDir | None = None, kind: str | None = None,
+               ) -> tuple[list[PolicyHit], list[str], ast.Module | None]:
+    """Code checks for one Python file (model code, bundled packages, Chains sources).
+
+    ``kind="leak"`` runs only the value checks: the history audit reports leaks only, and the
+    structural checks (taint tracking among them) are the expensive part on old versions.
+    """
     tree, note = parse_python(path, data)
     if tree is None:
         return [], [note] if note else [], None
     ctx = CodeContext(path, data, matches, detector, tree=tree, truss=truss)
-    return [h for c in iter_checks("code") for h in c.func(ctx)], [], tree
+    checks = [c for c in iter_checks("code") if kind is None or c.kind == kind]
+    return [h for c in checks for h in c.func(ctx)], [], tree
 
 
 def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: dict[str, list[Match]],
