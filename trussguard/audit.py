@@ -10,8 +10,11 @@ is not something to act on, a committed secret is (it must be rotated even if de
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
-from dataclasses import dataclass, replace
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from trussguard.advise import build_advisories
@@ -53,35 +56,17 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     selected = truss_files(sorted({p for pairs in index.blobs.values() for p, _ in pairs}))
     rules = ruleset.by_id()
     checks = {c.code: c for c in iter_checks()}
-    reader = history.BlobReader(root, scan.max_file_size)
-    if reader_hook:
-        reader_hook(reader)
-    skipped: list[Skipped] = []
-    per_place: dict[tuple[str, str], dict[str, Finding]] = {}  # (secret, path) -> blob -> finding
-    scanned = bytes_scanned = suppressed = 0
+    global _STATE
+    _STATE = _BlobState(root, index, detector, selected, rules, checks, scan)
     try:
-        for blob in sorted(index.blobs):
-            paths = index.paths(blob)
-            data = reader.read(blob, paths[0])
-            if isinstance(data, Skipped):
-                skipped.append(data)
-                continue
-            scanned += 1
-            bytes_scanned += len(data)
-            truss_path = next((p for p in paths if p in selected), None)
-            matches = detector.detect(truss_path or paths[0], data, truss_path is not None)
-            kept = [m for m in matches if not is_suppressed(data, m)]
-            suppressed += len(matches) - len(kept)
-            for path in paths:
-                shipped = path in selected or chains_source(path, data)
-                hits, blob_notes = _policy(path, data, kept, detector, shipped)
-                notes += [f"{n} (blob {blob[:12]})" for n in blob_notes]
-                found = [to_finding(m, rules[m.rule_id], path, keep_secret=scan.show_secrets) for m in kept]
-                for f in merge_policy(found, hits, checks, keep_secret=scan.show_secrets):
-                    if f.secret_sha256 is not None:
-                        per_place.setdefault((f.secret_sha256, path), {}).setdefault(blob, f)
+        part = _scan_blobs(sorted(index.blobs), reader_hook, scan.jobs or os.cpu_count() or 1)
     finally:
-        reader.close()
+        _STATE = None
+    skipped, notes = part.skipped, notes + part.notes
+    scanned, bytes_scanned, suppressed = part.scanned, part.bytes, part.suppressed
+    per_place: dict[tuple[str, str], dict[str, Finding]] = {}  # (secret, path) -> blob -> finding
+    for key, blob, finding in part.places:
+        per_place.setdefault(key, {}).setdefault(blob, finding)
     findings = _history_findings(root, refs, index, per_place)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
     stats = ScanStats(scanned, bytes_scanned, skipped, suppressed, notes, 0, time.monotonic() - started,
@@ -89,6 +74,97 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     stats.history = {"refs": len(refs), "commits": len(index.commits), "unique_blobs": len(index.blobs),
                      "shallow": shallow}
     return ScanResult("history", str(root), findings, build_advisories(findings, rules), stats)
+
+
+@dataclass
+class _BlobState:
+    """What scanning a blob needs; set before worker processes fork, so only blob ids are sent."""
+
+    root: Path
+    index: history.HistoryIndex
+    detector: Detector
+    selected: frozenset[str]
+    rules: dict
+    checks: dict
+    scan: ScanConfig
+
+
+@dataclass
+class _BlobPart:
+    places: list[tuple[tuple[str, str], str, Finding]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    scanned: int = 0
+    bytes: int = 0
+    suppressed: int = 0
+
+
+_STATE: _BlobState | None = None
+PARALLEL_MIN_BLOBS = 1000  # below this, forking costs more than it saves
+_CHUNK = 128
+
+
+def _scan_blobs(blobs: list[str], reader_hook, workers: int) -> _BlobPart:
+    """Every unique blob once; spread over worker processes (each with its own cat-file) when many."""
+    if workers > 1 and len(blobs) >= PARALLEL_MIN_BLOBS and reader_hook is None \
+            and "fork" in multiprocessing.get_all_start_methods():
+        chunks = [blobs[i:i + _CHUNK] for i in range(0, len(blobs), _CHUNK)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            parts = list(pool.map(_scan_chunk, chunks))
+        merged = _BlobPart()
+        for part in parts:
+            merged.places += part.places
+            merged.skipped += part.skipped
+            merged.notes += part.notes
+            merged.scanned += part.scanned
+            merged.bytes += part.bytes
+            merged.suppressed += part.suppressed
+        return merged
+    reader = history.BlobReader(_STATE.root, _STATE.scan.max_file_size)
+    if reader_hook is not None:
+        reader_hook(reader)
+    try:
+        return _scan_chunk(blobs, reader)
+    finally:
+        reader.close()
+
+
+_READER: history.BlobReader | None = None  # a worker's own cat-file process, kept across its chunks
+
+
+def _scan_chunk(blobs: list[str], reader: history.BlobReader | None = None) -> _BlobPart:
+    global _READER
+    if reader is None:  # in a worker process
+        if _READER is None:
+            _READER = history.BlobReader(_STATE.root, _STATE.scan.max_file_size)
+        reader = _READER
+    part = _BlobPart()
+    for blob in blobs:
+        _scan_blob(blob, reader, _STATE, part)
+    return part
+
+
+def _scan_blob(blob: str, reader: history.BlobReader, state: _BlobState, part: _BlobPart) -> None:
+    paths = state.index.paths(blob)
+    data = reader.read(blob, paths[0])
+    if isinstance(data, Skipped):
+        part.skipped.append(data)
+        return
+    part.scanned += 1
+    part.bytes += len(data)
+    truss_path = next((p for p in paths if p in state.selected), None)
+    matches = state.detector.detect(truss_path or paths[0], data, truss_path is not None)
+    kept = [m for m in matches if not is_suppressed(data, m)]
+    part.suppressed += len(matches) - len(kept)
+    show = state.scan.show_secrets
+    for path in paths:
+        shipped = path in state.selected or chains_source(path, data)
+        hits, blob_notes = _policy(path, data, kept, state.detector, shipped)
+        part.notes += [f"{n} (blob {blob[:12]})" for n in blob_notes]
+        found = [to_finding(m, state.rules[m.rule_id], path, keep_secret=show) for m in kept]
+        for f in merge_policy(found, hits, state.checks, keep_secret=show):
+            if f.secret_sha256 is not None:
+                part.places.append(((f.secret_sha256, path), blob, f))
 
 
 def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool):

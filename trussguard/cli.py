@@ -30,6 +30,31 @@ def _rules_option(f):
     )(f)
 
 
+def _report_options(what: str):
+    """Options shared by scan and audit, defined once (pip-tools' lesson)."""
+
+    def apply(f):
+        for option in reversed([
+            click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                         show_default=True, help="Report format."),
+            click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Write the report here."),
+            click.option("--fail-on", default="high", show_default=True,
+                         type=click.Choice(["low", "medium", "high", "critical"]),
+                         help="Exit 1 when a finding has at least this severity."),
+            click.option("--max-file-size", default="10MiB", show_default=True,
+                         help=f"Skip (and count) {what} larger than this, e.g. 500KB, 10MiB."),
+            click.option("--show-secrets", is_flag=True, help="Print full secret values (never use in CI logs)."),
+            click.option("--allow-unreadable", is_flag=True,
+                         help=f"Exit 0/1 even if some {what} could not be read (they are still reported)."),
+            click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Worker processes (default: CPU count)."),
+        ]):
+            f = option(f)
+        return f
+
+    return apply
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="trussguard")
 def cli() -> None:
@@ -39,20 +64,9 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_rules_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Report format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
-@click.option("--fail-on", default="high", show_default=True,
-              type=click.Choice(["low", "medium", "high", "critical"]),
-              help="Exit 1 when a finding has at least this severity.")
-@click.option("--max-file-size", default="10MiB", show_default=True,
-              help="Skip (and count) files larger than this, e.g. 500KB, 10MiB.")
-@click.option("--show-secrets", is_flag=True, help="Print full secret values (never use in CI logs).")
+@_report_options("files")
 @click.option("--no-detect-secrets", is_flag=True, help="Do not run the detect-secrets plugins on Truss files.")
 @click.option("--no-decode", is_flag=True, help="Do not look inside base64 and percent-encoded runs.")
-@click.option("--allow-unreadable", is_flag=True,
-              help="Exit 0/1 even if some files could not be read (they are still reported).")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Worker processes (default: CPU count).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the rule cache.")
 def scan(**options) -> None:
     """Scan a working tree (default: the current directory) for embedded credentials."""
@@ -66,17 +80,7 @@ def scan(**options) -> None:
 @click.option("--refs", "ref_patterns", multiple=True,
               help="Only refs matching this glob (full or short name; repeatable), e.g. 'refs/heads/*'.")
 @_rules_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Report format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
-@click.option("--fail-on", default="high", show_default=True,
-              type=click.Choice(["low", "medium", "high", "critical"]),
-              help="Exit 1 when a finding has at least this severity.")
-@click.option("--max-file-size", default="10MiB", show_default=True,
-              help="Skip (and count) blobs larger than this, e.g. 500KB, 10MiB.")
-@click.option("--show-secrets", is_flag=True, help="Print full secret values (never use in CI logs).")
-@click.option("--allow-unreadable", is_flag=True,
-              help="Exit 0/1 even if some blobs were missing from the clone (they are still reported).")
+@_report_options("blobs")
 def audit(**options) -> None:
     """Audit every blob reachable from every ref of a git repository (default: the current one)."""
     from trussguard.commands import run_audit

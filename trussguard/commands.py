@@ -120,7 +120,7 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
 
 def run_audit(repo: Path, ref_patterns: tuple[str, ...], rule_dirs: tuple[Path, ...], fmt: str,
               output: Path | None, fail_on: str, max_file_size: str, show_secrets: bool,
-              allow_unreadable: bool) -> int:
+              allow_unreadable: bool, jobs: int | None) -> int:
     from trussguard.audit import AuditConfig, audit_history
     from trussguard.config import ScanConfig, parse_size
     from trussguard.sources.history import GitError, NotARepository
@@ -131,7 +131,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], rule_dirs: tuple[Path, 
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     scan = ScanConfig(rule_dirs=tuple(rule_dirs), fail_on=Severity.parse(fail_on), max_file_size=size,
-                      show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=1,
+                      show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=jobs,
                       cache_dir=default_cache_dir())
     try:
         result = audit_history(AuditConfig(repo, scan, tuple(ref_patterns)))
