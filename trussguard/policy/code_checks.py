@@ -207,7 +207,8 @@ def _store(ctx: CodeContext, name: str, use: str = "") -> str:
 
 def _revoke(ctx: CodeContext, name: str, use: str = "") -> str:
     return (f"revoke the key now, {_store(ctx, name, use)}, and treat the git history as compromised: deleting "
-            f"the line does not remove the key from earlier commits")
+            f"the line does not remove the key from earlier commits (run `trussguard audit` to see every commit "
+            f"and ref that holds it)")
 
 
 def _read_expr(ctx: CodeContext, name: str) -> str:

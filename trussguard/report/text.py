@@ -52,7 +52,7 @@ def render(result: ScanResult, color: bool = False) -> str:
             lines.append(f"  [{a.urgency}] {a.title}{places}: revoke it{where}{store}")
         lines.append("  Then declare the name with `null` under `secrets:` in config.yaml and read it in the model as "
                      "`self._secrets[\"<name>\"]`. Deleting the line is not enough: the value stays in git "
-                     "history, so rotate first.")
+                     "history, so rotate first (`trussguard audit` shows every commit and ref that holds it).")
         lines.append("")
     for note in result.stats.notes:
         lines.append(style(f"note: {note}", fg="yellow"))
