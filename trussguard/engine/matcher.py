@@ -217,12 +217,6 @@ class _LineIndex:
             self._newlines = out
         return self._newlines
 
-    def line_start(self, offset: int, at_most: int) -> int:
-        """Start of the offset's line, but no more than ``at_most`` bytes back (long lines)."""
-        floor = max(0, offset - at_most)
-        i = self.data.rfind(b"\n", floor, offset)
-        return floor if i == -1 else i + 1
-
     def line_end(self, offset: int, at_most: int) -> int:
         """End of the offset's line, but no more than ``at_most`` bytes ahead."""
         ceiling = min(len(self.data), offset + at_most)

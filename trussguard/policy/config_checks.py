@@ -11,6 +11,7 @@ from typing import Iterator
 import yaml
 
 from trussguard.engine.heuristics import is_code_like, is_placeholder, is_secret_name, shannon_entropy
+from trussguard.engine.schema import SECRET_NAME
 from trussguard.policy import yaml_nodes
 from trussguard.policy.context import ConfigContext
 from trussguard.policy.registry import PolicyHit, check
@@ -100,7 +101,6 @@ def placeholder_in_secrets(ctx: ConfigContext) -> Iterator[PolicyHit]:
 
 # --- shared helpers for TG103-TG115 -------------------------------------------------------------------
 
-_NAME_RE = re.compile(r"^[-._a-zA-Z0-9]+$")  # Build.validate_secret_name
 REGISTRY_PREFIX = "DOCKER_REGISTRY_"  # exempt from the name regex (constants.REGISTRY_BUILD_SECRET_PREFIX)
 _RUNTIME_MOUNT = re.compile(r"(?<![\w./-])/secrets/([-_a-zA-Z0-9]+(?:\.[-_a-zA-Z0-9]+)*)")
 _VALUE = r"""("[^"\n]*"|'[^'\n]*'|[^\s"';&|)]+)"""
@@ -795,7 +795,7 @@ def _name_problem(ctx: ConfigContext, value: str, node: yaml.Node) -> tuple[str,
     # Generic rules (detect-secrets' keyword plugin sees `secret_name: x`) count only when the value is
     # not a plausible name; their match is then the secret, so the findings merge.
     generic = matches[0] if matches else None
-    if not value.startswith(REGISTRY_PREFIX) and not _NAME_RE.match(value):
+    if not value.startswith(REGISTRY_PREFIX) and not SECRET_NAME.match(value):
         return "is not a valid secret name (`^[-._a-zA-Z0-9]+$`): it looks like a pasted value", generic
     if _looks_random(value):
         return "holds a random token, not a secret name", generic
@@ -872,7 +872,7 @@ def secret_value_in_name_field(ctx: ConfigContext) -> Iterator[PolicyHit]:
         elif label.endswith("use_secret"):
             key = next((kn for _, kn, v in yaml_nodes.items(_parent(ctx.doc, label)) if v is node), None)
             mark = key.start_mark if key is not None else node.start_mark
-            target = sc.value if _NAME_RE.match(sc.value) and not _is_bool_or_number(node) else suggested
+            target = sc.value if SECRET_NAME.match(sc.value) and not _is_bool_or_number(node) else suggested
             yield PolicyHit("TG111", ctx.path, mark.line + 1, mark.column + 1,
                             f"`{label}` is not a Truss key (`truss push` rejects it); the entry still uses "
                             f"`runtime_secret_name`, default `hf_access_token`",

@@ -7,6 +7,7 @@ code (ruff's lesson). Checks report ``PolicyHit``s; the pipeline turns them into
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import re
@@ -92,10 +93,17 @@ def explanation_sections(c: Check) -> dict[str, str]:
     return {k: v.strip() for k, v in out.items()}
 
 
-def iter_checks(scope: str | None = None) -> list[Check]:
+@functools.lru_cache(maxsize=None)
+def _checks(scope: str | None) -> tuple[Check, ...]:
     for module in CHECK_MODULES:
         importlib.import_module(module)
-    return sorted((c for c in _REGISTRY.values() if scope is None or c.scope == scope), key=lambda c: c.code)
+    return tuple(sorted((c for c in _REGISTRY.values() if scope is None or c.scope == scope), key=lambda c: c.code))
+
+
+def iter_checks(scope: str | None = None) -> list[Check]:
+    """The registered checks (of one scope), by code. Cached: the audit asks once per blob path,
+    and after the check modules are imported the registry no longer changes."""
+    return list(_checks(scope))
 
 
 def get_check(code: str) -> Check | None:
