@@ -26,13 +26,13 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import make_history
 from run_scan_bench import (
+    scratch_dir,
     HERE,
     Finding,
     Tool,
@@ -248,25 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     tools = discover_tools()
     if not tools:
         ap.error("no scanner installed")
-    workdir = Path(tempfile.mkdtemp(prefix="trussguard-audit-bench-"))
-    base = (args.repo or workdir).resolve()
-    base.mkdir(parents=True, exist_ok=True)
-    keep = args.keep
     results: dict[int, dict] = {}
     try:
-        for scale in scales:
-            repo, manifest = prepare_repo(base, scale)
-            print(f"Timing {', '.join(t.name for t in tools)} on scale {scale}", flush=True)
-            results[scale] = bench_scale(tools, repo, manifest, workdir, args.runs)
+        with scratch_dir("trussguard-audit-bench-", args.keep) as workdir:
+            base = (args.repo or workdir).resolve()
+            base.mkdir(parents=True, exist_ok=True)
+            for scale in scales:
+                repo, manifest = prepare_repo(base, scale)
+                print(f"Timing {', '.join(t.name for t in tools)} on scale {scale}", flush=True)
+                results[scale] = bench_scale(tools, repo, manifest, workdir, args.runs)
     except ToolFailed as exc:
-        keep = True
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
-    finally:
-        if keep:
-            print(f"Kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     for scale, res in results.items():
         print_scale(scale, res, args.runs)
     print("(* = matched by path and commit; the secret reported there is a different one)")

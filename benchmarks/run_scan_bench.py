@@ -20,6 +20,7 @@ digests as soon as they are read.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import hashlib
 import importlib
@@ -443,6 +444,24 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     }
 
 
+@contextlib.contextmanager
+def scratch_dir(prefix: str, keep: bool):
+    """A temporary work dir, removed afterwards unless --keep was given or a tool failed
+    (then its reports and logs are exactly what one wants to look at)."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    failed = False
+    try:
+        yield workdir
+    except ToolFailed:
+        failed = True
+        raise
+    finally:
+        if keep or failed:
+            print(f"Kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tree", type=Path, help="generate (or reuse) the tree here instead of a temp dir")
@@ -455,19 +474,12 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--runs must be at least 1")
     if args.tree and not usable_tree_dir(args.tree):
         ap.error(f"{args.tree} is neither empty nor a tree made by make_tree.py")
-    workdir = Path(tempfile.mkdtemp(prefix="trussguard-bench-"))
-    keep = args.keep
     try:
-        results = run(args, workdir)
+        with scratch_dir("trussguard-bench-", args.keep) as workdir:
+            results = run(args, workdir)
     except ToolFailed as exc:
-        keep = True
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
-    finally:
-        if keep:
-            print(f"Kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     print_report(results)
     if args.save:
         out = HERE / "results" / f"scan-{datetime.date.today().isoformat()}.json"
