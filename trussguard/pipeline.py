@@ -21,7 +21,7 @@ from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, run_policy
 from trussguard.sources.tree import Candidate, TreeListing, list_tree, read_fragment
 from trussguard.sources.truss_files import truss_files
-from trussguard.suppress.inline import is_suppressed
+from trussguard.suppress.inline import allowed_at, is_suppressed
 from trussguard.types import Advisory, Finding, Fragment, Match, Skipped
 
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -142,8 +142,7 @@ def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector,
 def hit_suppressed(hit, data: bytes | None) -> bool:
     if data is None:
         return False
-    offset = _offset_of_line(data, hit.line)
-    return is_suppressed(data, Match(hit.code, hit.secret or "", offset, offset, hit.line, hit.column or 1))
+    return allowed_at(data, _offset_of_line(data, hit.line), hit.code)
 
 
 def _offset_of_line(data: bytes, line: int) -> int:

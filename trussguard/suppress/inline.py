@@ -21,17 +21,22 @@ _NEXT_LINE = re.compile(
 
 def is_suppressed(data: bytes, match: Match) -> bool:
     """True when the match's line (or the line before) carries an allow comment for its rule."""
-    floor = max(0, match.start - _REACH)
-    start = data.rfind(b"\n", floor, match.start) + 1 or floor
-    end = data.find(b"\n", match.start, match.start + _REACH)
-    line = data[start: min(len(data), match.start + _REACH) if end == -1 else end]
-    if _allows(_SAME_LINE, line, match.rule_id):
+    return allowed_at(data, match.start, match.rule_id)
+
+
+def allowed_at(data: bytes, offset: int, rule_id: str) -> bool:
+    """True when the line holding ``offset`` (or the line before) allows ``rule_id`` (a rule or a check)."""
+    floor = max(0, offset - _REACH)
+    start = data.rfind(b"\n", floor, offset) + 1 or floor
+    end = data.find(b"\n", offset, offset + _REACH)
+    line = data[start: min(len(data), offset + _REACH) if end == -1 else end]
+    if _allows(_SAME_LINE, line, rule_id):
         return True
     if start == 0:
         return False
     prev_floor = max(0, start - 1 - _REACH)
     prev_start = data.rfind(b"\n", prev_floor, start - 1) + 1 or prev_floor
-    return _allows(_NEXT_LINE, data[prev_start:start - 1], match.rule_id)
+    return _allows(_NEXT_LINE, data[prev_start:start - 1], rule_id)
 
 
 def _allows(marker: re.Pattern[bytes], line: bytes, rule_id: str) -> bool:
