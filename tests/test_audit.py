@@ -209,3 +209,184 @@ def main_cli():
     from trussguard.cli import cli
 
     return cli
+
+
+# ----------------------------------------------------------------------------- what no ref reaches
+
+
+def test_amended_away_commit_needs_include_unreachable(repo: Repo, fake_token):
+    added = repo.commit("oops", {"app.py": leak(fake_token(HF))})
+    repo.write("app.py", "import os\n")
+    repo.git("add", "app.py")
+    repo.git("commit", "-q", "--amend", "-m", "clean")
+    assert [f for f in audit(repo).findings if f.path == "app.py"] == []
+    result = audit(repo, include_unreachable=True)
+    f = only(result, "app.py")
+    assert f.commit == added and f.history["refs"] == []
+    assert f.history["at_head"] is False and f.history["still_present"] is False
+    assert result.stats.history["unreachable_commits"] >= 1
+
+
+def test_dropped_stash_needs_include_unreachable(repo: Repo, fake_token):
+    repo.write("README.md", "# demo\n" + leak(fake_token(HF)))
+    repo.git("stash", "push", "-q")
+    repo.git("stash", "drop", "-q")
+    assert audit(repo).findings == []
+    assert only(audit(repo, include_unreachable=True), "README.md").history["refs"] == []
+
+
+# ----------------------------------------------------------------------------- ranges
+
+
+def test_range_and_since_audit_only_new_commits(repo: Repo, fake_token):
+    repo.commit("old key", {"old.py": leak(fake_token(HF))})
+    base = repo.commit("remove old key", {"old.py": None})
+    repo.git("checkout", "-q", "-b", "pr")
+    added = repo.commit("pr key", {"new.py": leak(fake_token(HF))})
+    for result in (audit(repo, range=f"{base}..pr"), audit(repo, since="main")):
+        assert [f.path for f in result.findings if f.rule_id == HF] == ["new.py"]
+        f = only(result, "new.py")
+        assert f.commit == added and f.history["refs"] == ["refs/heads/pr"]
+        assert result.stats.history["commits"] == 1
+    assert {f.path for f in audit(repo).findings} == {"old.py", "new.py"}
+
+
+@pytest.mark.parametrize("args", [["--range", "nope..HEAD"], ["--range", "HEAD"], ["--since", "no-such-rev"],
+                                  ["--since", "HEAD", "--range", "HEAD..HEAD"]])
+def test_bad_revisions_exit_2_with_one_line(repo: Repo, capsys, args):
+    assert main(["audit", str(repo.root), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("trussguard: error:")
+
+
+# ----------------------------------------------------------------------------- damaged and partial repositories
+
+
+def test_shallow_clone_says_so(repo: Repo, fake_token, tmp_path: Path):
+    repo.commit("key", {"app.py": leak(fake_token(HF))})
+    repo.commit("clean", {"app.py": "import os\n"})
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone)], check=True)
+    result = audit_history(AuditConfig(clone, ScanConfig(cache_dir=None)))
+    assert result.stats.history["shallow"] is True
+    assert any("shallow clone" in n for n in result.stats.notes)
+    assert result.findings == [] and result.errors == []
+
+
+def _object_file(repo: Repo, sha: str) -> Path:
+    return repo.root / ".git" / "objects" / sha[:2] / sha[2:]
+
+
+def test_deleted_object_is_reported_and_exits_2(repo: Repo, fake_token, capsys):
+    repo.commit("two files", {"gone.py": "GONE = 1\n", "app.py": leak(fake_token(HF))})
+    blob = repo.git("rev-parse", "HEAD:gone.py")
+    _object_file(repo, blob).unlink()
+    result = audit(repo)
+    assert [(s.path, s.reason) for s in result.errors] == [("gone.py", "missing")]
+    only(result, "app.py")  # the rest was still scanned
+    assert main(["audit", str(repo.root), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert "1 blob(s) missing or unreadable" in err and "--allow-missing" in err
+    assert main(["audit", str(repo.root), "--no-cache", "--allow-missing"]) == 1
+
+
+def test_corrupt_object_is_reported_and_the_rest_scanned(repo: Repo, fake_token):
+    repo.commit("files", {"a_corrupt.py": "A = 1\n", "b_app.py": leak(fake_token(HF)), "c.txt": "c\n"})
+    path = _object_file(repo, repo.git("rev-parse", "HEAD:a_corrupt.py"))
+    path.chmod(0o644)
+    path.write_bytes(b"\x78\x9c garbage, not zlib")
+    result = audit(repo)
+    assert [s.path for s in result.errors] == ["a_corrupt.py"]  # git calls a corrupt loose object missing
+    only(result, "b_app.py")
+
+
+def test_lfs_pointer_is_reported_not_scanned(repo: Repo):
+    pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 123\n"
+    repo.commit("weights", {"model/weights.bin": pointer})
+    result = audit(repo)
+    assert [(s.path, s.reason) for s in result.stats.skipped] == [("model/weights.bin", "lfs_pointer")]
+    assert "1 lfs_pointer" in text.render(result)
+
+
+def test_submodule_reported_not_recursed(repo: Repo):
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{repo.git('rev-parse', 'HEAD')},vendor/lib")
+    repo.git("commit", "-q", "-m", "add submodule")
+    result = audit(repo)
+    assert result.stats.history["submodules"] == ["vendor/lib"]
+    assert any(n.startswith("submodule vendor/lib") and "--recurse-submodules" in n for n in result.stats.notes)
+    recursed = audit(repo, recurse_submodules=True)
+    assert any("not checked out" in n for n in recursed.stats.notes)
+
+
+def test_recurse_submodules_audits_the_checked_out_submodule(repo: Repo, fake_token, tmp_path: Path):
+    sub = Repo(tmp_path / "lib")
+    added = sub.commit("lib key", {"app.py": leak(fake_token(HF))})
+    sub.commit("lib clean", {"app.py": "import os\n"})
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub.root), "vendor/lib")
+    repo.git("commit", "-q", "-m", "add lib")
+    assert audit(repo).findings == []
+    result = audit(repo, recurse_submodules=True)
+    f = only(result, "vendor/lib/app.py")
+    assert f.commit == added and f.history["submodule"] == "vendor/lib"
+    assert f.history["occurrences"] == [{"commit": added, "path": "vendor/lib/app.py"}]
+    assert result.stats.history["commits"] == 4  # the parent's two commits and the submodule's two
+
+
+def test_non_utf8_path(repo: Repo, fake_token, tmp_path: Path):
+    name = b"caf\xe9.py"
+    (repo.root / os.fsdecode(name)).write_text(leak(fake_token(HF)), "utf-8")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "latin-1 name")
+    result = audit(repo)
+    f = only(result, "caf\\xe9.py")
+    assert f.history["at_head"] is True
+    out = tmp_path / "r.json"
+    assert main(["audit", str(repo.root), "--format", "json", "-o", str(out)]) == 1
+    assert json.loads(out.read_text("utf-8"))["findings"][0]["path"] == "caf\\xe9.py"
+    assert "caf\\xe9.py" in text.render(result)
+
+
+# ----------------------------------------------------------------------------- incremental cache, progress
+
+
+def test_warm_cache_reads_only_new_blobs(repo: Repo, fake_token, tmp_path: Path):
+    repo.commit("key", {"app.py": leak(fake_token(HF)), "b.txt": "b\n"})
+    config = AuditConfig(repo.root, ScanConfig(cache_dir=None), blob_cache=tmp_path / "c")
+    first = audit_history(config)
+    readers = []
+    second = audit_history(config, reader_hook=readers.append)
+    assert readers == []  # nothing to read: every blob came from the cache
+    assert second.stats.history["cache_hits"] == second.stats.history["unique_blobs"]
+    assert json_report.to_dict(first)["findings"] == json_report.to_dict(second)["findings"]
+    repo.commit("more", {"c.txt": "c\n"})
+    third = audit_history(config, reader_hook=readers.append)
+    assert list(readers[0].reads) == [repo.git("rev-parse", "HEAD:c.txt")]
+    assert [f.id for f in third.findings] == [f.id for f in first.findings]
+
+
+def test_cache_never_holds_the_secret(repo: Repo, fake_token, tmp_path: Path):
+    token = fake_token(HF)
+    repo.commit("key", {"app.py": leak(token)})
+    cache = tmp_path / "c"
+    assert main(["audit", str(repo.root), "--cache", str(cache), "-o", str(tmp_path / "r.txt")]) == 1
+    assert main(["audit", str(repo.root), "--cache", str(cache), "--show-secrets",
+                 "-o", str(tmp_path / "s.txt")]) == 1
+    assert token in (tmp_path / "s.txt").read_text()  # shown when asked, from a fresh scan
+    stored = b"".join(p.read_bytes() for p in cache.rglob("*") if p.is_file())
+    assert stored and token.encode() not in stored and token[-12:].encode() not in stored
+
+
+def test_broken_cache_never_fails_the_audit(repo: Repo, fake_token, tmp_path: Path):
+    repo.commit("key", {"app.py": leak(fake_token(HF))})
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the cache folder should be")
+    result = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None), blob_cache=blocked))
+    only(result, "app.py")
+    assert any("cache" in n for n in result.stats.notes)
+
+
+def test_progress_bar_only_when_asked(repo: Repo, capsys):
+    audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None), progress=True))
+    assert "auditing" in capsys.readouterr().err
+    assert main(["audit", str(repo.root), "--no-cache"]) == 0  # stderr is no TTY here: no bar
+    assert "auditing" not in capsys.readouterr().err

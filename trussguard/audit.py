@@ -10,19 +10,23 @@ is not something to act on, a committed secret is (it must be rotated even if de
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from trussguard import __version__
 from trussguard.advise import build_advisories
+from trussguard.audit_cache import BlobCache, BlobResult
 from trussguard.config import ScanConfig
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import merge_policy, to_finding
-from trussguard.pipeline import ScanResult, ScanStats, hit_suppressed
+from trussguard.findings import fingerprint, merge_policy, to_finding
+from trussguard.pipeline import ERROR_REASONS, ScanResult, ScanStats, hit_suppressed
 from trussguard.policy import truss_dirs
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, check_code, check_config
@@ -39,6 +43,12 @@ class AuditConfig:
     repo: Path
     scan: ScanConfig
     ref_patterns: tuple[str, ...] = ()
+    include_unreachable: bool = False  # also commits no ref reaches (fsck --unreachable)
+    since: str | None = None  # only commits not reachable from this revision
+    range: str | None = None  # BASE..HEAD: only the commits of a pull request
+    blob_cache: Path | None = None  # directory of the per-blob result cache; None: off
+    progress: bool = False  # a progress bar on stderr
+    recurse_submodules: bool = False  # also audit checked-out submodules' own repositories
 
 
 def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
@@ -47,33 +57,118 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     root = history.repository_root(config.repo)
     scan = config.scan
     ruleset = load_rules(list(scan.rule_dirs), cache_dir=scan.cache_dir)
-    detector = Detector(ruleset, scan.cache_dir, scan.use_detect_secrets, scan.decode_depth)
     refs, notes = history.list_refs(root, config.ref_patterns)
+    tips, excludes, span = _revisions(root, config, refs)
+    unreachable = history.unreachable_commits(root) if config.include_unreachable else []
+    index = history.build_index(root, tips + unreachable, excludes)
     shallow = history.is_shallow(root)
     if shallow:
-        notes.append("shallow clone: only the commits that were fetched were audited")
-    index = history.build_index(root, refs)
+        notes.append("shallow clone: only the commits that were fetched were audited; "
+                     "run `git fetch --unshallow` and audit again for the older history")
+    if not config.recurse_submodules:
+        notes += [f"submodule {path} ({len(pins)} pinned commit(s)): its repository was not audited "
+                  f"(use --recurse-submodules)" for path, pins in sorted(index.submodules.items())]
     selected = truss_files(sorted({p for pairs in index.blobs.values() for p, _ in pairs}))
     rules = ruleset.by_id()
     checks = {c.code: c for c in iter_checks()}
-    global _STATE
-    _STATE = _BlobState(root, index, detector, selected, rules, checks, scan)
+    cache = BlobCache.open(None if scan.show_secrets else config.blob_cache, _salt(ruleset.digest, scan))
     try:
-        part = _scan_blobs(sorted(index.blobs), reader_hook, scan.jobs or os.cpu_count() or 1)
+        keys = {b: cache.key(b, [(p, p in selected) for p in index.paths(b)]) for b in index.blobs}
+        cached = cache.get_many(list(keys.values()))
+        results = {b: cached[k] for b, k in keys.items() if k in cached}
+        todo = sorted(b for b in index.blobs if b not in results)
+        if todo:
+            state = _BlobState(root, index, Detector(ruleset, scan.cache_dir, scan.use_detect_secrets,
+                                                     scan.decode_depth), selected, rules, checks, scan)
+            fresh = _scan_blobs(todo, state, reader_hook, scan.jobs or os.cpu_count() or 1, config.progress)
+            results.update(fresh)
+            cache.put_many({keys[b]: r for b, r in fresh.items()
+                            if not any(s.reason in ERROR_REASONS for s in r.skipped)})
     finally:
-        _STATE = None
-    skipped, notes = part.skipped, notes + part.notes
-    scanned, bytes_scanned, suppressed = part.scanned, part.bytes, part.suppressed
+        cache.close()
+    notes += [n for n in (cache.problem, cache.notice) if n]
     per_place: dict[tuple[str, str], dict[str, Finding]] = {}  # (secret, path) -> blob -> finding
-    for key, blob, finding in part.places:
-        per_place.setdefault(key, {}).setdefault(blob, finding)
+    for blob in sorted(results):
+        for path, finding in results[blob].places:
+            per_place.setdefault((finding.secret_sha256, path), {}).setdefault(blob, finding)
     findings = _history_findings(root, refs, index, per_place)
-    findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
-    stats = ScanStats(scanned, bytes_scanned, skipped, suppressed, notes, 0, time.monotonic() - started,
-                      len(ruleset.rules), len(checks), 1)
+    parts = list(results.values())
+    stats = ScanStats(sum(r.scanned for r in parts), sum(r.bytes for r in parts),
+                      [s for r in parts for s in r.skipped], sum(r.suppressed for r in parts),
+                      notes + [n for r in parts for n in r.notes], 0, 0.0, len(ruleset.rules), len(checks), 1)
     stats.history = {"refs": len(refs), "commits": len(index.commits), "unique_blobs": len(index.blobs),
-                     "shallow": shallow}
+                     "shallow": shallow, "range": span, "unreachable_commits": len(unreachable),
+                     "submodules": sorted(index.submodules), "cache_hits": cache.hits,
+                     "cache_misses": cache.misses}
+    if config.recurse_submodules:
+        for path in sorted(index.submodules):
+            findings += _submodule(root, path, config, stats, reader_hook)
+    findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
+    stats.duration_seconds = time.monotonic() - started
     return ScanResult("history", str(root), findings, build_advisories(findings, rules), stats)
+
+
+def _submodule(root: Path, path: str, config: AuditConfig, stats: ScanStats, reader_hook) -> list[Finding]:
+    """Audits a checked-out submodule's own repository (--recurse-submodules); its findings and
+    counts join the parent's, paths prefixed with the submodule's path."""
+    repo = _submodule_repo(root, path)
+    if repo is None:
+        stats.notes.append(f"submodule {path}: its repository is not checked out here, so it was not audited")
+        return []
+    inner = audit_history(replace(config, repo=repo), reader_hook)
+    stats.files_scanned += inner.stats.files_scanned
+    stats.bytes_scanned += inner.stats.bytes_scanned
+    stats.suppressed += inner.stats.suppressed
+    stats.skipped += [replace(s, path=f"{path}/{s.path}") for s in inner.stats.skipped]
+    stats.notes += [f"submodule {path}: {n}" for n in inner.stats.notes]
+    for key in ("commits", "unique_blobs", "cache_hits", "cache_misses"):
+        stats.history[key] += inner.stats.history[key]
+    return [_prefixed(f, path) for f in inner.findings]
+
+
+def _submodule_repo(root: Path, path: str) -> Path | None:
+    """The submodule's repository: its work tree in the parent's, else the parent's .git/modules."""
+    for candidate in (root / path, Path(history.git(root, "rev-parse", "--git-path", f"modules/{path}",
+                                                    check=False).decode().strip() or "-")):
+        candidate = candidate if candidate.is_absolute() else root / candidate
+        if (candidate / ".git").exists() or (candidate / "HEAD").is_file():
+            return candidate
+    return None
+
+
+def _prefixed(f: Finding, prefix: str) -> Finding:
+    path = f"{prefix}/{f.path}"
+    record = dict(f.history or {}, submodule=prefix)
+    record["occurrences"] = [dict(o, path=f"{prefix}/{o['path']}") for o in record.get("occurrences", [])]
+    return replace(f, id=fingerprint(f.rule_id, path, f.secret_sha256 or ""), path=path, history=record)
+
+
+def _revisions(root: Path, config: AuditConfig, refs: list[history.Ref]) -> tuple[list[str], list[str], str | None]:
+    """(tips, excludes, description) for the log walk: every ref, or a range of commits."""
+    if config.range and config.since:
+        raise history.GitError("--range and --since cannot be combined")
+    if config.range:
+        base, dots, head = config.range.partition("..")
+        if not dots or head.startswith("."):
+            raise history.GitError(f"--range expects BASE..HEAD, got {config.range!r}")
+        base_sha, head_sha = history.resolve(root, base or "HEAD"), history.resolve(root, head or "HEAD")
+        return [head_sha], [base_sha], config.range
+    tips = [r.commit for r in refs]
+    if config.since:
+        return tips, [history.resolve(root, config.since)], f"{config.since}.. (all audited refs)"
+    return tips, [], None
+
+
+def _salt(rules_digest: str, scan: ScanConfig) -> str:
+    """What a cached blob result depends on besides the blob and its paths: the rules, this
+    code (version and source files, so an edited checkout never reuses stale results) and the
+    settings that change what a scan finds."""
+    code = hashlib.sha256(__version__.encode())
+    for source in sorted(Path(__file__).parent.rglob("*.py")):
+        stat = source.stat()
+        code.update(f"{source.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return "|".join((rules_digest, code.hexdigest(), str(scan.max_file_size), str(scan.use_detect_secrets),
+                     str(scan.decode_depth)))
 
 
 @dataclass
@@ -89,82 +184,100 @@ class _BlobState:
     scan: ScanConfig
 
 
-@dataclass
-class _BlobPart:
-    places: list[tuple[tuple[str, str], str, Finding]] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    scanned: int = 0
-    bytes: int = 0
-    suppressed: int = 0
-
-
 _STATE: _BlobState | None = None
 PARALLEL_MIN_BLOBS = 1000  # below this, forking costs more than it saves
 _CHUNK = 128
 
 
-def _scan_blobs(blobs: list[str], reader_hook, workers: int) -> _BlobPart:
-    """Every unique blob once; spread over worker processes (each with its own cat-file) when many."""
-    if workers > 1 and len(blobs) >= PARALLEL_MIN_BLOBS and reader_hook is None \
-            and "fork" in multiprocessing.get_all_start_methods():
-        chunks = [blobs[i:i + _CHUNK] for i in range(0, len(blobs), _CHUNK)]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            parts = list(pool.map(_scan_chunk, chunks))
-        merged = _BlobPart()
-        for part in parts:
-            merged.places += part.places
-            merged.skipped += part.skipped
-            merged.notes += part.notes
-            merged.scanned += part.scanned
-            merged.bytes += part.bytes
-            merged.suppressed += part.suppressed
-        return merged
-    reader = history.BlobReader(_STATE.root, _STATE.scan.max_file_size)
-    if reader_hook is not None:
-        reader_hook(reader)
+def _scan_blobs(blobs: list[str], state: _BlobState, reader_hook, workers: int,
+                progress: bool) -> dict[str, BlobResult]:
+    """Every given blob once; spread over worker processes (each with its own cat-file) when many."""
+    global _STATE
+    _STATE = state
+    bar = _Progress(len(blobs), progress)
+    results: dict[str, BlobResult] = {}
     try:
-        return _scan_chunk(blobs, reader)
+        if workers > 1 and len(blobs) >= PARALLEL_MIN_BLOBS and reader_hook is None \
+                and "fork" in multiprocessing.get_all_start_methods():
+            chunks = [blobs[i:i + _CHUNK] for i in range(0, len(blobs), _CHUNK)]
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                for part in pool.map(_scan_chunk, chunks):
+                    results.update(part)
+                    bar.advance(part.values())
+            return results
+        reader = history.BlobReader(state.root, state.scan.max_file_size)
+        if reader_hook is not None:
+            reader_hook(reader)
+        try:
+            for blob, data in reader.read_many(blobs, {b: state.index.paths(b)[0] for b in blobs}):
+                results[blob] = _scan_blob(blob, data, state)
+                bar.advance([results[blob]])
+        finally:
+            reader.close()
+        return results
     finally:
-        reader.close()
+        _STATE = None
+        bar.close()
+
+
+class _Progress:
+    """Blobs, bytes and ETA on stderr (tqdm), only when asked for: the CLI turns it on for a TTY
+    without --quiet, so CI logs and pipes stay clean."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.bytes = 0
+        self.bar = None
+        if enabled and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="blob", desc="auditing", file=sys.stderr, dynamic_ncols=True,
+                            leave=False)
+
+    def advance(self, parts) -> None:
+        if self.bar is not None:
+            parts = list(parts)
+            self.bytes += sum(p.bytes for p in parts)
+            self.bar.set_postfix_str(f"{self.bytes / 1048576:.1f} MB", refresh=False)
+            self.bar.update(len(parts))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 _READER: history.BlobReader | None = None  # a worker's own cat-file process, kept across its chunks
 
 
-def _scan_chunk(blobs: list[str], reader: history.BlobReader | None = None) -> _BlobPart:
+def _scan_chunk(blobs: list[str]) -> dict[str, BlobResult]:
+    """In a worker process: read this chunk's blobs in one pipelined batch and scan each."""
     global _READER
-    if reader is None:  # in a worker process
-        if _READER is None:
-            _READER = history.BlobReader(_STATE.root, _STATE.scan.max_file_size)
-        reader = _READER
-    part = _BlobPart()
-    for blob in blobs:
-        _scan_blob(blob, reader, _STATE, part)
-    return part
+    if _READER is None:
+        _READER = history.BlobReader(_STATE.root, _STATE.scan.max_file_size)
+    paths = {b: _STATE.index.paths(b)[0] for b in blobs}
+    return {blob: _scan_blob(blob, data, _STATE) for blob, data in _READER.read_many(blobs, paths)}
 
 
-def _scan_blob(blob: str, reader: history.BlobReader, state: _BlobState, part: _BlobPart) -> None:
-    paths = state.index.paths(blob)
-    data = reader.read(blob, paths[0])
+def _scan_blob(blob: str, data: bytes | Skipped, state: _BlobState) -> BlobResult:
+    """Rules once on the bytes, then the path-dependent value checks once per path of the blob."""
+    result = BlobResult([], [], [], 0, 0, 0)
     if isinstance(data, Skipped):
-        part.skipped.append(data)
-        return
-    part.scanned += 1
-    part.bytes += len(data)
+        result.skipped.append(data)
+        return result
+    paths = state.index.paths(blob)
+    result.scanned, result.bytes = 1, len(data)
     truss_path = next((p for p in paths if p in state.selected), None)
     matches = state.detector.detect(truss_path or paths[0], data, truss_path is not None)
     kept = [m for m in matches if not is_suppressed(data, m)]
-    part.suppressed += len(matches) - len(kept)
+    result.suppressed = len(matches) - len(kept)
     show = state.scan.show_secrets
     for path in paths:
         shipped = path in state.selected or chains_source(path, data)
         hits, blob_notes = _policy(path, data, kept, state.detector, shipped)
-        part.notes += [f"{n} (blob {blob[:12]})" for n in blob_notes]
+        result.notes += [f"{n} (blob {blob[:12]})" for n in blob_notes]
         found = [to_finding(m, state.rules[m.rule_id], path, keep_secret=show) for m in kept]
-        for f in merge_policy(found, hits, state.checks, keep_secret=show):
-            if f.secret_sha256 is not None:
-                part.places.append(((f.secret_sha256, path), blob, f))
+        result.places += [(path, f) for f in merge_policy(found, hits, state.checks, keep_secret=show)
+                          if f.secret_sha256 is not None]
+    return result
 
 
 def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool):
@@ -191,7 +304,7 @@ def _history_findings(root: Path, refs: list[history.Ref], index: history.Histor
         history.git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).decode().strip()
     head_tree = history.tree_blobs(root, head) if head else {}
     tips = {r.branch: history.tree_blobs(root, r.commit) for r in refs if r.branch}
-    ref_commits = {r.name: history.reachable(root, r.commit) for r in refs}
+    reach = history.refs_reaching(index, refs, root)
     out = []
     for (_, path), by_blob in per_place.items():
         blobs = set(by_blob)
@@ -211,7 +324,7 @@ def _history_findings(root: Path, refs: list[history.Ref], index: history.Histor
             "occurrence_count": len(occurrences),
             "occurrences": occurrences if len(occurrences) <= MAX_OCCURRENCES else [occurrences[0], occurrences[-1]],
             "occurrences_truncated": len(occurrences) > MAX_OCCURRENCES,
-            "refs": sorted(n for n, reach in ref_commits.items() if reach.intersection(places)),
+            "refs": sorted({n for c in places for n in reach.get(c, ())}),
             "at_head": at_head,
             "branch_tips": branch_tips,
             "first_seen": first.committer_date,

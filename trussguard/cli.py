@@ -45,7 +45,8 @@ def _report_options(what: str):
             click.option("--max-file-size", default="10MiB", show_default=True,
                          help=f"Skip (and count) {what} larger than this, e.g. 500KB, 10MiB."),
             click.option("--show-secrets", is_flag=True, help="Print full secret values (never use in CI logs)."),
-            click.option("--allow-unreadable", is_flag=True,
+            click.option(*(("--allow-missing", "--allow-unreadable") if what == "blobs" else ("--allow-unreadable",)),
+                         "allow_unreadable", is_flag=True,
                          help=f"Exit 0/1 even if some {what} could not be read (they are still reported)."),
             click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Worker processes (default: CPU count)."),
         ]):
@@ -79,6 +80,15 @@ def scan(**options) -> None:
 @click.argument("repo", default=".", type=click.Path(path_type=Path))
 @click.option("--refs", "ref_patterns", multiple=True,
               help="Only refs matching this glob (full or short name; repeatable), e.g. 'refs/heads/*'.")
+@click.option("--include-unreachable", is_flag=True,
+              help="Also audit commits no ref reaches (amended or rebased away, dropped stashes).")
+@click.option("--since", metavar="REV", help="Only commits not reachable from REV (e.g. origin/main).")
+@click.option("--range", "rev_range", metavar="BASE..HEAD", help="Only the commits of this range (a pull request).")
+@click.option("--cache", "blob_cache", type=click.Path(file_okay=False, path_type=Path),
+              help="Per-blob result cache folder (default: the user cache folder).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write any cache.")
+@click.option("--recurse-submodules", is_flag=True, help="Also audit checked-out submodules' repositories.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
 @_rules_option
 @_report_options("blobs")
 def audit(**options) -> None:

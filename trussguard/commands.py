@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -118,9 +119,10 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
     return code
 
 
-def run_audit(repo: Path, ref_patterns: tuple[str, ...], rule_dirs: tuple[Path, ...], fmt: str,
-              output: Path | None, fail_on: str, max_file_size: str, show_secrets: bool,
-              allow_unreadable: bool, jobs: int | None) -> int:
+def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bool, since: str | None,
+              rev_range: str | None, blob_cache: Path | None, no_cache: bool, recurse_submodules: bool, quiet: bool,
+              rule_dirs: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, max_file_size: str,
+              show_secrets: bool, allow_unreadable: bool, jobs: int | None) -> int:
     from trussguard.audit import AuditConfig, audit_history
     from trussguard.config import ScanConfig, parse_size
     from trussguard.sources.history import GitError, NotARepository
@@ -130,19 +132,22 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], rule_dirs: tuple[Path, 
         size = parse_size(max_file_size)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    cache_dir = None if no_cache else default_cache_dir()
     scan = ScanConfig(rule_dirs=tuple(rule_dirs), fail_on=Severity.parse(fail_on), max_file_size=size,
-                      show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=jobs,
-                      cache_dir=default_cache_dir())
+                      show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
+    blobs = None if no_cache else blob_cache or (cache_dir / "audit" if cache_dir else None)
+    config = AuditConfig(repo, scan, tuple(ref_patterns), include_unreachable, since, rev_range, blobs,
+                         progress=not quiet and sys.stderr.isatty(), recurse_submodules=recurse_submodules)
     try:
-        result = audit_history(AuditConfig(repo, scan, tuple(ref_patterns)))
+        result = audit_history(config)
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
     emit(fmt, result, output)
     code = result.exit_code(scan)
     if code == 2:
-        click.echo(f"trussguard: error: {len(result.errors)} blob(s) missing from the repository "
+        click.echo(f"trussguard: error: {len(result.errors)} blob(s) missing or unreadable in the repository "
                    f"(first: {result.errors[0].path}: {result.errors[0].detail}); "
-                   "use --allow-unreadable to accept", err=True)
+                   "use --allow-missing to accept", err=True)
     return code
 
 

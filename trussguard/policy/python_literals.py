@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 CHAINS_KINDS = frozenset({"run-local", "env-variables", "pip-requirements", "build-commands", "stub-api-key"})
 _ENV_READS = frozenset({"get", "pop"})
@@ -82,40 +82,114 @@ def literal_sites(tree: ast.Module, chains: bool = False) -> list[Site]:
     return sorted(_Sites(chains).collect(tree), key=lambda s: (s.node.lineno, s.node.col_offset))
 
 
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+# Fields that never hold a node with a binding below it: expression contexts, operators, type-ignore
+# comments, identifiers and flags. ``name`` is a Name node in ``type X = ...`` (3.12+), and ``names`` holds
+# ``alias`` nodes in imports: both are leaves.
+_NO_BINDINGS = frozenset({"ctx", "op", "ops", "type_ignores", "id", "arg", "attr", "name", "asname", "names",
+                          "module", "level", "conversion", "is_async", "simple", "kind", "type_comment",
+                          "kwd_attrs", "rest", "tag", "lineno"})
+
+
+def _walked_fields() -> dict[type, tuple[str, ...]]:
+    """Node class -> the fields to walk, for every class of this Python's ``ast`` that has any.
+
+    A leaf (Name, Constant, alias, operator, context, ...) has no entry, so one lookup both tells
+    a node from a str or None and keeps the leaves out of the queue.
+    """
+    walked = {}
+    for cls in _subclasses(ast.AST):
+        fields = tuple(f for f in cls._fields if f not in _NO_BINDINGS)
+        if fields and not issubclass(cls, ast.Constant):  # a constant's value is never a node
+            walked[cls] = fields
+    return walked
+
+
+_WALKED_FIELDS = _walked_fields()
+# The nodes that bind a literal, each with the _Sites method that reads it.
+_BINDERS = {ast.Assign: "assignment", ast.AnnAssign: "assignment", ast.FunctionDef: "function",
+            ast.AsyncFunctionDef: "function", ast.Lambda: "function", ast.Call: "call", ast.Dict: "plain_dict"}
+
+
+def _binders(tree: ast.AST) -> list[ast.AST]:
+    """The assignments, functions, lambdas, calls and dicts of ``tree`` in ``ast.walk`` order.
+
+    Breadth first like ``ast.walk``, so a call comes before the dict passed to it, but the leaves
+    (two nodes in three: names, constants, contexts) never enter the queue: a history audit runs this
+    on every version of every model.py.
+    """
+    try:
+        return _breadth_first(tree, getattr)
+    except AttributeError:  # a hand-built node without one of its fields, which ast.walk skips
+        return _breadth_first(tree, _field_or_none)
+
+
+def _field_or_none(node: ast.AST, field: str) -> object:
+    return getattr(node, field, None)
+
+
+def _breadth_first(tree: ast.AST, read: Callable[[ast.AST, str], object]) -> list[ast.AST]:
+    walked = _WALKED_FIELDS
+    found = []
+    queue = [tree] if type(tree) in walked else []
+    enqueue = queue.append
+    for node in queue:  # the list grows while it is read: a FIFO queue with no popleft
+        cls = type(node)
+        if cls in _BINDERS:
+            found.append(node)
+        for field in walked[cls]:
+            value = read(node, field)
+            if type(value) is list:
+                for item in value:
+                    if type(item) in walked:
+                        enqueue(item)
+            elif type(value) in walked:
+                enqueue(value)
+    return found
+
+
 class _Sites:
     def __init__(self, chains: bool):
         self.chains = chains
         self.claimed: set[int] = set()  # dicts already given a kind by their context
+        self.found: list[Site] = []
+        self.visit = {cls: getattr(self, method) for cls, method in _BINDERS.items()}
 
-    def collect(self, tree: ast.Module) -> Iterator[Site]:
-        for node in ast.walk(tree):  # breadth first: a call is seen before the dict passed to it
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                yield from self.assignment(node)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                yield from self.defaults(node.args)
-            elif isinstance(node, ast.Call):
-                yield from self.call(node)
-            elif isinstance(node, ast.Dict) and id(node) not in self.claimed:
-                yield from self.entries(node, "dict")
+    def collect(self, tree: ast.Module) -> list[Site]:
+        visit = self.visit
+        for node in _binders(tree):  # breadth first: a call is seen before the dict passed to it
+            visit[type(node)](node)
+        return self.found
 
-    def site(self, node: ast.AST | None, name: str | None, kind: str, call: str = "") -> Iterator[Site]:
+    def site(self, node: ast.AST | None, name: str | None, kind: str, call: str = "") -> None:
         value = string_value(node)
         if value is not None:
-            yield Site(node, value, name, kind, call)
+            self.found.append(Site(node, value, name, kind, call))
 
-    def entries(self, node: ast.AST, kind: str, call: str = "") -> Iterator[Site]:
+    def plain_dict(self, node: ast.Dict) -> None:
+        if id(node) not in self.claimed:
+            self.entries(node, "dict")
+
+    def entries(self, node: ast.AST | None, kind: str, call: str = "") -> None:
         if isinstance(node, ast.Dict):
             self.claimed.add(id(node))
             for key, value in zip(node.keys, node.values):
                 if key is not None:
-                    yield from self.site(value, string_value(key), kind, call)
+                    self.site(value, string_value(key), kind, call)
 
-    def elements(self, node: ast.AST, kind: str, call: str) -> Iterator[Site]:
+    def elements(self, node: ast.AST | None, kind: str, call: str) -> None:
         if isinstance(node, (ast.List, ast.Tuple)):
             for element in node.elts:
-                yield from self.site(element, None, kind, call)
+                self.site(element, None, kind, call)
 
-    def assignment(self, node: ast.Assign | ast.AnnAssign) -> Iterator[Site]:
+    def assignment(self, node: ast.Assign | ast.AnnAssign) -> None:
+        if node.value is None:
+            return
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
             pairs = [(target, node.value)]
@@ -126,64 +200,65 @@ class _Sites:
                 env = isinstance(t, ast.Subscript) and is_environ(t.value)
                 if isinstance(value, (ast.List, ast.Tuple)) and not env:
                     for element in value.elts:
-                        yield from self.site(element, target_name(t), "assign")
+                        self.site(element, target_name(t), "assign")
                     continue
-                yield from self.site(value, target_name(t), "env-write" if env else "assign")
+                self.site(value, target_name(t), "env-write" if env else "assign")
 
-    def defaults(self, args: ast.arguments) -> Iterator[Site]:
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        args = node.args
         positional = args.posonlyargs + args.args
         for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
-            yield from self.site(default, arg.arg, "default")
+            self.site(default, arg.arg, "default")
         for arg, default in zip(args.kwonlyargs, args.kw_defaults):
-            yield from self.site(default, arg.arg, "default")
+            self.site(default, arg.arg, "default")
 
-    def call(self, node: ast.Call) -> Iterator[Site]:
+    def call(self, node: ast.Call) -> None:
         name = dotted(node.func)
         last = name.rsplit(".", 1)[-1]
         func = node.func
         keywords = {k.arg: k.value for k in node.keywords if k.arg}
         if isinstance(func, ast.Attribute) and is_environ(func.value) or name in ("os.putenv", "putenv", "getenv",
                                                                                    "os.getenv"):
-            yield from self.environment(node, last, keywords)
+            self.environment(node, last, keywords)
             return
-        if self.chains and (yield from self.chains_call(node, last, keywords)):
+        if self.chains and self.chains_call(node, last, keywords):
             return
         for arg in node.args:
-            yield from self.site(arg, None, "argument", name)
+            self.site(arg, None, "argument", name)
         for key, value in keywords.items():
             if key == "headers" and isinstance(value, ast.Dict):
-                yield from self.entries(value, "header", name)
+                self.entries(value, "header", name)
             else:
-                yield from self.site(value, key, "keyword", name)
+                self.site(value, key, "keyword", name)
 
-    def environment(self, node: ast.Call, method: str, keywords: dict[str, ast.AST]) -> Iterator[Site]:
+    def environment(self, node: ast.Call, method: str, keywords: dict[str, ast.expr]) -> None:
         key = string_value(node.args[0]) if node.args else None
         if method in ("setdefault", "putenv") and len(node.args) > 1:
-            yield from self.site(node.args[1], key, "env-write", method)
+            self.site(node.args[1], key, "env-write", method)
         elif method == "update":
             for arg in node.args:
-                yield from self.entries(arg, "env-write", method)
+                self.entries(arg, "env-write", method)
             for k, value in keywords.items():
-                yield from self.site(value, k, "env-write", method)
+                self.site(value, k, "env-write", method)
         elif method in _ENV_READS or method == "getenv":
             default = node.args[1] if len(node.args) > 1 else keywords.get("default")
-            yield from self.site(default, key, "env-default", method)
+            self.site(default, key, "env-default", method)
 
-    def chains_call(self, node: ast.Call, last: str, keywords: dict[str, ast.AST]):
+    def chains_call(self, node: ast.Call, last: str, keywords: dict[str, ast.expr]) -> bool:
         """Sites of the Chains calls (P10); returns True when the call was one of them."""
         if last == "run_local" and isinstance(keywords.get("secrets"), ast.Dict):
-            yield from self.entries(keywords["secrets"], "run-local", last)
+            self.entries(keywords["secrets"], "run-local", last)
         elif last == "ChainletOptions" and isinstance(keywords.get("env_variables"), ast.Dict):
-            yield from self.entries(keywords["env_variables"], "env-variables", last)
+            self.entries(keywords["env_variables"], "env-variables", last)
         elif last in ("DockerImage", "RemoteConfig") and ("pip_requirements" in keywords
                                                           or "build_commands" in keywords):
-            yield from self.elements(keywords.get("pip_requirements"), "pip-requirements", last)
-            yield from self.elements(keywords.get("build_commands"), "build-commands", last)
+            self.elements(keywords.get("pip_requirements"), "pip-requirements", last)
+            self.elements(keywords.get("build_commands"), "build-commands", last)
         elif last in _STUB_CALLS:
             for key in ("api_key", "context_or_api_key"):
-                yield from self.site(keywords.get(key), key, "stub-api-key", last)
+                self.site(keywords.get(key), key, "stub-api-key", last)
             if last == "from_url" and len(node.args) > 1:
-                yield from self.site(node.args[1], "api_key", "stub-api-key", last)
+                self.site(node.args[1], "api_key", "stub-api-key", last)
         else:
             return False
         return True

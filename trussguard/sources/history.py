@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import fnmatch
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from trussguard.sources.tree import SNIFF, is_binary, to_utf8
 from trussguard.types import Skipped
 
 NULL_SHA = "0" * 40
+GITLINK = "160000"  # a submodule entry in a tree: a commit of another repository
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
 _FIELDS = ("commit", "parents", "author_name", "author_email", "author_date", "committer_date", "subject")
 _FORMAT = "%x01" + "%x00".join(("%H", "%P", "%an", "%ae", "%aI", "%cI", "%s"))
@@ -29,6 +32,12 @@ class NotARepository(Exception):
 
 class GitError(Exception):
     """A git command failed (its stderr's first line is the message)."""
+
+
+def decode_path(raw: bytes) -> str:
+    """A path as reported: UTF-8, with any other byte shown as ``\\xNN`` (the same in log and ls-tree,
+    so lookups agree, and printable in every report format)."""
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def git(repo: Path, *args: str, check: bool = True) -> bytes:
@@ -116,20 +125,22 @@ class HistoryIndex:
     blobs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # blob -> [(path, commit)]
     # (path, blob) -> [(commit, new blob or NULL_SHA)]: where that version stopped being at that path
     removals: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    submodules: dict[str, set[str]] = field(default_factory=dict)  # gitlink path -> commits it pinned
 
     def paths(self, blob: str) -> list[str]:
         return list(dict.fromkeys(p for p, _ in self.blobs.get(blob, ())))
 
 
-def build_index(repo: Path, refs: list[Ref]) -> HistoryIndex:
-    """One ``git log --raw -m --root`` over the ref tips; merges are diffed against every parent,
-    so a blob that first appears in a merge (an evil merge, a conflict resolution) is seen."""
+def build_index(repo: Path, tips: list[str], excludes: list[str] = ()) -> HistoryIndex:
+    """One ``git log --raw -m --root`` from ``tips``, minus what ``excludes`` reach (``--range``,
+    ``--since``); merges are diffed against every parent, so a blob that first appears in a merge
+    (an evil merge, a conflict resolution) is seen."""
     index = HistoryIndex()
-    tips = sorted({r.commit for r in refs})
+    tips = sorted(set(tips))
     if not tips:
         return index
     out = git(repo, "log", "--raw", "--no-abbrev", "--no-renames", "-m", "--root", "-z", "--topo-order",
-              "--no-color", "--no-ext-diff", f"--format={_FORMAT}", *tips, "--")
+              "--no-color", "--no-ext-diff", f"--format={_FORMAT}", *tips, *(f"^{e}" for e in excludes), "--")
     seen: set[tuple[str, str, str]] = set()
     removed: set[tuple[str, str, str]] = set()
     for chunk in out.split(b"\x01")[1:]:
@@ -144,7 +155,10 @@ def build_index(repo: Path, refs: list[Ref]) -> HistoryIndex:
             if len(parts) < 5:
                 continue
             old_mode, new_mode, old, new = (p.decode() for p in parts[:4])
-            path = raw_path.decode("utf-8", "surrogateescape")
+            path = decode_path(raw_path)
+            if new_mode == GITLINK and new != NULL_SHA:
+                index.submodules.setdefault(path, set()).add(new)
+                continue
             if new != NULL_SHA and new_mode.startswith("100") and (path, new, sha) not in seen:
                 seen.add((path, new, sha))
                 index.blobs.setdefault(new, []).append((path, sha))
@@ -164,18 +178,63 @@ def tree_blobs(repo: Path, commit: str) -> dict[str, str]:
         meta, _, path = entry.partition(b"\t")
         parts = meta.split()
         if len(parts) == 3 and parts[1] == b"blob":
-            files[path.decode("utf-8", "surrogateescape")] = parts[2].decode()
+            files[decode_path(path)] = parts[2].decode()
     return files
 
 
-def reachable(repo: Path, commit: str) -> set[str]:
-    return set(git(repo, "rev-list", commit).decode().split())
+def refs_reaching(index: HistoryIndex, refs: list[Ref], repo: Path) -> dict[str, set[str]]:
+    """commit -> names of the refs it is reachable from, for the commits of the index.
+
+    One pass over the topological order (children before parents) pushing each ref's bit down
+    to the parents, instead of one ``rev-list`` per ref. A ref whose tip is outside the index
+    (``--range``, ``--since``) is asked of git once.
+    """
+    bits: dict[str, int] = {}
+    names = [r.name for r in refs]
+    for i, ref in enumerate(refs):
+        if ref.commit in index.commits:
+            bits[ref.commit] = bits.get(ref.commit, 0) | 1 << i
+        else:
+            known = git(repo, "rev-list", ref.commit, "--", check=False).decode().split()
+            for sha in known:
+                if sha in index.commits:
+                    bits[sha] = bits.get(sha, 0) | 1 << i
+    for commit in sorted(index.commits.values(), key=lambda c: c.order):
+        mask = bits.get(commit.commit, 0)
+        if mask:
+            for parent in commit.parents:
+                if parent in index.commits:
+                    bits[parent] = bits.get(parent, 0) | mask
+    return {sha: {n for i, n in enumerate(names) if mask >> i & 1} for sha, mask in bits.items()}
+
+
+def resolve(repo: Path, rev: str) -> str:
+    """The commit a revision names, or GitError with a one-line message."""
+    sha = git(repo, "rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}", check=False)
+    if not sha.strip():
+        raise GitError(f"unknown revision: {rev}")
+    return sha.decode().strip()
+
+
+def unreachable_commits(repo: Path) -> list[str]:
+    """Commits no ref reaches (amended or rebased away, dropped stashes), reflogs not counted.
+
+    ``--connectivity-only`` keeps fsck from hashing every blob; its exit status is ignored,
+    since a damaged repository still lists what it can (the missing objects are reported by
+    the blob reader).
+    """
+    out = git(repo, "fsck", "--unreachable", "--no-reflogs", "--connectivity-only", "--no-progress", check=False)
+    return sorted({parts[2] for parts in (ln.split() for ln in out.decode("ascii", "replace").splitlines())
+                   if len(parts) == 3 and parts[0] == "unreachable" and parts[1] == "commit"})
 
 
 class BlobReader:
-    """Blob bytes by id through one persistent ``git cat-file`` process (gitpython's).
+    """Blob bytes by id through git's batch interface (``cat-file --batch``, started by gitpython).
 
-    Sizes come from the batch header first, so blobs over the size limit are never read.
+    Requests are pipelined: a thread writes every id of a batch while the answers are read, so
+    the audit never waits one round trip per blob (105 MB of blobs: 0.60 s, against 1.1 s asking
+    header then data per blob). Blobs over the size limit are skipped unread; a blob git reports
+    as missing, or one it dies on (a corrupt object), is a Skipped, and the rest is still read.
     ``reads`` counts full reads per blob id, so tests can prove each blob was read once.
     """
 
@@ -183,25 +242,76 @@ class BlobReader:
         import git as gitpython  # imported here: only the audit needs gitpython
 
         self._repo = gitpython.Repo(repo)
-        self._git = self._repo.git
         self.max_size = max_size
         self.reads: dict[str, int] = {}
 
-    def read(self, blob: str, path: str) -> bytes | Skipped:
-        """The blob's text (UTF-16 transcoded), or a Skipped saying why it was not scanned."""
+    def read_many(self, blobs: list[str], paths: dict[str, str]) -> Iterator[tuple[str, bytes | Skipped]]:
+        """(blob, text or Skipped) for every blob, in order; ``paths`` names each for the Skipped."""
+        todo = list(blobs)
+        while todo:
+            done = 0
+            for blob, data in self._batch(todo, paths):
+                done += 1
+                yield blob, data
+            todo = todo[done:]
+
+    def _batch(self, blobs: list[str], paths: dict[str, str]) -> Iterator[tuple[str, bytes | Skipped]]:
+        proc = self._repo.git.cat_file("--batch", as_process=True, istream=subprocess.PIPE)
+        writer = threading.Thread(target=_feed, args=(proc.proc.stdin, blobs), daemon=True)
+        writer.start()
+        out = proc.proc.stdout
         try:
-            _, kind, size = self._git.get_object_header(blob)
-            if size > self.max_size:
-                return Skipped(path, "too_large", f"blob {blob}: {size} bytes")
-            _, kind, size, data = self._git.get_object_data(blob)
-        except ValueError:  # cat-file says "missing": a partial or damaged clone
-            return Skipped(path, "missing", f"blob {blob} is not in the object database")
-        self.reads[blob] = self.reads.get(blob, 0) + 1
-        if is_binary(data[:SNIFF]):
-            return Skipped(path, "binary", f"blob {blob}")
-        if data.startswith(LFS_POINTER):
-            return Skipped(path, "lfs_pointer", f"blob {blob}: Git LFS content is not in git; not scanned")
-        return to_utf8(data)
+            for blob in blobs:
+                path = paths.get(blob, blob)
+                header = out.readline().split()
+                if len(header) == 2 and header[1] == b"missing":
+                    yield blob, Skipped(path, "missing", f"blob {blob} is missing from the object database or corrupt")
+                    continue
+                if len(header) != 3:  # git died on this object: corrupt or unreadable
+                    yield blob, Skipped(path, "unreadable", f"blob {blob}: git could not read the object")
+                    return
+                size = int(header[2])
+                if size > self.max_size:
+                    _discard(out, size + 1)
+                    yield blob, Skipped(path, "too_large", f"blob {blob}: {size} bytes")
+                    continue
+                data = out.read(size)
+                out.read(1)
+                if len(data) != size:
+                    yield blob, Skipped(path, "unreadable", f"blob {blob}: git stopped while reading the object")
+                    return
+                self.reads[blob] = self.reads.get(blob, 0) + 1
+                yield blob, _text(blob, path, data)
+        finally:
+            writer.join(timeout=5)
+            proc.proc.kill()
+            proc.proc.wait()
 
     def close(self) -> None:
         self._repo.close()
+
+
+def _feed(stdin, blobs: list[str]) -> None:
+    try:
+        for start in range(0, len(blobs), 512):
+            stdin.write("".join(f"{b}\n" for b in blobs[start:start + 512]).encode())
+        stdin.close()
+    except (BrokenPipeError, OSError, ValueError):  # git died or was stopped: the reader reports it
+        pass
+
+
+def _discard(stream, size: int) -> None:
+    """Reads past an over-size blob in 1 MiB pieces (never holding it whole)."""
+    while size > 0:
+        chunk = stream.read(min(size, 1 << 20))
+        if not chunk:
+            return
+        size -= len(chunk)
+
+
+def _text(blob: str, path: str, data: bytes) -> bytes | Skipped:
+    if is_binary(data[:SNIFF]):
+        return Skipped(path, "binary", f"blob {blob}")
+    if data.startswith(LFS_POINTER):
+        return Skipped(path, "lfs_pointer", f"blob {blob}: Git LFS content is not in git; not scanned")
+    return to_utf8(data)

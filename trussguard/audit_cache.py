@@ -1,0 +1,203 @@
+"""A persistent per-blob result cache, so re-auditing after a few commits reads only the new blobs.
+
+A blob never changes: what scanning it produced depends only on the blob, the paths it was scanned
+under and the settings the caller folds into ``salt``. The cache is a convenience, never a
+dependency: an I/O or sqlite problem turns it into an empty no-op cache and ``problem`` says why.
+It holds hashes and redacted text only; a finding that still carries its secret is never written.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import os
+import sqlite3
+import zlib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from trussguard.types import Finding, Severity, Skipped
+
+FILENAME = "audit-blobs-v1.sqlite3"  # another payload or table layout gets another name, never a migration
+_TABLE = "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, payload BLOB NOT NULL) WITHOUT ROWID"
+_SCHEMA = [("key", "TEXT", 1), ("payload", "BLOB", 0)]  # (name, type, pk) per column of PRAGMA table_info
+_FINDING_FIELDS = frozenset(f.name for f in fields(Finding)) - {"secret", "history"}
+_CHUNK = 500  # keys per SELECT ... IN (...), well under sqlite's bound-parameter limit
+_LOCK_TIMEOUT = 2.0  # seconds to wait for another audit's write before giving up on the cache
+_COMPRESS_OVER = 512  # bytes; findings compress about 3x and then fit their b-tree cell (~1 kB) unspilled
+_BAD = (ValueError, TypeError, KeyError, RecursionError, zlib.error)  # what a corrupt payload can raise
+
+
+@dataclass
+class BlobResult:
+    """What scanning one blob produced, for every path it was scanned under."""
+
+    places: list[tuple[str, Finding]]  # (path, finding); finding.secret is always None here
+    skipped: list[Skipped]
+    notes: list[str]
+    scanned: int  # 0 or 1
+    bytes: int
+    suppressed: int
+
+
+class BlobCache:
+    """Blob results in one sqlite file; ``open`` never raises and a broken cache behaves as empty."""
+
+    def __init__(self, salt: str, directory: Path | None = None):
+        self.salt, self.directory = salt, directory
+        self.enabled = False
+        self.problem: str | None = None  # why the cache cannot be used, one line
+        self.notice: str | None = None  # a corrupt file was moved aside and a fresh one started
+        self.hits = self.misses = 0
+        self._conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def open(cls, directory: Path | None, salt: str) -> BlobCache:
+        cache = cls(salt, directory)
+        if directory is None:
+            return cache
+        path = Path(directory) / FILENAME
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                cache._conn = _connect(path)
+            except sqlite3.DatabaseError as exc:
+                if type(exc) is not sqlite3.DatabaseError:  # locked, read-only, unopenable: not corruption
+                    raise
+                try:
+                    os.replace(path, path.with_name(path.name + ".corrupt"))
+                except OSError as err:
+                    raise OSError(err.errno, f"{exc}, and moving it aside failed: {err.strerror}") from err
+                cache.notice = f"cache {path} was corrupt ({exc}); moved aside to {path.name}.corrupt"
+                cache._conn = _connect(path)
+            cache.enabled = True
+        except (OSError, sqlite3.Error) as exc:
+            cache._disable(exc)
+        return cache
+
+    def key(self, blob: str, paths: list[tuple[str, bool]]) -> str:
+        """The same blob under other paths (or other path flags) is another scan, so another key."""
+        pairs = sorted([path, bool(flag)] for path, flag in paths)
+        return hashlib.sha256(json.dumps([self.salt, blob, pairs]).encode()).hexdigest()
+
+    def get_many(self, keys: list[str]) -> dict[str, BlobResult]:
+        """Cached results by key; a missing or undecodable entry is simply absent (a miss)."""
+        wanted = sorted(set(keys))  # in key order the index seeks stay local: about 1.6x faster
+        found: dict[str, BlobResult] = {}
+        paused = gc.isenabled()  # building ~5 objects per entry triggers collections that cost ~1/3 of the time
+        gc.disable()
+        try:
+            for start in range(0, len(wanted) if self.enabled else 0, _CHUNK):
+                chunk = wanted[start:start + _CHUNK]
+                sql = f"SELECT key, payload FROM blobs WHERE key IN ({','.join('?' * len(chunk))})"
+                _decode_rows(self._conn.execute(sql, chunk).fetchall(), found)
+        except sqlite3.Error as exc:
+            self._disable(exc)
+            found = {}
+        finally:
+            if paused:
+                gc.enable()
+        self.hits += len(found)
+        self.misses += len(wanted) - len(found)
+        return found
+
+    def put_many(self, results: dict[str, BlobResult]) -> None:
+        """Writes in one transaction; a result holding a plaintext secret is dropped, not stored."""
+        if not self.enabled:
+            return
+        rows = [(key, _encode(r)) for key, r in results.items() if all(f.secret is None for _, f in r.places)]
+        try:
+            with self._conn:  # commits, or rolls back on error; the explicit BEGIN makes it one transaction
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.executemany("INSERT OR REPLACE INTO blobs (key, payload) VALUES (?, ?)", rows)
+        except sqlite3.Error as exc:
+            self._disable(exc)
+
+    def close(self) -> None:
+        conn, self._conn, self.enabled = self._conn, None, False
+        try:
+            if conn is not None:
+                conn.close()
+        except sqlite3.Error:
+            pass  # nothing left to lose: every write was already committed or rolled back
+
+    def _disable(self, exc: Exception) -> None:
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        self.problem = f"cache disabled: {self.directory}: {detail}"
+        self.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """Opens, creates the table and proves the file writable, so every failure surfaces at open."""
+    conn = sqlite3.connect(path, timeout=_LOCK_TIMEOUT, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # waits out (then reports) another audit holding the write lock
+        conn.execute(_TABLE)
+        conn.execute("DELETE FROM blobs WHERE key = ''")  # a no-op write: fails on a read-only file
+        columns = [(name, kind, pk) for _, name, kind, _, _, pk in conn.execute("PRAGMA table_info(blobs)")]
+        conn.execute("COMMIT")
+        if columns != _SCHEMA:  # someone else's table: report it, leave the file alone
+            raise sqlite3.OperationalError(f"unexpected schema for table blobs: {columns}")
+        return conn
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _encode(result: BlobResult) -> bytes:
+    """Compact JSON, zlib-compressed when long; ``secret`` and ``history`` never written."""
+    places = [[path, {**{n: getattr(f, n) for n in sorted(_FINDING_FIELDS)}, "severity": f.severity.name}]
+              for path, f in result.places]
+    skipped = [[s.path, s.reason, s.detail] for s in result.skipped]
+    data = [places, skipped, result.notes, result.scanned, result.bytes, result.suppressed]
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return zlib.compress(text) if len(text) > _COMPRESS_OVER else text  # JSON starts "[", zlib "x"
+
+
+def _decode_rows(rows: list[tuple[str, bytes]], found: dict[str, BlobResult]) -> None:
+    """One json.loads per chunk (3x cheaper than per row); a chunk that does not parse as exactly one
+    value per row is decoded row by row, so a corrupt row costs only itself."""
+    try:
+        values = json.loads(b"[" + b",".join([_inflate(p) for _, p in rows]) + b"]")
+        if len(values) != len(rows):
+            raise ValueError("a row held more than one value")
+    except _BAD:
+        for row in rows if len(rows) > 1 else ():
+            _decode_rows([row], found)
+        return
+    for (key, _), value in zip(rows, values, strict=True):
+        result = _result(value)
+        if result is not None:
+            found[key] = result
+
+
+def _inflate(payload: bytes) -> bytes:
+    return payload if payload[:1] == b"[" else zlib.decompress(payload)
+
+
+def _result(value) -> BlobResult | None:
+    """The BlobResult, or None for anything that is not exactly what ``_encode`` writes."""
+    try:
+        places, skipped, notes, scanned, size, suppressed = value
+        if type(places) is not list or type(skipped) is not list or type(notes) is not list \
+                or type(scanned) is not int or type(size) is not int or type(suppressed) is not int:
+            return None
+        if places or skipped or notes:  # most blobs hold nothing, and decode to empty lists as they are
+            if not all(type(n) is str for n in notes) or not all(_skip_ok(s) for s in skipped):
+                return None
+            places, skipped = [_place(p) for p in places], [Skipped(*s) for s in skipped]
+        return BlobResult(places, skipped, notes, scanned, size, suppressed)
+    except _BAD:
+        return None
+
+
+def _skip_ok(value) -> bool:
+    return type(value) is list and len(value) == 3 and all(type(v) is str for v in value)
+
+
+def _place(value) -> tuple[str, Finding]:
+    path, data = value
+    if type(path) is not str or type(data) is not dict or set(data) != _FINDING_FIELDS:
+        raise ValueError("not a stored finding")
+    return path, Finding(**{**data, "severity": Severity[data["severity"]]})
