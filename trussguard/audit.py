@@ -28,6 +28,8 @@ from trussguard.engine.loader import load_rules
 from trussguard.findings import fingerprint, merge_policy, to_finding
 from trussguard.pipeline import ERROR_REASONS, ScanResult, ScanStats, hit_suppressed
 from trussguard.policy import truss_dirs
+from trussguard.policy.code_checks import COMMAND_SECRETS
+from trussguard.policy.literal_screen import may_hold_literal_secret
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, check_code, check_config
 from trussguard.sources import history
@@ -272,7 +274,7 @@ def _scan_blob(blob: str, data: bytes | Skipped, state: _BlobState) -> BlobResul
     show = state.scan.show_secrets
     for path in paths:
         shipped = path in state.selected or chains_source(path, data)
-        hits, blob_notes = _policy(path, data, kept, state.detector, shipped)
+        hits, blob_notes = _policy(path, data, kept, state.detector, shipped, bool(matches))
         result.notes += [f"{n} (blob {blob[:12]})" for n in blob_notes]
         found = [to_finding(m, state.rules[m.rule_id], path, keep_secret=show) for m in kept]
         result.places += [(path, f) for f in merge_policy(found, hits, state.checks, keep_secret=show)
@@ -280,15 +282,21 @@ def _scan_blob(blob: str, data: bytes | Skipped, state: _BlobState) -> BlobResul
     return result
 
 
-def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool):
+def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool, any_match: bool):
     """Value checks that need only the path and the bytes; structural checks need a tree, not a blob.
 
     As in the tree scan, code checks apply to Python shipped with a Truss (or a Chains source),
-    not to every Python file that ever existed in the repository.
+    not to every Python file that ever existed in the repository; and only to the versions whose
+    string literals could hold a secret at all (``literal_screen``: most versions of a model file
+    are parsed for nothing otherwise).
     """
     if truss_dirs.is_config_name(path):
         hits, notes, _ = check_config(path, data, matches, detector)
     elif path.endswith(".py") and shipped:
+        if not any_match and not may_hold_literal_secret(
+                data, lambda text: bool(detector.matcher.scan(text.encode("utf-8", "replace"))),
+                COMMAND_SECRETS if b"truss_chains" in data else ()):
+            return [], []
         hits, notes, _ = check_code(path, data, matches, detector, truss=None, kind="leak")
     else:
         return [], []

@@ -14,6 +14,7 @@ import posixpath
 import re
 
 from trussguard.engine import heuristics
+from trussguard.engine.regex import compile_pattern
 from trussguard.engine.schema import Rule
 from trussguard.types import Match
 
@@ -34,10 +35,15 @@ MAX_BYTES = 2 * 1024 * 1024  # beyond this a file is data, not model code or con
 # run long enough for the entropy plugins. Other lines are not handed to it at all (its
 # per-line plugin x filter calls cost ~20 us a line), which keeps it off the scan's hot path.
 _TRAILING_COMMENT = re.compile(r"\s+#.*$")
-_CANDIDATE_LINE = re.compile(r"(?i)(?:key|pass|pwd|secret|contrase)[^=:\n]*[=:]+\s*\S|[\"'][A-Za-z0-9+/=_-]{20,}")
+# Searched over the whole text at once with RE2 (per line with `re`: 0.9 s on 2,000 model files;
+# RE2 over the whole text: 30x less). No match can span lines (_BLANK is Python's \s less the line
+# break), so a match's line is a candidate line. RE2's \S is ASCII-only, which only adds candidates.
+_BLANK = r"[\t\x0b\x0c\r \x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*"
+_CANDIDATE_LINE = compile_pattern(r"(?i)(?:key|pass|pwd|secret|contrase)[^=:\n]*[=:]+" + _BLANK
+                                  + r"\S|[\"'][A-Za-z0-9+/=_-]{20,}")
 # In Python its KeywordDetector only reports quoted values: `self._secrets = kwargs["secrets"]` is no candidate.
-_CANDIDATE_PY_LINE = re.compile(r"(?i)(?:key|pass|pwd|secret|contrase)[^=:\n]*[=:]+\s*[rbuf]{0,2}[\"']\S"
-                                r"|[\"'][A-Za-z0-9+/=_-]{20,}")
+_CANDIDATE_PY_LINE = compile_pattern(r"(?i)(?:key|pass|pwd|secret|contrase)[^=:\n]*[=:]+" + _BLANK
+                                     + r"[rbuf]{0,2}[\"']\S|[\"'][A-Za-z0-9+/=_-]{20,}")
 
 
 def applies_to(path: str) -> bool:
@@ -56,12 +62,13 @@ class DetectSecretsAdapter:
     def scan(self, path: str, data: bytes) -> list[Match]:
         if not self._rule_by_plugin or len(data) > MAX_BYTES:
             return []
-        raw_lines = data.split(b"\n")
-        lines = [raw.rstrip(b"\r").decode("utf-8", "replace") for raw in raw_lines]
+        text = data.decode("utf-8", "replace").encode("utf-8")  # what the per-line search saw, as valid UTF-8
         candidate = _CANDIDATE_PY_LINE if path.endswith(".py") else _CANDIDATE_LINE
-        candidates = [(n, line) for n, line in enumerate(lines, start=1) if candidate.search(line)]
-        if not candidates:
+        numbers = _lines_with(candidate, text)
+        if not numbers:
             return []  # nothing its plugins could report: do not even import it
+        raw_lines = data.split(b"\n")
+        candidates = [(n, raw_lines[n - 1].rstrip(b"\r").decode("utf-8", "replace")) for n in numbers]
         from detect_secrets.core.scan import _process_line_based_plugins
         from detect_secrets.settings import transient_settings
 
@@ -90,6 +97,18 @@ class DetectSecretsAdapter:
             start = offsets[secret.line_number - 1] + at
             out.append(Match(rule.id, value, start, start + len(value.encode()), secret.line_number, column))
         return out
+
+
+def _lines_with(pattern, text: bytes) -> list[int]:
+    """1-based numbers of the lines holding a match, from one search over the whole text."""
+    numbers: list[int] = []
+    line, pos = 1, 0
+    for m in pattern.finditer(text):
+        line += text.count(b"\n", pos, m.start())
+        pos = m.start()
+        if not numbers or numbers[-1] != line:
+            numbers.append(line)
+    return numbers
 
 
 @functools.lru_cache(maxsize=1)

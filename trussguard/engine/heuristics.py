@@ -118,3 +118,19 @@ def is_code_like(value: str) -> bool:
     """
     v = value.rstrip(":.,=")
     return bool(_CODE_LIKE.search(v) or _WORDS_ONLY.match(v))
+
+
+LITERAL_MIN_LENGTH = 12  # a shorter unshaped literal is a label, not a credential ("LulaCipher")
+LITERAL_MIN_ENTROPY = 3.2  # bits per character, as the generic rule
+AUTH_SCHEME = re.compile(r"^(?:bearer|token|api-key|apikey|basic)\s+", re.IGNORECASE)
+_CAMEL_WORDS = re.compile(r"^(?:[A-Z]?[a-z]+)+$")  # "LulaCipher", "mytoken": words, not a key
+
+
+def is_literal_credential(value: str) -> bool:
+    """An unshaped literal that still reads as a credential: one high-entropy token, at least 12
+    characters, that is no placeholder, label, path or identifier (an ``Authorization`` scheme
+    such as ``Bearer`` is looked past). The Python value checks and the history pre-screen
+    share it, so the screen can never be stricter than the checks."""
+    v = AUTH_SCHEME.sub("", value.strip())
+    return not (len(v) < LITERAL_MIN_LENGTH or any(c.isspace() for c in v) or is_placeholder(v)
+                or is_code_like(v) or _CAMEL_WORDS.match(v) or shannon_entropy(v) < LITERAL_MIN_ENTROPY)

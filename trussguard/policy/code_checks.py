@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from trussguard.engine.heuristics import identifier_words, is_code_like, is_placeholder, is_secret_name, \
-    shannon_entropy
+from trussguard.engine.heuristics import AUTH_SCHEME as _AUTH_SCHEME
+from trussguard.engine.heuristics import identifier_words, is_literal_credential, is_secret_name
 from trussguard.policy.context import CodeContext
 from trussguard.policy.python_literals import CHAINS_KINDS, Site, dotted, is_environ, literal_sites
 from trussguard.policy.python_secrets import CHAIN_API_KEY, SecretRead, SecretsUse, analysed, imports_chains, \
@@ -24,8 +24,6 @@ from trussguard.policy.python_secrets import CHAIN_API_KEY, SecretRead, SecretsU
 from trussguard.policy.registry import PolicyHit, check
 from trussguard.types import Match, Severity
 
-MIN_LENGTH = 12  # a shorter unshaped literal is a label, not a credential ("LulaCipher")
-MIN_ENTROPY = 3.2  # bits per character, as the generic rule
 CLIENT_KEYWORDS = frozenset({"api_key", "token", "use_auth_token", "auth_token", "hf_token", "access_token",
                              "password", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
                              "account_key", "credential"})
@@ -33,10 +31,8 @@ CHAINLET_BASES = frozenset({"ChainletBase", "ModelBase", "EngineBuilderLLMChainl
 HF_SECRET = "hf_access_token"  # the usual workspace secret of a Hugging Face token
 _HF_KEYWORDS = frozenset({"token", "use_auth_token", "auth_token", "hf_token"})
 _AUTH_HEADERS = frozenset({"authorization", "proxy-authorization"})
-_AUTH_SCHEME = re.compile(r"^(?:bearer|token|api-key|apikey|basic)\s+", re.IGNORECASE)
-_WORDS = re.compile(r"^(?:[A-Z]?[a-z]+)+$")  # "LulaCipher", "mytoken": words, not a key
 _BASETEN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{8}\.[A-Za-z0-9]{32}(?![A-Za-z0-9])")
-_COMMAND_SECRETS = (  # where a command line or requirement carries a credential (C4, C5)
+COMMAND_SECRETS = (  # where a command line or requirement carries a credential (C4, C5)
     re.compile(r"://(?:[^/\s:@]*:)?(?P<secret>[^/\s:@]+)@"),
     re.compile(r"--(?:token|password|api[-_]key)[= ]+(?P<secret>[^\s'\"]+)"),
     re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<secret>[^\s;&|'\"]+)"),
@@ -97,11 +93,7 @@ def _shaped(ctx: CodeContext, value: str) -> bool:
 
 def _credential(ctx: CodeContext, value: str) -> bool:
     """Shaped, or one high-entropy token that is no placeholder, label, path or identifier."""
-    if _shaped(ctx, value):
-        return True
-    v = _AUTH_SCHEME.sub("", value.strip())
-    return not (len(v) < MIN_LENGTH or any(c.isspace() for c in v) or is_placeholder(v) or is_code_like(v)
-                or _WORDS.match(v) or shannon_entropy(v) < MIN_ENTROPY)
+    return _shaped(ctx, value) or is_literal_credential(value)
 
 
 def _secret_key(name: str | None) -> bool:
@@ -169,7 +161,7 @@ def _command_secret(ctx: CodeContext, text: str) -> str | None:
     m = _match(ctx, text)
     if m is not None and not ctx.detector.rules[m.rule_id].generic:
         return m.secret
-    for pattern in _COMMAND_SECRETS:
+    for pattern in COMMAND_SECRETS:
         for found in pattern.finditer(text):
             name = found.groupdict().get("name")
             secret = found.group("secret")
