@@ -9,7 +9,9 @@ installed tool scans the whole history, round-robin as in
 the starting tool rotated.  Reported: median wall time, CPU time, peak
 resident memory of the scanner process, recall of the planted secrets (by
 SHA-256 of the reported secret, else by path and commit), the trussguard/peer
-time ratios, and how each tool's time grows from scale 1 to scale 2.
+time ratios, and how each tool's time grows from scale 1 to scale 2.  trussguard is
+timed cold (``--no-cache``); then, separately, a re-audit with a warm per-blob cache and
+no new commits (median of ``--runs``).
 
 ``trussguard audit`` is left out, with a note, while ``trussguard audit --help``
 fails.  No secret value is printed or saved: reports are reduced to digests.
@@ -49,7 +51,8 @@ from run_scan_bench import (
 )
 
 AUDIT = {
-    "trussguard": "audit {tree} --format json --output {report} --fail-on low",
+    # cold: no per-blob cache (the warm re-audit is timed separately, see warm_reaudit)
+    "trussguard": "audit {tree} --format json --output {report} --fail-on low --no-cache",
     # gitleaks' default --log-opts is `--all`, i.e. `git log -p -U0 --full-history --all`
     "gitleaks": "git {tree} --no-banner --report-format json --report-path {report}",
     "kingfisher": "scan {tree} --git-history full --no-validate -f json -o {report} --no-update-check",
@@ -203,6 +206,20 @@ def bench_scale(tools: list[AuditTool], repo: Path, manifest: dict, workdir: Pat
     }
 
 
+def warm_reaudit(tool: AuditTool, repo: Path, workdir: Path, runs: int) -> dict:
+    """trussguard with a per-blob cache that one audit has filled: the re-audit of an unchanged repo."""
+    cache = workdir / "blob-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    argv = [*tool.exe, "audit", str(repo), "--format", "json", "--output", str(workdir / "warm.json"),
+            "--fail-on", "low", "--cache", str(cache)]
+    fill = run_measured(argv, workdir, workdir / "warm-fill.log")
+    times = [run_measured(argv, workdir, workdir / "warm.log")[0] for _ in range(runs)]
+    same = json.loads((workdir / "warm.json").read_text())["findings"] == \
+        json.loads((workdir / "trussguard.json").read_text())["findings"]
+    return {"fill_s": round(fill[0], 3), "times_s": [round(t, 3) for t in times],
+            "median_s": round(statistics.median(times), 3), "same_findings_as_cold": same}
+
+
 def print_scale(scale: int, res: dict, runs: int) -> None:
     repo, tools = res["repo"], res["tools"]
     print(
@@ -215,6 +232,9 @@ def print_scale(scale: int, res: dict, runs: int) -> None:
             f"{name:<13}{r['median_s']:>8.2f}s{r['cpu_median_s']:>8.2f}s{r['peak_rss_mb']:>8.0f} MB"
             f"{r['planted_found']:>6}/{repo['planted']:<2}{r['findings']:>10}"
         )
+    if warm := res.get("trussguard_warm_cache"):
+        print(f"trussguard re-audit, warm cache, no new commits: {warm['median_s']:.2f}s "
+              f"(cache fill run {warm['fill_s']:.2f}s; same findings as cold: {warm['same_findings_as_cold']})")
     med = {n: r["median_s"] for n, r in tools.items()}
     for peer in ("kingfisher", "gitleaks"):
         if value := ratio(med.get("trussguard"), med.get(peer)):
@@ -257,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
                 repo, manifest = prepare_repo(base, scale)
                 print(f"Timing {', '.join(t.name for t in tools)} on scale {scale}", flush=True)
                 results[scale] = bench_scale(tools, repo, manifest, workdir, args.runs)
+                if tg := next((t for t in tools if t.name == "trussguard"), None):
+                    results[scale]["trussguard_warm_cache"] = warm_reaudit(tg, repo, workdir, args.runs)
     except ToolFailed as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1

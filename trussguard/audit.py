@@ -202,6 +202,7 @@ def _scan_blobs(blobs: list[str], state: _BlobState, reader_hook, workers: int,
         if workers > 1 and len(blobs) >= PARALLEL_MIN_BLOBS and reader_hook is None \
                 and "fork" in multiprocessing.get_all_start_methods():
             chunks = [blobs[i:i + _CHUNK] for i in range(0, len(blobs), _CHUNK)]
+            state.detector.matcher.compile_all()
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
                 for part in pool.map(_scan_chunk, chunks):
                     results.update(part)

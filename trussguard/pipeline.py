@@ -107,6 +107,8 @@ def _scan_all(listing: TreeListing, detector: Detector, config: ScanConfig) -> t
     chunks = _chunks(listing.candidates)
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     init_args = (config, _TRUSS_FILES) if context.get_start_method() != "fork" else ()
+    if not init_args:
+        detector.matcher.compile_all()
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker if init_args else None,
                              initargs=init_args) as pool:
         parts = list(pool.map(_scan_chunk, chunks, [config.max_file_size] * len(chunks)))

@@ -123,6 +123,7 @@ def is_code_like(value: str) -> bool:
 LITERAL_MIN_LENGTH = 12  # a shorter unshaped literal is a label, not a credential ("LulaCipher")
 LITERAL_MIN_ENTROPY = 3.2  # bits per character, as the generic rule
 AUTH_SCHEME = re.compile(r"^(?:bearer|token|api-key|apikey|basic)\s+", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts, searched in C
 _CAMEL_WORDS = re.compile(r"^(?:[A-Z]?[a-z]+)+$")  # "LulaCipher", "mytoken": words, not a key
 
 
@@ -132,5 +133,5 @@ def is_literal_credential(value: str) -> bool:
     such as ``Bearer`` is looked past). The Python value checks and the history pre-screen
     share it, so the screen can never be stricter than the checks."""
     v = AUTH_SCHEME.sub("", value.strip())
-    return not (len(v) < LITERAL_MIN_LENGTH or any(c.isspace() for c in v) or is_placeholder(v)
+    return not (len(v) < LITERAL_MIN_LENGTH or _WHITESPACE.search(v) or is_placeholder(v)
                 or is_code_like(v) or _CAMEL_WORDS.match(v) or shannon_entropy(v) < LITERAL_MIN_ENTROPY)

@@ -55,6 +55,16 @@ class Matcher:
         self.decode_depth = decode_depth
         self._rule_map = {c.rule.id: c.rule for c in self.rules}
         self._windows = [c.rule.window for c in self.rules]
+        # Generic rules' keywords (`token`, `secret`) occur on most lines of ML code ("tokenizer"):
+        # one RE2 pass over the whole text costs less than a window per keyword hit (0.85 s -> 0.73 s
+        # on 105 MB of history). Their patterns require the keyword themselves, so nothing changes.
+        self._whole = [c.rule.generic and not c.rule.window.multiline for c in self.rules]
+
+    def compile_all(self) -> None:
+        """Compiles every rule now: called before forking workers, which then inherit the compiled
+        regexes instead of each compiling the rules it meets (about 0.18 s per worker)."""
+        for compiled in self.rules:
+            compiled.compile()
 
     def scan(self, data: bytes) -> list[Match]:
         """All matches in ``data``, specific rules winning over generic ones on the same secret."""
@@ -73,6 +83,10 @@ class Matcher:
             for ri in self._rules_by_keyword[kw]:
                 if end <= covered.get(ri, -1):
                     continue  # inside the window this rule already has (a line full of `token`)
+                if self._whole[ri]:
+                    windows[ri] = [(0, size)]
+                    covered[ri] = size
+                    continue
                 window = self._windows[ri]
                 if window.multiline:
                     span = (max(0, start - window.before), min(size, end + window.after))
