@@ -300,6 +300,38 @@ def test_corrupt_object_is_reported_and_the_rest_scanned(repo: Repo, fake_token)
     only(result, "b_app.py")
 
 
+def test_partial_clone_reports_unfetched_blobs_and_never_fetches(repo: Repo, fake_token, tmp_path: Path):
+    repo.commit("key", {"app.py": leak(fake_token(HF))})
+    repo.commit("clean", {"app.py": "import os\n"})
+    repo.git("config", "uploadpack.allowFilter", "true")
+    clone = tmp_path / "partial"
+    subprocess.run(["git", "clone", "-q", "--filter=blob:none", "--no-checkout", f"file://{repo.root}", str(clone)],
+                   check=True)
+
+    def objects() -> str:
+        return subprocess.run(["git", "-C", str(clone), "count-objects", "-v"], capture_output=True, text=True,
+                              check=True).stdout
+
+    before = objects()
+    result = audit_history(AuditConfig(clone, ScanConfig(cache_dir=None)))
+    assert objects() == before  # nothing was fetched from the promisor remote
+    assert result.errors and {s.reason for s in result.errors} == {"missing"}
+    assert all("partial clone" in s.detail for s in result.errors)
+    assert main(["audit", str(clone), "--no-cache"]) == 2
+    assert main(["audit", str(clone), "--no-cache", "--allow-missing"]) == 0
+
+
+def test_oversize_and_binary_blobs_are_counted(repo: Repo, fake_token):
+    repo.commit("big", {"big.txt": "x" * 5000 + "\n", "app.py": leak(fake_token(HF))})
+    (repo.root / "w.bin").write_bytes(b"\0\1\2" * 100)
+    repo.git("add", "w.bin")
+    repo.git("commit", "-q", "-m", "binary")
+    result = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None, max_file_size=1000)))
+    assert sorted((s.path, s.reason) for s in result.stats.skipped) == [("big.txt", "too_large"),
+                                                                       ("w.bin", "binary")]
+    only(result, "app.py")
+
+
 def test_lfs_pointer_is_reported_not_scanned(repo: Repo):
     pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 123\n"
     repo.commit("weights", {"model/weights.bin": pointer})

@@ -79,6 +79,11 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
         cached = cache.get_many(list(keys.values()))
         results = {b: cached[k] for b, k in keys.items() if k in cached}
         todo = sorted(b for b in index.blobs if b not in results)
+        absent = history.absent_blobs(root, todo)
+        for blob in absent:
+            results[blob] = BlobResult([], [Skipped(index.paths(blob)[0], "missing", f"blob {blob}: not fetched "
+                                                    "(partial clone); not scanned")], [], 0, 0, 0)
+        todo = [b for b in todo if b not in absent]
         if todo:
             state = _BlobState(root, index, Detector(ruleset, scan.cache_dir, scan.use_detect_secrets,
                                                      scan.decode_depth), selected, rules, checks, scan)

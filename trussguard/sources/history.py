@@ -228,6 +228,25 @@ def unreachable_commits(repo: Path) -> list[str]:
                    if len(parts) == 3 and parts[0] == "unreachable" and parts[1] == "commit"})
 
 
+NO_LAZY_FETCH = {"GIT_NO_LAZY_FETCH": "1"}  # an audit never fetches from a promisor remote (git >= 2.44)
+
+
+def absent_blobs(repo: Path, blobs: list[str]) -> set[str]:
+    """The blobs a partial clone (``--filter=blob:none``) never fetched.
+
+    Asking ``cat-file`` for one would fetch it from the promisor remote (a network call per blob)
+    or, with fetching off, kill the batch process; so a partial clone's local objects are listed
+    once (``--batch-all-objects`` never fetches) and the others are reported missing unread.
+    """
+    promisors = git(repo, "config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$",
+                    check=False).decode().split("\n")
+    if not any(line.split(" ", 1)[-1].strip() not in ("", "false") for line in promisors if line):
+        return set()
+    present = set(git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)",
+                      check=False).decode().split())
+    return {b for b in blobs if b not in present}
+
+
 class BlobReader:
     """Blob bytes by id through git's batch interface (``cat-file --batch``, started by gitpython).
 
@@ -256,7 +275,7 @@ class BlobReader:
             todo = todo[done:]
 
     def _batch(self, blobs: list[str], paths: dict[str, str]) -> Iterator[tuple[str, bytes | Skipped]]:
-        proc = self._repo.git.cat_file("--batch", as_process=True, istream=subprocess.PIPE)
+        proc = self._repo.git.cat_file("--batch", as_process=True, istream=subprocess.PIPE, env=NO_LAZY_FETCH)
         writer = threading.Thread(target=_feed, args=(proc.proc.stdin, blobs), daemon=True)
         writer.start()
         out = proc.proc.stdout
