@@ -235,6 +235,20 @@ def test_dropped_stash_needs_include_unreachable(repo: Repo, fake_token):
     assert only(audit(repo, include_unreachable=True), "README.md").history["refs"] == []
 
 
+def test_staged_then_discarded_blob_needs_include_unreachable(repo: Repo, fake_token):
+    repo.write(".env", f"HF_TOKEN={fake_token(HF)}\n")
+    repo.git("add", ".env")
+    repo.git("reset", "-q", ".env")
+    (repo.root / ".env").unlink()
+    assert audit(repo).findings == []
+    result = audit(repo, include_unreachable=True)
+    (f,) = [f for f in result.findings if f.rule_id == HF]
+    assert f.path.startswith("(unreachable blob)/") and f.commit is None
+    assert f.history["introduced"] is None and f.history["unreachable_blob"] == f.path.split("/")[1]
+    assert result.stats.history["unreachable_blobs"] == 1
+    assert "in no commit (staged, then discarded)" in text.render(result)
+
+
 # ----------------------------------------------------------------------------- ranges
 
 

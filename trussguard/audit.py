@@ -61,8 +61,11 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     ruleset = load_rules(list(scan.rule_dirs), cache_dir=scan.cache_dir)
     refs, notes = history.list_refs(root, config.ref_patterns)
     tips, excludes, span = _revisions(root, config, refs)
-    unreachable = history.unreachable_commits(root) if config.include_unreachable else []
+    unreachable, loose = history.unreachable_objects(root) if config.include_unreachable else ([], [])
     index = history.build_index(root, tips + unreachable, excludes)
+    dangling = [b for b in loose if b not in index.blobs]  # staged, then discarded: in no commit
+    for blob in dangling:
+        index.blobs[blob] = [(f"{history.DANGLING}/{blob}", "")]
     shallow = history.is_shallow(root)
     if shallow:
         notes.append("shallow clone: only the commits that were fetched were audited; "
@@ -105,6 +108,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
                       notes + [n for r in parts for n in r.notes], 0, 0.0, len(ruleset.rules), len(checks), 1)
     stats.history = {"refs": len(refs), "commits": len(index.commits), "unique_blobs": len(index.blobs),
                      "shallow": shallow, "range": span, "unreachable_commits": len(unreachable),
+                     "unreachable_blobs": len(dangling),
                      "submodules": sorted(index.submodules), "cache_hits": cache.hits,
                      "cache_misses": cache.misses}
     if config.recurse_submodules:
@@ -113,6 +117,16 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
     stats.duration_seconds = time.monotonic() - started
     return ScanResult("history", str(root), findings, build_advisories(findings, rules), stats)
+
+
+def _dangling(by_blob: dict[str, Finding]) -> Finding:
+    """A secret in a blob no commit holds (``git add``, then reset): in the object store, but with
+    no author, date or ref to tell; anyone with a copy of the .git folder has it."""
+    (blob, lead), = by_blob.items()
+    record = {"introduced": None, "occurrence_count": 0, "occurrences": [], "occurrences_truncated": False,
+              "refs": [], "at_head": False, "branch_tips": {}, "first_seen": None, "last_seen": None,
+              "removed_in": None, "still_present": False, "unreachable_blob": blob}
+    return replace(lead, commit=None, history=record)
 
 
 def _submodule(root: Path, path: str, config: AuditConfig, stats: ScanStats, reader_hook) -> list[Finding]:
@@ -207,7 +221,7 @@ def _scan_blobs(blobs: list[str], state: _BlobState, reader_hook, workers: int,
         if workers > 1 and len(blobs) >= PARALLEL_MIN_BLOBS and reader_hook is None \
                 and "fork" in multiprocessing.get_all_start_methods():
             chunks = [blobs[i:i + _CHUNK] for i in range(0, len(blobs), _CHUNK)]
-            state.detector.matcher.compile_all()
+            state.detector.warm_up()
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
                 for part in pool.map(_scan_chunk, chunks):
                     results.update(part)
@@ -322,6 +336,9 @@ def _history_findings(root: Path, refs: list[history.Ref], index: history.Histor
     out = []
     for (_, path), by_blob in per_place.items():
         blobs = set(by_blob)
+        if path.startswith(history.DANGLING):
+            out.append(_dangling(by_blob))
+            continue
         places = sorted({c for b in blobs for p, c in index.blobs[b] if p == path},
                         key=lambda c: -index.commits[c].order)  # oldest first
         first = index.commits[places[0]]

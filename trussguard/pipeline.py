@@ -108,7 +108,7 @@ def _scan_all(listing: TreeListing, detector: Detector, config: ScanConfig) -> t
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     init_args = (config, _TRUSS_FILES) if context.get_start_method() != "fork" else ()
     if not init_args:
-        detector.matcher.compile_all()
+        detector.warm_up()
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker if init_args else None,
                              initargs=init_args) as pool:
         parts = list(pool.map(_scan_chunk, chunks, [config.max_file_size] * len(chunks)))

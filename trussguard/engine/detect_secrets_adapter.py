@@ -59,6 +59,13 @@ class DetectSecretsAdapter:
     def __init__(self, rules: list[Rule]):
         self._rule_by_plugin = {r.plugin: r for r in rules}
 
+    def warm_up(self) -> None:
+        """Imports detect-secrets and its plugin table (see ``Detector.warm_up``)."""
+        import detect_secrets.core.scan  # noqa: F401
+        import detect_secrets.settings  # noqa: F401
+
+        _plugin_types()
+
     def scan(self, path: str, data: bytes) -> list[Match]:
         if not self._rule_by_plugin or len(data) > MAX_BYTES:
             return []

@@ -23,6 +23,13 @@ class Detector:
         ds_rules = [r for r in ruleset.rules if r.detector == "detect-secrets"] if use_detect_secrets else []
         self.extra = detect_secrets_adapter.DetectSecretsAdapter(ds_rules) if ds_rules else None
 
+    def warm_up(self) -> None:
+        """Compiles every rule and imports detect-secrets now, before worker processes fork: they
+        inherit both instead of each paying for them (about 0.2 s of rules, 0.2 s of imports)."""
+        self.matcher.compile_all()
+        if self.extra is not None:
+            self.extra.warm_up()
+
     def detect(self, path: str, data: bytes, truss_file: bool | None = None) -> list[Match]:
         """Every match in one file's bytes, deduplicated across the two engines.
 

@@ -78,11 +78,14 @@ def _history_items(result: ScanResult, style) -> list[str]:
         lines.append(f"{sev} {lead.title}  [{lead.rule_id}]  {value}  ({count} place(s))")
         for f in group:
             h = f.history or {}
-            intro = h.get("introduced", {})
+            intro = h.get("introduced") or {}
             state = "still present" if h.get("still_present") else f"removed {h.get('last_seen') or ''}".rstrip()
-            lines.append(f"  {f.path}:{f.line}  introduced {str(intro.get('commit', ''))[:12]} by "
-                         f"{intro.get('author_name', '?')} <{intro.get('author_email', '?')}> "
-                         f"on {intro.get('author_date', '?')}: {intro.get('subject', '')!r}; {state}")
+            if not intro:
+                lines.append(f"  {f.path}:{f.line}  in no commit (staged, then discarded): still in the object store")
+            else:
+                lines.append(f"  {f.path}:{f.line}  introduced {str(intro.get('commit', ''))[:12]} by "
+                             f"{intro.get('author_name', '?')} <{intro.get('author_email', '?')}> "
+                             f"on {intro.get('author_date', '?')}: {intro.get('subject', '')!r}; {state}")
             if f.fix:
                 lines.append(f"           fix: {f.fix}")
         for f, o in places:

@@ -20,6 +20,7 @@ from trussguard.sources.tree import SNIFF, is_binary, to_utf8
 from trussguard.types import Skipped
 
 NULL_SHA = "0" * 40
+DANGLING = "(unreachable blob)"  # the path of a blob that belongs to no commit at all
 GITLINK = "160000"  # a submodule entry in a tree: a commit of another repository
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
 _FIELDS = ("commit", "parents", "author_name", "author_email", "author_date", "committer_date", "subject")
@@ -216,16 +217,20 @@ def resolve(repo: Path, rev: str) -> str:
     return sha.decode().strip()
 
 
-def unreachable_commits(repo: Path) -> list[str]:
-    """Commits no ref reaches (amended or rebased away, dropped stashes), reflogs not counted.
+def unreachable_objects(repo: Path) -> tuple[list[str], list[str]]:
+    """(commits, blobs) no ref reaches: amended or rebased-away commits, dropped stashes, and blobs
+    that were staged and then discarded; reflogs do not count as reaching.
 
     ``--connectivity-only`` keeps fsck from hashing every blob; its exit status is ignored,
     since a damaged repository still lists what it can (the missing objects are reported by
     the blob reader).
     """
     out = git(repo, "fsck", "--unreachable", "--no-reflogs", "--connectivity-only", "--no-progress", check=False)
-    return sorted({parts[2] for parts in (ln.split() for ln in out.decode("ascii", "replace").splitlines())
-                   if len(parts) == 3 and parts[0] == "unreachable" and parts[1] == "commit"})
+    found: dict[str, set[str]] = {"commit": set(), "blob": set()}
+    for parts in (line.split() for line in out.decode("ascii", "replace").splitlines()):
+        if len(parts) == 3 and parts[0] == "unreachable" and parts[1] in found:
+            found[parts[1]].add(parts[2])
+    return sorted(found["commit"]), sorted(found["blob"])
 
 
 NO_LAZY_FETCH = {"GIT_NO_LAZY_FETCH": "1"}  # an audit never fetches from a promisor remote (git >= 2.44)
