@@ -124,7 +124,7 @@ LITERAL_MIN_LENGTH = 12  # a shorter unshaped literal is a label, not a credenti
 LITERAL_MIN_ENTROPY = 3.2  # bits per character, as the generic rule
 AUTH_SCHEME = re.compile(r"^(?:bearer|token|api-key|apikey|basic)\s+", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts, searched in C
-_CAMEL_WORDS = re.compile(r"^(?:[A-Z]?[a-z]+)+$")  # "LulaCipher", "mytoken": words, not a key
+_CAMEL_WORDS = re.compile(r"^(?:[A-Z]?[a-z])+$")  # "LulaCipher", "mytoken": words; linear (no nested +)
 
 
 def is_literal_credential(value: str) -> bool:
