@@ -1,15 +1,25 @@
-"""One advisory per distinct leaked secret, from the rule's rotation advice.
+"""One advisory per distinct leaked secret: what to do about it, in five numbered steps.
 
-A secret committed in three files is one key to rotate, so advisories are keyed by the
-secret's hash and list every finding that carries it. Later stages (history audit, Truss
-policy) enrich the steps; this module gives the provider's own revoke-and-reissue steps.
+A secret committed in three files is one key to rotate, so advisories are keyed by the secret's
+hash and list every finding that carries it. The steps are always the same five, in this order
+(deleting the line first would leave a live key in the history): revoke at the provider (the
+rule's own advice), store the replacement as a Baseten workspace secret, change this repository
+(each finding's Truss fix), purge the history (optional: rotation is what protects), verify.
+Nothing here ever holds the secret itself: the purge step says where to take it from instead.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
+
 from trussguard.engine.schema import Rule
 from trussguard.findings import advisory_id
-from trussguard.types import Advisory, Finding, Severity
+from trussguard.types import Action, Advisory, Finding
+
+BASETEN_SECRETS_URL = "https://app.baseten.co/settings/secrets"
+MAX_LISTED = 10  # commits, refs and places listed in one step; the JSON findings have them all
+_NAMED_SECRET = re.compile(r"workspace secret `([A-Za-z0-9_.-]+)`")
 
 
 def build_advisories(findings: list[Finding], rules: dict[str, Rule]) -> list[Advisory]:
@@ -22,16 +32,124 @@ def build_advisories(findings: list[Finding], rules: dict[str, Rule]) -> list[Ad
         lead = max(group, key=lambda f: (f.severity, not rules[f.rule_id].generic if f.rule_id in rules else 0))
         rule = rules.get(lead.rule_id)
         rotation = rule.rotation if rule else None
+        name = _secret_name(rule, group)
         out.append(Advisory(
             id=advisory_id(digest),
             secret_sha256=digest,
             rule_id=lead.rule_id,
             title=lead.title,
-            urgency="immediate" if lead.severity >= Severity.HIGH else "review",
+            urgency=_urgency(rule),
             revoke_url=rotation.revoke_url if rotation else None,
             steps=rotation.steps if rotation else (),
-            truss_secret_name=rotation.truss_secret_name if rotation else None,
+            truss_secret_name=name,
             references=rule.references if rule else (),
             finding_ids=tuple(f.id for f in group),
+            actions=(_revoke(rule), _store(name), _change(group, name), _purge(group), _verify(rule, digest)),
         ))
     return out  # in the order the secrets first appear in the (sorted) findings
+
+
+def _urgency(rule: Rule | None) -> str:
+    """``immediate`` for a value a provider-specific rule recognised; ``review`` for weaker signals
+    (a generic high-entropy assignment, a detect-secrets plugin, a literal only a policy check saw)."""
+    if rule is None or rule.generic or rule.detector != "regex":
+        return "review"
+    return "immediate"
+
+
+def _secret_name(rule: Rule | None, group: list[Finding]) -> str:
+    """The workspace secret to use: the rule's usual name, else the one a policy fix names."""
+    if rule is not None and rule.rotation is not None and rule.rotation.truss_secret_name:
+        return rule.rotation.truss_secret_name
+    for f in group:
+        named = _NAMED_SECRET.search(f.fix or "")
+        if named:
+            return named.group(1)
+    return "api_key"
+
+
+def _revoke(rule: Rule | None) -> Action:
+    """The rule's provider steps; a generic rule knows no provider, only how to find it."""
+    rotation = rule.rotation if rule else None
+    if rotation is None or rule.generic or rule.detector != "regex":
+        return Action(1, "Revoke or rotate it where it was issued", (rotation.steps if rotation else (
+            "No provider is known for this value: find the service that issued it (the name and the code around "
+            "it usually say), revoke it there and issue a replacement with the narrowest scope the model needs.",
+        )) + ("If it is not a credential at all, say so on its line with `# trussguard: allow` (it shows in "
+              "code review).",))
+    details = ([f"It grants: {rotation.grants}."] if rotation.grants else []) + [f"Revoke it at {rotation.revoke_url}."]
+    return Action(1, f"Revoke or rotate it at the provider ({rule.name})", tuple(details) + rotation.steps)
+
+
+def _store(name: str) -> Action:
+    return Action(2, f"Store the replacement as the Baseten workspace secret `{name}`", (
+        f"In Baseten, Settings > Secrets ({BASETEN_SECRETS_URL}), or with the REST API (`POST "
+        f"https://api.baseten.co/v1/secrets`): add `{name}` with the new value. It lives there only, never in a "
+        "file of the repository.",
+    ))
+
+
+def _change(group: list[Finding], name: str) -> Action:
+    """The exact change per place, from the Truss policy's fix where a check had one."""
+    places, seen = [], set()
+    for f in sorted(group, key=lambda f: (f.path, f.line)):
+        if f.path in seen:
+            continue
+        seen.add(f.path)
+        if f.history is not None and not f.history.get("still_present", True):
+            places.append(f"{f.path}: no longer in any branch tip; nothing to change in the files (see step 4)")
+        else:
+            places.append(f"{f.path}:{f.line}: {f.fix or _default_fix(f.path, name)}")
+    listed = places[:MAX_LISTED] + ([f"... and {len(places) - MAX_LISTED} more places (see the findings)"]
+                                    if len(places) > MAX_LISTED else [])
+    return Action(3, "Change this repository", tuple(listed) + (
+        "Redeploy (`truss push`) so the model reads the new value.",))
+
+
+def _default_fix(path: str, name: str) -> str:
+    """Where no policy check gave a fix: by the kind of file (Truss model code lives under ``model/``)."""
+    base = posixpath.basename(path)
+    declare = f"declare `{name}: null` under `secrets:` in the Truss's config.yaml"
+    if base == "config.yaml":
+        return f"delete the value; {declare} (a name, never a value) and read it in the model"
+    if base.endswith(".py") and (path.startswith("model/") or "/model/" in path):
+        return (f"delete the literal and read the key at run time with `self._secrets[\"{name}\"]` (with "
+                f"`self._secrets = kwargs[\"secrets\"]` in `__init__` if the class lacks it); {declare}")
+    return (f"delete the value and read it at run time from the environment (`os.environ[\"{name.upper()}\"]`) "
+            f"or a secret manager; in a Truss's model code, from `self._secrets[\"{name}\"]` ({declare})")
+
+
+def _purge(group: list[Finding]) -> Action:
+    details = [
+        "Optional, and never instead of step 1: a purge cannot recall the copies already cloned, forked, cached "
+        "or scanned.",
+        "In a fresh `git clone --mirror`, write the old value into a file outside the repository as one line "
+        "`OLD_VALUE==>***REMOVED***` (take it from the provider or your password manager: trussguard never prints "
+        "it), then run `git filter-repo --replace-text FILE`.",
+        "Force-push every rewritten branch and tag (`git push --force --mirror`), and have every collaborator "
+        "re-clone: old clones still hold the value.",
+        "Ask the hosting provider to purge cached views and pull-request refs (on GitHub, `refs/pull/*` and "
+        "cached commits only go through GitHub Support).",
+    ]
+    histories = [f for f in group if f.history is not None]
+    if histories:
+        commits = sorted({o["commit"] for f in histories for o in f.history.get("occurrences", [])})
+        refs = sorted({r for f in histories for r in f.history.get("refs", [])})
+        details.append(f"Commits that hold it: {_listed([c[:12] for c in commits])}; refs that reach them: "
+                       f"{_listed(refs) if refs else 'none (unreachable objects: `git gc --prune=now` drops them)'}.")
+    else:
+        details.append("`trussguard audit` lists every commit and ref that holds it.")
+    return Action(4, "Purge it from the git history", tuple(details))
+
+
+def _verify(rule: Rule | None, digest: str) -> Action:
+    details = [f"Re-run `trussguard audit --include-unreachable` and check that advisory `{advisory_id(digest)}` is "
+               "gone from every ref."]
+    if rule is not None and rule.rotation is not None:
+        details.append(f"Check at {rule.rotation.revoke_url} that the old key is shown as revoked or deleted.")
+    return Action(5, "Verify", tuple(details))
+
+
+def _listed(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_LISTED])
+    return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")

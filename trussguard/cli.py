@@ -39,6 +39,8 @@ def _report_options(what: str):
                          show_default=True, help="Report format."),
             click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
                          help="Write the report here."),
+            click.option("--advisories", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Also write every advisory in full, as Markdown, to this file."),
             click.option("--fail-on", default="high", show_default=True,
                          type=click.Choice(["low", "medium", "high", "critical"]),
                          help="Exit 1 when a finding has at least this severity."),

@@ -92,7 +92,7 @@ def run_rules_check(dirs: list[Path], seed: int | None) -> int:
 
 def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, output: Path | None,
              fail_on: str, max_file_size: str, show_secrets: bool, no_detect_secrets: bool, no_decode: bool,
-             allow_unreadable: bool, jobs: int | None, no_cache: bool) -> int:
+             allow_unreadable: bool, jobs: int | None, no_cache: bool, advisories: Path | None = None) -> int:
     from trussguard.config import ScanConfig, parse_size
     from trussguard.pipeline import scan_tree
     from trussguard.types import Severity
@@ -110,7 +110,7 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
         result = scan_tree(config)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
-    emit(fmt, result, output)
+    emit(fmt, result, output, advisories)
     code = result.exit_code(config)
     if code == 2:
         click.echo(f"trussguard: error: {len(result.errors)} file(s) could not be read "
@@ -122,7 +122,7 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
 def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bool, since: str | None,
               rev_range: str | None, blob_cache: Path | None, no_cache: bool, recurse_submodules: bool, quiet: bool,
               rule_dirs: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, max_file_size: str,
-              show_secrets: bool, allow_unreadable: bool, jobs: int | None) -> int:
+              show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None) -> int:
     from trussguard.audit import AuditConfig, audit_history
     from trussguard.config import ScanConfig, parse_size
     from trussguard.sources.history import GitError, NotARepository
@@ -142,7 +142,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
         result = audit_history(config)
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
-    emit(fmt, result, output)
+    emit(fmt, result, output, advisories)
     code = result.exit_code(scan)
     if code == 2:
         click.echo(f"trussguard: error: {len(result.errors)} blob(s) missing or unreadable in the repository "
@@ -151,25 +151,36 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
     return code
 
 
-def emit(fmt: str, result, output: Path | None) -> None:
-    """Writes the report to ``output`` (atomically) or stdout; colour only on a terminal."""
+def emit(fmt: str, result, output: Path | None, advisories: Path | None = None) -> None:
+    """Writes the report to ``output`` (atomically) or stdout, colour only on a terminal; and the
+    Markdown advisories to ``advisories`` when asked."""
     import os
-    import sys
 
     from trussguard.report import render
 
+    if advisories is not None:
+        from trussguard.report.markdown import render_advisories
+
+        _write(advisories, render_advisories(result), "advisories")
     if output is None:
         color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         click.echo(render(fmt, result, color=color), nl=False)
         return
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    _write(output, render(fmt, result), "report")
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    """Atomically: a reader never sees half a report."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(render(fmt, result), "utf-8")
-        os.replace(tmp, output)
+        tmp.write_text(text, "utf-8")
+        os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):  # the folder may not exist at all
             tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write report to {output}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {what} to {path}: {exc.strerror or exc}") from None
 
 
 class OutputError(click.ClickException):

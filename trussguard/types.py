@@ -76,6 +76,15 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Action:
+    """One numbered step of an advisory: what to do, in order, with the details filled in."""
+
+    step: int
+    title: str
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Advisory:
     """What to do about one distinct leaked secret (one per secret hash)."""
 
@@ -89,6 +98,7 @@ class Advisory:
     truss_secret_name: str | None
     references: tuple[str, ...]
     finding_ids: tuple[str, ...]
+    actions: tuple[Action, ...] = ()  # the five numbered steps (advise.py)
 
 
 @dataclass(frozen=True)

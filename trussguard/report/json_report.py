@@ -64,4 +64,5 @@ def advisory_dict(a: Advisory) -> dict[str, Any]:
         "urgency": a.urgency, "revoke_url": a.revoke_url, "steps": list(a.steps),
         "truss_secret_name": a.truss_secret_name, "references": list(a.references),
         "finding_ids": list(a.finding_ids),
+        "actions": [{"step": x.step, "title": x.title, "details": list(x.details)} for x in a.actions],
     }

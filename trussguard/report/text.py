@@ -46,13 +46,11 @@ def render(result: ScanResult, color: bool = False) -> str:
     if result.advisories:
         lines.append(style(f"What to do ({len(result.advisories)} secret(s) to rotate)", bold=True))
         for a in result.advisories:
-            where = f" at {a.revoke_url}" if a.revoke_url else ""
-            store = f"; store the new one as workspace secret `{a.truss_secret_name}`" if a.truss_secret_name else ""
             places = f" ({len(a.finding_ids)} places)" if len(a.finding_ids) > 1 else ""
-            lines.append(f"  [{a.urgency}] {a.title}{places}: revoke it{where}{store}")
-        lines.append("  Then declare the name with `null` under `secrets:` in config.yaml and read it in the model as "
-                     "`self._secrets[\"<name>\"]`. Deleting the line is not enough: the value stays in git "
-                     "history, so rotate first (`trussguard audit` shows every commit and ref that holds it).")
+            lines.append(f"  [{a.urgency}] {a.title}{places}  {a.id}")
+            lines += [f"    {line}" for line in compact_steps(a)]
+        lines.append("  Deleting the line is not enough: the value stays in git history, so rotate first. "
+                     "`--advisories FILE.md` writes every step in full.")
         lines.append("")
     for note in result.stats.notes:
         lines.append(style(f"note: {note}", fg="yellow"))
@@ -122,3 +120,17 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n} B"
+
+
+def compact_steps(a) -> list[str]:
+    """One line per step: the title, and for the change step each place's first fix."""
+    out = []
+    for action in a.actions:
+        if action.step == 1 and a.revoke_url and "at the provider" in action.title:
+            out.append(f"{action.step}. {action.title}: {a.revoke_url}")
+        elif action.step == 3:
+            out.append(f"{action.step}. {action.title}:")
+            out += [f"   {d}" for d in action.details[:3]]
+        else:
+            out.append(f"{action.step}. {action.title}")
+    return out

@@ -1,0 +1,119 @@
+"""Advisories: five numbered steps per leaked secret, filled in for the place it was found.
+
+Every credential is generated at run time (``fake_token``, ``random_password``); each test also
+checks that no rendering of the advisories (JSON, text, Markdown) carries the secret.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from test_audit import Repo, leak
+
+from conftest import random_password
+from trussguard.audit import AuditConfig, audit_history
+from trussguard.cli import main
+from trussguard.config import ScanConfig
+from trussguard.pipeline import scan_tree
+from trussguard.report import json_report, text
+from trussguard.report.markdown import render_advisories
+
+HF = "huggingface.user-token"
+OPENAI = "openai.project-key"
+TITLES = ["Revoke or rotate", "Store the replacement", "Change this repository", "Purge it from the git history",
+          "Verify"]
+
+
+def scan(root: Path, cache_dir: Path):
+    return scan_tree(ScanConfig(paths=(root,), cache_dir=cache_dir, jobs=1))
+
+
+def everywhere(result) -> str:
+    """Every rendering a user or a CI log could see."""
+    return json_report.render(result) + text.render(result) + render_advisories(result)
+
+
+def advisory_for(result, rule_id: str):
+    (adv,) = [a for a in result.advisories if a.rule_id == rule_id]
+    return adv
+
+
+def test_provider_key_in_model_code_gets_five_tailored_steps(truss_tree, fake_token, rules_by_id, cache_dir):
+    key = fake_token(OPENAI)
+    root = truss_tree({"model/model.py": f'OPENAI_API_KEY = "{key}"\n\nclass Model:\n    pass\n'})
+    result = scan(root, cache_dir)
+    adv = advisory_for(result, OPENAI)
+    rotation = rules_by_id[OPENAI].rotation
+    assert adv.urgency == "immediate" and adv.truss_secret_name == "openai_api_key"
+    assert [a.step for a in adv.actions] == [1, 2, 3, 4, 5]
+    assert [a.title.startswith(t) for a, t in zip(adv.actions, TITLES)] == [True] * 5
+    revoke, store, change, purge, verify = adv.actions
+    assert f"Revoke it at {rotation.revoke_url}." in revoke.details and rotation.steps[0] in revoke.details
+    assert "`openai_api_key`" in store.title
+    assert change.details[0].startswith("model/model.py:1: ") and "self._secrets[\"openai_api_key\"]" in change.details[0]
+    assert any("git filter-repo --replace-text" in d for d in purge.details)
+    assert any("`trussguard audit` lists every commit" in d for d in purge.details)  # a tree scan knows no commits
+    assert adv.id in verify.details[0] and rotation.revoke_url in verify.details[1]
+    assert key not in everywhere(result)
+
+
+def test_generic_secret_outside_a_truss_is_a_review_with_no_provider(truss_tree, cache_dir):
+    password = random_password(random.Random(7), 24)
+    root = truss_tree({"scripts/seed.py": f'DB_PASSWORD = "{password}"\n'})
+    adv = advisory_for(scan(root, cache_dir), "generic.secret-assignment")
+    assert adv.urgency == "review"
+    revoke, _, change, _, _ = adv.actions
+    assert revoke.title == "Revoke or rotate it where it was issued"
+    assert any("# trussguard: allow" in d for d in revoke.details)
+    assert change.details[0].startswith("scripts/seed.py:1: delete the value and read it at run time from the "
+                                        "environment")
+
+
+def test_config_value_change_comes_from_the_policy_check(truss_tree, fake_token, cache_dir):
+    root = truss_tree({"config.yaml": f"model_name: x\nsecrets:\n  hf_access_token: {fake_token(HF)}\n"})
+    adv = advisory_for(scan(root, cache_dir), HF)
+    change = adv.actions[2]
+    assert change.details[0].startswith("config.yaml:3: ") and "`hf_access_token: null`" in change.details[0]
+
+
+def test_history_advisory_lists_commits_and_refs(tmp_path: Path, fake_token):
+    repo = Repo(tmp_path / "repo")
+    token = fake_token(HF)
+    added = repo.commit("add", {"scripts/run.py": leak(token)})
+    repo.commit("remove", {"scripts/run.py": "import os\n"})
+    result = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None)))
+    adv = advisory_for(result, HF)
+    change, purge = adv.actions[2], adv.actions[3]
+    assert change.details[0] == "scripts/run.py: no longer in any branch tip; nothing to change in the files (see step 4)"
+    assert f"Commits that hold it: {added[:12]}; refs that reach them: refs/heads/main." in purge.details
+    document = render_advisories(result)
+    assert f"(introduced in `{added[:12]}`)" in document and "### Step 4. Purge it from the git history" in document
+    assert token not in everywhere(result)
+
+
+def test_json_and_markdown_through_the_cli(truss_tree, fake_token, tmp_path: Path):
+    key = fake_token(OPENAI)
+    root = truss_tree({"model/model.py": f'client = OpenAI(api_key="{key}")\n'})
+    report, advisories = tmp_path / "r.json", tmp_path / "adv.md"
+    assert main(["scan", str(root), "--format", "json", "-o", str(report), "--advisories", str(advisories)]) == 1
+    (adv,) = [a for a in json.loads(report.read_text())["advisories"] if a["rule_id"] == OPENAI]
+    assert [a["step"] for a in adv["actions"]] == [1, 2, 3, 4, 5]
+    assert all(isinstance(d, str) for a in adv["actions"] for d in a["details"])
+    document = advisories.read_text()
+    assert document.startswith("# What to do about the leaked secrets in ")
+    assert "## 1. OpenAI project API key (immediate)" in document and key not in document
+
+
+def test_clean_tree_writes_an_advisory_document_saying_so(truss_tree, tmp_path: Path):
+    advisories = tmp_path / "adv.md"
+    assert main(["scan", str(truss_tree()), "-o", str(tmp_path / "r.txt"), "--advisories", str(advisories)]) == 0
+    assert "No leaked secret was found" in advisories.read_text()
+
+
+def test_unwritable_advisories_path_exits_2(truss_tree, tmp_path: Path, capsys):
+    target = tmp_path / "no-such-dir" / "adv.md"
+    assert main(["scan", str(truss_tree()), "--advisories", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write advisories" in err

@@ -1,0 +1,37 @@
+"""``--advisories FILE.md``: every advisory in full, as a Markdown document to hand to whoever rotates.
+
+The text report shows one line per step; this shows every detail, every place and the references.
+Secrets appear only redacted (or in full with ``--show-secrets``, like every other report).
+"""
+
+from __future__ import annotations
+
+from trussguard import __version__
+from trussguard.pipeline import ScanResult
+
+
+def render_advisories(result: ScanResult) -> str:
+    findings = {f.id: f for f in result.findings}
+    what = "history audit" if result.mode == "history" else "scan"
+    lines = [f"# What to do about the leaked secrets in {result.target}", "",
+             f"trussguard {__version__} {what}: {len(result.advisories)} secret(s) to rotate. Values are shown "
+             "redacted (a short prefix, the length and a hash); rotate first, then clean up.", ""]
+    if not result.advisories:
+        lines.append("No leaked secret was found: nothing to rotate.")
+    for n, a in enumerate(result.advisories, start=1):
+        places = [findings[i] for i in a.finding_ids if i in findings]
+        value = next((f.secret or f.redacted for f in places if f.secret or f.redacted), "")
+        lines += [f"## {n}. {a.title} ({a.urgency})", "",
+                  f"Advisory `{a.id}` · rule `{a.rule_id}` · value `{value}` · {len(places)} place(s):", ""]
+        for f in places:
+            commit = f" (introduced in `{f.commit[:12]}`)" if f.commit else ""
+            lines.append(f"- `{f.path}:{f.line}`{commit}")
+        lines.append("")
+        for action in a.actions:
+            lines.append(f"### Step {action.step}. {action.title}")
+            lines.append("")
+            lines += [f"- {detail}" for detail in action.details]
+            lines.append("")
+        if a.references:
+            lines += ["References: " + ", ".join(f"<{r}>" for r in a.references), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
