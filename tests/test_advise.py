@@ -10,6 +10,7 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from test_audit import Repo, leak
 
 from conftest import random_password
@@ -117,3 +118,62 @@ def test_unwritable_advisories_path_exits_2(truss_tree, tmp_path: Path, capsys):
     assert main(["scan", str(truss_tree()), "--advisories", str(target)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write advisories" in err
+
+
+# ----------------------------------------------------------------------------- rotation state (baseline)
+
+
+def test_rotated_secret_is_reported_but_no_longer_fails(truss_tree, fake_token, tmp_path: Path, capsys):
+    hf, key = fake_token(HF), fake_token(OPENAI)
+    root = truss_tree({"scripts/a.py": f'HF_TOKEN = "{hf}"\n', "scripts/b.py": f'KEY = "{key}"\n'})
+    report, baseline = tmp_path / "r.json", tmp_path / "baseline.json"
+    assert main(["scan", str(root), "--format", "json", "-o", str(report)]) == 1
+    ids = {a["rule_id"]: a["id"] for a in json.loads(report.read_text())["advisories"]}
+    assert main(["rotated", ids[HF], "--by", "alice", "--reference", "SEC-1", "--at", "2026-11-20",
+                 "--baseline", str(baseline)]) == 0
+    assert "no longer fails the build" in capsys.readouterr().out
+    assert main(["scan", str(root), "--format", "json", "-o", str(report), "--baseline", str(baseline)]) == 1
+    advisories = {a["rule_id"]: a for a in json.loads(report.read_text())["advisories"]}
+    assert advisories[HF]["state"] == "rotated" and advisories[OPENAI]["state"] == "open"
+    assert advisories[HF]["rotation"] == {"rotated_at": "2026-11-20", "rotated_by": "alice", "reference": "SEC-1"}
+    assert advisories[HF]["actions"][0]["title"] == "Done: rotated on 2026-11-20 by alice (SEC-1)"
+    assert main(["rotated", ids[OPENAI], "--by", "bob", "--baseline", str(baseline)]) == 0
+    out = tmp_path / "r.txt"
+    assert main(["scan", str(root), "-o", str(out), "--baseline", str(baseline)]) == 0  # both rotated: passes
+    rendered = out.read_text()
+    assert "What to do (0 secret(s) to rotate, 2 rotated)" in rendered
+    assert "rotated on 2026-11-20, history purge pending" in rendered and "2 finding(s)" in rendered
+    stored = baseline.read_text()
+    assert hf not in stored and key not in stored
+
+
+def test_recording_a_rotation_again_replaces_the_entry(tmp_path: Path):
+    from trussguard import baseline as bl
+
+    path = tmp_path / "b.json"
+    digest = "ab" * 32
+    assert main(["rotated", digest, "--by", "alice", "--at", "2026-01-01", "--baseline", str(path)]) == 0
+    assert main(["rotated", f"adv-{digest[:16]}", "--by", "bob", "--at", "2026-02-01", "--baseline", str(path)]) == 0
+    assert bl.load(path).rotations() == {f"adv-{digest[:16]}": {"rotated_at": "2026-02-01", "rotated_by": "bob",
+                                                                "reference": None}}
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json", "cannot read baseline"),
+    ('{"entries": []}', "is not a trussguard baseline"),
+    ('{"schema_version": 1, "entries": [{"advisory_id": "adv-1", "rotated_at": "2026-01-01"}]}', "entry 1"),
+    ('{"schema_version": 1, "entries": [{"advisory_id": "adv-0123456789abcdef", "rotated_at": "soon"}]}',
+     "rotated_at must be a date"),
+])
+def test_broken_baseline_exits_2_with_one_line(truss_tree, tmp_path: Path, capsys, content, message):
+    path = tmp_path / "b.json"
+    path.write_text(content)
+    assert main(["scan", str(truss_tree()), "--baseline", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+@pytest.mark.parametrize("args", [["nope"], ["adv-0123456789abcdef", "--at", "yesterday"]])
+def test_rotated_rejects_bad_input(tmp_path: Path, capsys, args):
+    assert main(["rotated", *args, "--by", "alice", "--baseline", str(tmp_path / "b.json")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -13,6 +13,8 @@ from __future__ import annotations
 import posixpath
 import re
 
+from dataclasses import replace
+
 from trussguard.engine.schema import Rule
 from trussguard.findings import advisory_id
 from trussguard.types import Action, Advisory, Finding
@@ -153,3 +155,24 @@ def _verify(rule: Rule | None, digest: str) -> Action:
 def _listed(items: list[str]) -> str:
     shown = ", ".join(items[:MAX_LISTED])
     return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+
+
+def mark_rotated(advisories: list[Advisory], rotations: dict[str, dict]) -> list[Advisory]:
+    """Advisories of secrets the baseline says were rotated: still listed (the history keeps the
+    value), step 1 marked done, the purge still pending."""
+    out = []
+    for a in advisories:
+        record = rotations.get(a.id)
+        if record is None:
+            out.append(a)
+            continue
+        by = f" by {record['rotated_by']}" if record.get("rotated_by") else ""
+        ref = f" ({record['reference']})" if record.get("reference") else ""
+        done = Action(1, f"Done: rotated on {record['rotated_at']}{by}{ref}", a.actions[0].details)
+        out.append(replace(a, rotation=record, actions=(done,) + a.actions[1:]))
+    return out
+
+
+def rotation_label(a: Advisory) -> str:
+    """``rotated on 2026-11-20, history purge pending`` for an acknowledged secret, else empty."""
+    return f"rotated on {a.rotation['rotated_at']}, history purge pending" if a.rotation else ""

@@ -41,6 +41,8 @@ def _report_options(what: str):
                          help="Write the report here."),
             click.option("--advisories", type=click.Path(dir_okay=False, path_type=Path),
                          help="Also write every advisory in full, as Markdown, to this file."),
+            click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Baseline file: secrets acknowledged there as rotated are reported but do not fail."),
             click.option("--fail-on", default="high", show_default=True,
                          type=click.Choice(["low", "medium", "high", "critical"]),
                          help="Exit 1 when a finding has at least this severity."),
@@ -98,6 +100,20 @@ def audit(**options) -> None:
     from trussguard.commands import run_audit
 
     sys.exit(run_audit(**options))
+
+
+@cli.command()
+@click.argument("advisory")
+@click.option("--by", "rotated_by", required=True, help="Who rotated it.")
+@click.option("--reference", help="A ticket or change reference.")
+@click.option("--at", "rotated_at", metavar="YYYY-MM-DD", help="When it was rotated (default: today).")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=Path(".trussguard-baseline.json"),
+              show_default=True, help="The baseline file to record it in (created if missing).")
+def rotated(advisory: str, rotated_by: str, reference: str | None, rotated_at: str | None, baseline: Path) -> None:
+    """Record that the secret of ADVISORY (adv-... or its SHA-256) was rotated: it stays reported, no longer fails."""
+    from trussguard.commands import run_rotated
+
+    sys.exit(run_rotated(advisory, rotated_by, reference, rotated_at, baseline))
 
 
 @cli.command()

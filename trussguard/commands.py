@@ -92,7 +92,8 @@ def run_rules_check(dirs: list[Path], seed: int | None) -> int:
 
 def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, output: Path | None,
              fail_on: str, max_file_size: str, show_secrets: bool, no_detect_secrets: bool, no_decode: bool,
-             allow_unreadable: bool, jobs: int | None, no_cache: bool, advisories: Path | None = None) -> int:
+             allow_unreadable: bool, jobs: int | None, no_cache: bool, advisories: Path | None = None,
+             baseline: Path | None = None) -> int:
     from trussguard.config import ScanConfig, parse_size
     from trussguard.pipeline import scan_tree
     from trussguard.types import Severity
@@ -101,6 +102,7 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
         size = parse_size(max_file_size)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    rotations = load_rotations(baseline)
     config = ScanConfig(
         paths=tuple(paths), rule_dirs=tuple(rule_dirs), fail_on=Severity.parse(fail_on), max_file_size=size,
         show_secrets=show_secrets, use_detect_secrets=not no_detect_secrets, decode_depth=0 if no_decode else 1,
@@ -110,6 +112,7 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
         result = scan_tree(config)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
+    result = with_baseline(result, rotations)
     emit(fmt, result, output, advisories)
     code = result.exit_code(config)
     if code == 2:
@@ -122,7 +125,8 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
 def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bool, since: str | None,
               rev_range: str | None, blob_cache: Path | None, no_cache: bool, recurse_submodules: bool, quiet: bool,
               rule_dirs: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, max_file_size: str,
-              show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None) -> int:
+              show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None,
+              baseline: Path | None = None) -> int:
     from trussguard.audit import AuditConfig, audit_history
     from trussguard.config import ScanConfig, parse_size
     from trussguard.sources.history import GitError, NotARepository
@@ -132,6 +136,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
         size = parse_size(max_file_size)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    rotations = load_rotations(baseline)
     cache_dir = None if no_cache else default_cache_dir()
     scan = ScanConfig(rule_dirs=tuple(rule_dirs), fail_on=Severity.parse(fail_on), max_file_size=size,
                       show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
@@ -142,6 +147,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
         result = audit_history(config)
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
+    result = with_baseline(result, rotations)
     emit(fmt, result, output, advisories)
     code = result.exit_code(scan)
     if code == 2:
@@ -149,6 +155,45 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
                    f"(first: {result.errors[0].path}: {result.errors[0].detail}); "
                    "use --allow-missing to accept", err=True)
     return code
+
+
+def load_rotations(path: Path | None) -> dict[str, dict]:
+    """The baseline's rotation acknowledgements, read before scanning so a broken file fails fast."""
+    if path is None:
+        return {}
+    from trussguard import baseline
+
+    try:
+        return baseline.load(path).rotations()
+    except baseline.BaselineError as exc:
+        raise OutputError(str(exc)) from None
+
+
+def with_baseline(result, rotations: dict[str, dict]):
+    """The result with rotated secrets' advisories marked (reported, not failing the build)."""
+    if not rotations:
+        return result
+    import dataclasses
+
+    from trussguard.advise import mark_rotated
+
+    advisories = mark_rotated(result.advisories, rotations)
+    return dataclasses.replace(result, advisories=advisories,
+                               rotated=frozenset(a.id for a in advisories if a.rotation))
+
+
+def run_rotated(advisory: str, by: str, reference: str | None, at: str | None, path: Path) -> int:
+    from trussguard import baseline
+
+    try:
+        updated = baseline.record_rotation(baseline.load(path), advisory.strip(), by, reference, at)
+        baseline.save(updated)
+    except baseline.BaselineError as exc:
+        raise OutputError(str(exc)) from None
+    entry = updated.entries[-1]
+    click.echo(f"{path}: {entry['advisory_id']} rotated on {entry['rotated_at']} by {by}; it stays reported "
+               "(history keeps it) but no longer fails the build")
+    return 0
 
 
 def emit(fmt: str, result, output: Path | None, advisories: Path | None = None) -> None:

@@ -51,6 +51,7 @@ class ScanResult:
     findings: list[Finding]
     advisories: list[Advisory]
     stats: ScanStats
+    rotated: frozenset[str] = frozenset()  # advisory ids the baseline says were rotated: reported, never failing
 
     @property
     def errors(self) -> list[Skipped]:
@@ -60,7 +61,8 @@ class ScanResult:
         """0 clean, 1 findings at or above the threshold, 2 when something could not be scanned."""
         if self.errors and not config.allow_unreadable:
             return 2
-        return 1 if any(f.severity >= config.fail_on for f in self.findings) else 0
+        return 1 if any(f.severity >= config.fail_on and f.advisory_id not in self.rotated
+                        for f in self.findings) else 0
 
 
 @dataclass

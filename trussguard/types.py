@@ -99,6 +99,7 @@ class Advisory:
     references: tuple[str, ...]
     finding_ids: tuple[str, ...]
     actions: tuple[Action, ...] = ()  # the five numbered steps (advise.py)
+    rotation: dict | None = field(default=None, compare=False)  # acknowledged in the baseline: rotated_at/by, reference
 
 
 @dataclass(frozen=True)

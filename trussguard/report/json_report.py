@@ -65,4 +65,6 @@ def advisory_dict(a: Advisory) -> dict[str, Any]:
         "truss_secret_name": a.truss_secret_name, "references": list(a.references),
         "finding_ids": list(a.finding_ids),
         "actions": [{"step": x.step, "title": x.title, "details": list(x.details)} for x in a.actions],
+        "state": "rotated" if a.rotation else "open",
+        "rotation": a.rotation,
     }

@@ -7,6 +7,7 @@ Secrets appear only redacted (or in full with ``--show-secrets``, like every oth
 from __future__ import annotations
 
 from trussguard import __version__
+from trussguard.advise import rotation_label
 from trussguard.pipeline import ScanResult
 
 
@@ -21,7 +22,8 @@ def render_advisories(result: ScanResult) -> str:
     for n, a in enumerate(result.advisories, start=1):
         places = [findings[i] for i in a.finding_ids if i in findings]
         value = next((f.secret or f.redacted for f in places if f.secret or f.redacted), "")
-        lines += [f"## {n}. {a.title} ({a.urgency})", "",
+        state = f", {rotation_label(a)}" if a.rotation else ""
+        lines += [f"## {n}. {a.title} ({a.urgency}{state})", "",
                   f"Advisory `{a.id}` · rule `{a.rule_id}` · value `{value}` · {len(places)} place(s):", ""]
         for f in places:
             commit = f" (introduced in `{f.commit[:12]}`)" if f.commit else ""

@@ -7,6 +7,7 @@ from collections import Counter
 import click
 
 from trussguard import __version__
+from trussguard.advise import rotation_label
 from trussguard.pipeline import ScanResult
 from trussguard.types import Severity
 
@@ -44,10 +45,13 @@ def render(result: ScanResult, color: bool = False) -> str:
                 lines.append(f"           fix: {f.fix}")
         lines.append("")
     if result.advisories:
-        lines.append(style(f"What to do ({len(result.advisories)} secret(s) to rotate)", bold=True))
+        done = sum(1 for a in result.advisories if a.rotation)
+        rotated = f", {done} rotated" if done else ""
+        lines.append(style(f"What to do ({len(result.advisories) - done} secret(s) to rotate{rotated})", bold=True))
         for a in result.advisories:
             places = f" ({len(a.finding_ids)} places)" if len(a.finding_ids) > 1 else ""
-            lines.append(f"  [{a.urgency}] {a.title}{places}  {a.id}")
+            state = f" · {rotation_label(a)}" if a.rotation else ""
+            lines.append(f"  [{a.urgency}{state}] {a.title}{places}  {a.id}")
             lines += [f"    {line}" for line in compact_steps(a)]
         lines.append("  Deleting the line is not enough: the value stays in git history, so rotate first. "
                      "`--advisories FILE.md` writes every step in full.")
