@@ -177,3 +177,40 @@ def test_broken_baseline_exits_2_with_one_line(truss_tree, tmp_path: Path, capsy
 def test_rotated_rejects_bad_input(tmp_path: Path, capsys, args):
     assert main(["rotated", *args, "--by", "alice", "--baseline", str(tmp_path / "b.json")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+# ----------------------------------------------------------------------------- evidence for auditors
+
+
+def test_evidence_document(tmp_path: Path, fake_token):
+    from trussguard.report.evidence import digest
+
+    repo = Repo(tmp_path / "repo")
+    old, live = fake_token(HF), fake_token(OPENAI)
+    first = repo.commit("old key", {"scripts/run.py": leak(old)})
+    repo.commit("remove", {"scripts/run.py": "import os\n"})
+    repo.commit("live key", {"model/model.py": f'KEY = "{live}"\n'})
+    password = random_password(random.Random(3), 16)  # built here: a literal would trip every scanner
+    repo.git("remote", "add", "origin", f"https://someone:{password}@git.example.invalid/acme/models.git")
+    report, baseline, evidence = tmp_path / "r.json", tmp_path / "b.json", tmp_path / "evidence.json"
+    assert main(["audit", str(repo.root), "--format", "json", "-o", str(report), "--no-cache"]) == 1
+    ids = {a["rule_id"]: a["id"] for a in json.loads(report.read_text())["advisories"]}
+    assert main(["rotated", ids[HF], "--by", "alice", "--at", "2024-02-01", "--baseline", str(baseline)]) == 0
+    assert main(["audit", str(repo.root), "--no-cache", "-o", str(tmp_path / "r.txt"), "--baseline", str(baseline),
+                 "--evidence", str(evidence)]) == 1
+    raw = evidence.read_text()
+    doc = json.loads(raw)
+    assert old not in raw and live not in raw and password not in raw
+    assert doc["sha256"] == digest(doc)
+    assert digest(dict(doc, leaks={"open": [], "rotated": []})) != doc["sha256"]  # any edit shows
+    scope = doc["scope"]
+    assert scope["remote"] == "https://git.example.invalid/acme/models.git"
+    assert scope["refs"] == {"refs/heads/main": repo.git("rev-parse", "HEAD")}
+    assert scope["commits"] == 3 and scope["date_range"]["first"].startswith("2024-01-01")
+    (rotated,) = doc["leaks"]["rotated"]
+    assert rotated["advisory_id"] == ids[HF] and rotated["rotation"]["rotated_by"] == "alice"
+    assert rotated["still_present"] is False and rotated["paths"] == ["scripts/run.py"]
+    assert rotated["first_seen"] == repo.git("show", "-s", "--format=%cI", first)
+    (open_leak,) = doc["leaks"]["open"]
+    assert open_leak["rule_id"] == OPENAI and open_leak["still_present"] is True and open_leak["last_seen"] is None
+    assert doc["tool"]["rules_digest"] and doc["run"]["started_at"]

@@ -10,6 +10,7 @@ is not something to act on, a committed secret is (it must be rotated even if de
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import multiprocessing
 import os
@@ -110,7 +111,8 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
                      "shallow": shallow, "range": span, "unreachable_commits": len(unreachable),
                      "unreachable_blobs": len(dangling),
                      "submodules": sorted(index.submodules), "cache_hits": cache.hits,
-                     "cache_misses": cache.misses}
+                     "cache_misses": cache.misses, "ref_tips": {r.name: r.commit for r in refs},
+                     "date_range": _date_range(index), "rules_digest": ruleset.digest}
     if config.recurse_submodules:
         for path in sorted(index.submodules):
             findings += _submodule(root, path, config, stats, reader_hook)
@@ -162,6 +164,13 @@ def _prefixed(f: Finding, prefix: str) -> Finding:
     record = dict(f.history or {}, submodule=prefix)
     record["occurrences"] = [dict(o, path=f"{prefix}/{o['path']}") for o in record.get("occurrences", [])]
     return replace(f, id=fingerprint(f.rule_id, path, f.secret_sha256 or ""), path=path, history=record)
+
+
+def _date_range(index: history.HistoryIndex) -> dict[str, str | None]:
+    """The committer dates of the oldest and newest audited commits (ISO 8601, as git gives them)."""
+    dates = sorted((datetime.datetime.fromisoformat(c.committer_date), c.committer_date)
+                   for c in index.commits.values())  # by instant: the offsets may differ
+    return {"first": dates[0][1] if dates else None, "last": dates[-1][1] if dates else None}
 
 
 def _revisions(root: Path, config: AuditConfig, refs: list[history.Ref]) -> tuple[list[str], list[str], str | None]:

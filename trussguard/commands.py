@@ -7,6 +7,7 @@ directly from tests and from the demo.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -123,7 +124,8 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
 
 
 def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bool, since: str | None,
-              rev_range: str | None, blob_cache: Path | None, no_cache: bool, recurse_submodules: bool, quiet: bool,
+              rev_range: str | None, blob_cache: Path | None, no_cache: bool, recurse_submodules: bool,
+              evidence: Path | None, quiet: bool,
               rule_dirs: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, max_file_size: str,
               show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None,
               baseline: Path | None = None) -> int:
@@ -143,12 +145,19 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
     blobs = None if no_cache else blob_cache or (cache_dir / "audit" if cache_dir else None)
     config = AuditConfig(repo, scan, tuple(ref_patterns), include_unreachable, since, rev_range, blobs,
                          progress=not quiet and sys.stderr.isatty(), recurse_submodules=recurse_submodules)
+    started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     try:
         result = audit_history(config)
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
     result = with_baseline(result, rotations)
     emit(fmt, result, output, advisories)
+    if evidence is not None:
+        from trussguard.report.evidence import render_evidence
+        from trussguard.sources.history import git
+
+        remote = git(Path(result.target), "config", "--get", "remote.origin.url", check=False).decode().strip()
+        _write(evidence, render_evidence(result, started_at, remote or None), "evidence")
     code = result.exit_code(scan)
     if code == 2:
         click.echo(f"trussguard: error: {len(result.errors)} blob(s) missing or unreadable in the repository "
