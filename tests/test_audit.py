@@ -199,7 +199,8 @@ def test_json_contract(repo: Repo, fake_token):
     (f,) = [f for f in data["findings"] if f["path"] == "config.yaml"]
     assert f["commit"] == added
     assert f["history"]["introduced"]["commit"] == added
-    assert f["history"]["occurrences"] == [{"commit": added, "path": "config.yaml"}]
+    assert f["history"]["occurrences"] == [{"commit": added, "path": "config.yaml",
+                                            "date": repo.git("show", "-s", "--format=%cI", added)}]
     assert f["check"] == "TG101"  # the config value check ran on the blob
     assert data["advisories"][0]["urgency"] == "immediate"
     assert json_report.to_dict(audit(repo))["findings"][0]["history"]["at_head"] is True
@@ -374,7 +375,7 @@ def test_recurse_submodules_audits_the_checked_out_submodule(repo: Repo, fake_to
     result = audit(repo, recurse_submodules=True)
     f = only(result, "vendor/lib/app.py")
     assert f.commit == added and f.history["submodule"] == "vendor/lib"
-    assert f.history["occurrences"] == [{"commit": added, "path": "vendor/lib/app.py"}]
+    assert [(o["commit"], o["path"]) for o in f.history["occurrences"]] == [(added, "vendor/lib/app.py")]
     assert result.stats.history["commits"] == 4  # the parent's two commits and the submodule's two
 
 

@@ -358,7 +358,7 @@ def _history_findings(root: Path, refs: list[history.Ref], index: history.Histor
         still = at_head or any(branch_tips.values())
         removals = [c for b in blobs for c, new in index.removals.get((path, b), ()) if new not in blobs]
         last = min(removals, key=lambda c: index.commits[c].order) if removals and not still else None
-        occurrences = [{"commit": c, "path": path} for c in places]
+        occurrences = [{"commit": c, "path": path, "date": index.commits[c].committer_date} for c in places]
         record = {
             "introduced": first.meta(),
             "occurrence_count": len(occurrences),

@@ -92,6 +92,8 @@ def scan(**options) -> None:
               help="Per-blob result cache folder (default: the user cache folder).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write any cache.")
 @click.option("--recurse-submodules", is_flag=True, help="Also audit checked-out submodules' repositories.")
+@click.option("--html", "html_report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML report (summary, timeline, advisories, scope).")
 @click.option("--evidence", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write an evidence document for auditors (scope, versions, leaks by fingerprint) as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")

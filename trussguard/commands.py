@@ -125,7 +125,7 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
 
 def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bool, since: str | None,
               rev_range: str | None, blob_cache: Path | None, no_cache: bool, recurse_submodules: bool,
-              evidence: Path | None, quiet: bool,
+              html_report: Path | None, evidence: Path | None, quiet: bool,
               rule_dirs: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, max_file_size: str,
               show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None,
               baseline: Path | None = None) -> int:
@@ -152,6 +152,10 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
         raise OutputError(str(exc)) from None  # exit 2, one line
     result = with_baseline(result, rotations)
     emit(fmt, result, output, advisories)
+    if html_report is not None:
+        from trussguard.report.html import render_html
+
+        _write(html_report, render_html(result), "HTML report")
     if evidence is not None:
         from trussguard.report.evidence import render_evidence
         from trussguard.sources.history import git
