@@ -26,7 +26,7 @@ from trussguard.audit_cache import BlobCache, BlobResult
 from trussguard.config import ScanConfig
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import fingerprint, merge_policy, to_finding
+from trussguard.findings import describe_rules, fingerprint, merge_policy, to_finding
 from trussguard.pipeline import ERROR_REASONS, ScanResult, ScanStats, hit_suppressed
 from trussguard.policy import truss_dirs
 from trussguard.policy.code_checks import COMMAND_SECRETS
@@ -118,7 +118,8 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
             findings += _submodule(root, path, config, stats, reader_hook)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
     stats.duration_seconds = time.monotonic() - started
-    return ScanResult("history", str(root), findings, build_advisories(findings, rules), stats)
+    return ScanResult("history", str(root), findings, build_advisories(findings, rules), stats,
+                      catalogue=describe_rules(findings, rules))
 
 
 def _dangling(by_blob: dict[str, Finding]) -> Finding:

@@ -99,3 +99,26 @@ def merge_policy(findings: list[Finding], hits: list[PolicyHit], checks: dict[st
         old = out[i]
         out[i] = dataclasses.replace(old, severity=max(old.severity, new.severity), check=new.check, fix=new.fix)
     return out
+
+
+def describe_rules(findings: list[Finding], rules: dict[str, Rule]) -> dict[str, dict]:
+    """What reporters that list rules (SARIF) need about each rule or check a finding names:
+    its name, description, severity, help (the rule's rotation steps or the check's explanation)
+    and a reference URL. Carried on the result, so custom rule packs are described too."""
+    from trussguard.policy.registry import explanation_sections, iter_checks
+
+    checks = {c.code: c for c in iter_checks()}
+    out: dict[str, dict] = {}
+    for rule_id in sorted({f.rule_id for f in findings} | {f.check for f in findings if f.check}):
+        if rule_id in rules:
+            r = rules[rule_id]
+            steps = list(r.rotation.steps) if r.rotation else []
+            out[rule_id] = {"name": r.name, "description": r.description, "severity": str(r.severity),
+                            "help": steps, "uri": r.references[0] if r.references else None}
+        elif rule_id in checks:
+            c = checks[rule_id]
+            sections = explanation_sections(c)
+            out[rule_id] = {"name": c.name, "description": c.summary, "severity": str(c.severity),
+                            "help": [sections.get("Why it matters", ""), sections.get("Use instead", "")],
+                            "uri": None}
+    return out

@@ -16,7 +16,7 @@ from trussguard.advise import build_advisories
 from trussguard.config import ScanConfig
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import merge_policy, to_finding
+from trussguard.findings import describe_rules, merge_policy, to_finding
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, run_policy
 from trussguard.sources.tree import Candidate, TreeListing, list_tree, read_fragment
@@ -52,6 +52,7 @@ class ScanResult:
     advisories: list[Advisory]
     stats: ScanStats
     rotated: frozenset[str] = frozenset()  # advisory ids the baseline says were rotated: reported, never failing
+    catalogue: dict[str, dict] = field(default_factory=dict)  # rule/check id -> description (findings.describe_rules)
 
     @property
     def errors(self) -> list[Skipped]:
@@ -95,7 +96,8 @@ def scan_tree(config: ScanConfig) -> ScanResult:
     stats = ScanStats(chunk.files, chunk.bytes, listing.skipped + chunk.skipped, chunk.suppressed,
                       policy.notes, len(policy.trusses), time.monotonic() - started,
                       len(ruleset.rules), len(checks), workers)
-    return ScanResult("tree", str(listing.root), findings, build_advisories(findings, rules), stats)
+    return ScanResult("tree", str(listing.root), findings, build_advisories(findings, rules), stats,
+                      catalogue=describe_rules(findings, rules))
 
 
 def _scan_all(listing: TreeListing, detector: Detector, config: ScanConfig) -> tuple[_ChunkResult, int]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from trussguard.pipeline import ScanResult
-from trussguard.report import json_report, text
+from trussguard.report import json_report, sarif, text
 
-REPORTERS = {"text": text.render, "json": json_report.render}
+REPORTERS = {"text": text.render, "json": json_report.render, "sarif": sarif.render}
 
 
 def render(fmt: str, result: ScanResult, color: bool = False) -> str:
