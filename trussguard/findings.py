@@ -58,6 +58,7 @@ def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
         advisory_id=advisory_id(digest),
         decoded=match.decoded,
         secret=match.secret if keep_secret else None,
+        secret_sha1=hashlib.sha1(match.secret.encode("utf-8")).hexdigest(),
     )
 
 
@@ -81,6 +82,7 @@ def from_policy(hit: PolicyHit, check: Check, keep_secret: bool = False) -> Find
         check=check.code,
         fix=hit.fix,
         secret=hit.secret if keep_secret else None,
+        secret_sha1=hashlib.sha1(hit.secret.encode("utf-8")).hexdigest() if hit.secret is not None else None,
     )
 
 
