@@ -35,8 +35,9 @@ def _report_options(what: str):
 
     def apply(f):
         for option in reversed([
-            click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
-                         show_default=True, help="Report format (sarif: SARIF 2.1.0, for code scanning)."),
+            click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "markdown"]),
+                         default="text", show_default=True,
+                         help="Report format: sarif (SARIF 2.1.0), github (annotations), markdown (job summary)."),
             click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
                          help="Write the report here."),
             click.option("--advisories", type=click.Path(dir_okay=False, path_type=Path),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from trussguard.pipeline import ScanResult
-from trussguard.report import json_report, sarif, text
+from trussguard.report import github, json_report, markdown, sarif, text
 
-REPORTERS = {"text": text.render, "json": json_report.render, "sarif": sarif.render}
+REPORTERS = {"text": text.render, "json": json_report.render, "sarif": sarif.render, "github": github.render,
+             "markdown": markdown.render_summary}
 
 
 def render(fmt: str, result: ScanResult, color: bool = False) -> str:

@@ -37,3 +37,32 @@ def render_advisories(result: ScanResult) -> str:
         if a.references:
             lines += ["References: " + ", ".join(f"<{r}>" for r in a.references), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render_summary(result: ScanResult) -> str:
+    """``--format markdown``: the job summary (``$GITHUB_STEP_SUMMARY``): findings, then what to do."""
+    s = result.stats
+    what = "history audit" if result.mode == "history" else "scan"
+    head = f"## trussguard {what}: {len(result.findings)} finding(s)" if result.findings else \
+        f"## trussguard {what}: no secrets found"
+    lines = [head, "", f"{s.files_scanned} {'unique blobs' if result.mode == 'history' else 'files'} scanned "
+             f"in {s.duration_seconds:.2f} s; values are shown redacted.", ""]
+    if result.findings:
+        lines += ["| severity | rule | where | value | fix |", "|---|---|---|---|---|"]
+        for f in result.findings:
+            where = f"`{f.path}:{f.line}`" + (f" @ `{f.commit[:12]}`" if f.commit else "")
+            lines.append(f"| {f.severity} | `{f.rule_id}` | {_cell(where)} | {_cell(f'`{f.redacted}`' if f.redacted else '')} "
+                         f"| {_cell(f.fix or '')} |")
+        lines.append("")
+    if result.advisories:
+        lines += ["### What to do", ""]
+        for a in result.advisories:
+            state = f", {rotation_label(a)}" if a.rotation else ""
+            lines.append(f"- **{a.title}** ({a.urgency}{state}, `{a.id}`): "
+                         + "; ".join(f"{x.step}. {x.title}" for x in a.actions))
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")

@@ -1,0 +1,33 @@
+"""``--format github``: workflow commands that GitHub Actions turns into annotations on the diff.
+
+One ``::error``/``::warning``/``::notice`` line per finding, with file, line, column and title.
+Messages carry the redacted value at most; workflow-command escaping (``%``, CR, LF, and in the
+properties ``:`` and ``,``) keeps a crafted path or message from injecting another command.
+"""
+
+from __future__ import annotations
+
+from trussguard.pipeline import ScanResult
+
+LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
+
+
+def render(result: ScanResult) -> str:
+    lines = []
+    for f in result.findings:
+        where = f"file={_prop(f.path)},line={max(f.line, 1)}" + (f",col={f.column}" if f.column else "")
+        value = f" ({f.redacted})" if f.redacted else ""
+        commit = f" Introduced in commit {f.commit[:12]}." if f.commit else ""
+        fix = f" Fix: {f.fix}" if f.fix else ""
+        title = f"{f.title} [{f.rule_id}]"
+        lines.append(f"::{LEVELS.get(str(f.severity), 'error')} {where},title={_prop(title)}::"
+                     f"{_data(f.message + value + commit + fix)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
