@@ -1,15 +1,36 @@
 """The baseline file (``.trussguard-baseline.json``): what the team has already dealt with.
 
-This first part holds rotation acknowledgements: a leaked secret that was rotated is still
-reported (the history keeps it) but no longer fails the build, and its advisory says
-"rotated on ..., history purge pending". Entries name the secret by its advisory id (a prefix of
-the secret's SHA-256), never by value. The CI issue adds finding entries to the same file.
+Three kinds of entries share one file (``schema_version`` 1), each naming a secret by a hash,
+never by value, and never by line number (inserting lines above a secret changes nothing):
 
-Format (``schema_version`` 1)::
+- **finding entries** (``baseline create`` / ``update``) acknowledge one finding by its
+  fingerprint, ``sha256(rule id, path, sha256(secret))``: a baselined finding is no longer
+  reported, and an entry that matches nothing any more is listed as stale;
+- **imported entries** come from a detect-secrets ``.secrets.baseline`` (its SHA-1 of the secret
+  and its file name), so a team migrates without triaging again; they hide a finding in that file
+  whose secret has that SHA-1, whether detect-secrets' audit marked it a secret or not;
+- **rotation entries** (``trussguard rotated``): a leaked secret that was rotated is still
+  reported (the history keeps it) but no longer fails the build. They never hide a finding and
+  are never stale. Finding entries may carry the same rotation fields; ``rotations()`` reads both.
+
+Format::
 
     {"schema_version": 1,
-     "entries": [{"advisory_id": "adv-0123456789abcdef", "rotated_at": "2026-11-20",
-                  "rotated_by": "alice", "reference": "SEC-123", "recorded_at": "2026-11-21T09:30:00+00:00"}]}
+     "entries": [
+       {"advisory_id": "adv-0123456789abcdef", "rotated_at": "2026-11-20",
+        "rotated_by": "alice", "reference": "SEC-123", "recorded_at": "2026-11-21T09:30:00+00:00"},
+       {"fingerprint": "tg-0123456789abcdef0123", "rule_id": "huggingface.user-token",
+        "path": "model/model.py", "secret_sha256": "<64 hex, null for a policy finding>",
+        "advisory_id": "adv-0123456789abcdef", "reason": "test fixture, revoked",
+        "added_by": "alice", "added_at": "2026-11-21T09:30:00+00:00",
+        "rotated_at": "2026-11-20", "rotated_by": "alice", "reference": "SEC-123"},
+       {"detect_secrets": {"hashed_secret": "<40 hex>", "filename": "model/model.py",
+                           "type": "Secret Keyword"},
+        "reason": "imported from .secrets.baseline", "added_by": "alice",
+        "added_at": "2026-11-21T09:30:00+00:00"}]}
+
+The last three fields of the finding entry are optional. Imported file names are relative to
+where detect-secrets ran (usually the repository root), as trussguard's paths are to the scan root.
 """
 
 from __future__ import annotations
@@ -20,11 +41,23 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trussguard.pipeline import ScanResult
+    from trussguard.types import Finding
 
 SCHEMA_VERSION = 1
 DEFAULT_NAME = ".trussguard-baseline.json"
+IMPORT_REASON = "imported from .secrets.baseline"
 _ADVISORY = re.compile(r"^adv-[0-9a-f]{16}$")
+_FINGERPRINT = re.compile(r"^tg-[0-9a-f]{20}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA1 = re.compile(r"^[0-9a-f]{40}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_ROTATION = ("rotated_at", "rotated_by", "reference")
+_TEXT = ("rotated_by", "reference", "reason", "added_by", "added_at", "recorded_at")
+_NEVER = ("secret", "secret_sha1", "redacted", "line", "line_number", "column")  # values and places
 
 
 class BaselineError(Exception):
@@ -37,22 +70,24 @@ class Baseline:
     entries: list[dict] = field(default_factory=list)
 
     def rotations(self) -> dict[str, dict]:
-        """advisory id -> its rotation record (rotated_at, rotated_by, reference); the latest wins."""
-        out: dict[str, dict] = {}
+        """advisory id -> its rotation record (rotated_at, rotated_by, reference), from rotation
+        entries and finding entries alike; the most recently recorded wins."""
+        best: dict[str, tuple[tuple[str, str], dict]] = {}
         for entry in self.entries:
-            if "advisory_id" in entry and entry.get("rotated_at"):
-                out[entry["advisory_id"]] = {k: entry.get(k) for k in ("rotated_at", "rotated_by", "reference")}
-        return out
+            advisory = _advisory_of(entry)
+            if advisory is None or not entry.get("rotated_at"):
+                continue
+            when = (entry.get("recorded_at") or entry.get("added_at") or "", entry["rotated_at"])
+            if advisory not in best or when >= best[advisory][0]:
+                best[advisory] = (when, {k: entry.get(k) for k in _ROTATION})
+        return {advisory: record for advisory, (_, record) in best.items()}
 
 
 def load(path: Path) -> Baseline:
     """The baseline at ``path``; a missing file is an empty baseline (``rotated`` creates it)."""
     if not path.exists():
         return Baseline(path)
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise BaselineError(f"cannot read baseline {path}: {exc}") from None
+    data = _read_json(path, "baseline")
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION \
             or not isinstance(data.get("entries"), list):
         raise BaselineError(f"{path} is not a trussguard baseline (schema_version {SCHEMA_VERSION} with entries)")
@@ -63,40 +98,224 @@ def load(path: Path) -> Baseline:
     return Baseline(path, data["entries"])
 
 
+def _read_json(path: Path, what: str):
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BaselineError(f"cannot read {what} {path}: {exc}") from None
+
+
 def _problem(entry) -> str | None:
     if not isinstance(entry, dict):
         return "not an object"
+    kinds = [k for k in ("fingerprint", "detect_secrets") if k in entry]
+    if len(kinds) > 1:
+        return "an entry has a fingerprint or a detect_secrets import, not both"
+    if not kinds and "advisory_id" not in entry:
+        return "an entry needs a fingerprint, a detect_secrets import or an advisory_id"
+    imported = entry.get("detect_secrets")
+    leaked = [k for k in _NEVER if k in entry or (isinstance(imported, dict) and k in imported)]
+    if leaked:
+        return f"{leaked[0]!r} is not allowed: entries never hold secret values, SHA-1s or line numbers"
+    problem = _fingerprint_problem(entry) if kinds == ["fingerprint"] else \
+        _import_problem(imported) if kinds else None
+    return problem or _rotation_problem(entry, rotation_only=not kinds)
+
+
+def _fingerprint_problem(entry: dict) -> str | None:
+    if not isinstance(entry["fingerprint"], str) or not _FINGERPRINT.match(entry["fingerprint"]):
+        return "fingerprint must look like tg-0123456789abcdef0123"
+    for key in ("rule_id", "path"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            return f"{key} must be text"
+    digest = entry.get("secret_sha256")
+    if digest is not None and (not isinstance(digest, str) or not _SHA256.match(digest)):
+        return "secret_sha256 must be 64 lowercase hex digits (or null)"
+    return None
+
+
+def _import_problem(imported) -> str | None:
+    if not isinstance(imported, dict):
+        return "detect_secrets must be an object"
+    if not isinstance(imported.get("hashed_secret"), str) or not _SHA1.match(imported["hashed_secret"]):
+        return "detect_secrets.hashed_secret must be 40 lowercase hex digits"
+    if not isinstance(imported.get("filename"), str) or not imported["filename"]:
+        return "detect_secrets.filename must be text"
+    if imported.get("type") is not None and not isinstance(imported["type"], str):
+        return "detect_secrets.type must be text"
+    return None
+
+
+def _rotation_problem(entry: dict, rotation_only: bool) -> str | None:
     if "advisory_id" in entry:
         if not isinstance(entry["advisory_id"], str) or not _ADVISORY.match(entry["advisory_id"]):
             return "advisory_id must look like adv-0123456789abcdef"
+        digest = entry.get("secret_sha256")
+        if isinstance(digest, str) and entry["advisory_id"] != f"adv-{digest[:16]}":
+            return "advisory_id does not belong to secret_sha256"
+    if rotation_only or entry.get("rotated_at") is not None:
         if not isinstance(entry.get("rotated_at"), str) or not _DATE.match(entry["rotated_at"]):
             return "rotated_at must be a date (YYYY-MM-DD)"
-    for key in ("rotated_by", "reference"):
+        if _advisory_of(entry) is None:
+            return "rotation fields need the secret's advisory_id or secret_sha256"
+    for key in _TEXT:
         if entry.get(key) is not None and not isinstance(entry[key], str):
             return f"{key} must be text"
     return None
 
 
+def _advisory_of(entry: dict) -> str | None:
+    if entry.get("advisory_id"):
+        return entry["advisory_id"]
+    digest = entry.get("secret_sha256")
+    return f"adv-{digest[:16]}" if isinstance(digest, str) and digest else None
+
+
 def record_rotation(baseline: Baseline, advisory_id: str, by: str, reference: str | None,
                     at: str | None = None) -> Baseline:
-    """A new baseline with this rotation acknowledged (an earlier entry for it is replaced)."""
+    """A new baseline with this rotation acknowledged (an earlier rotation entry for it is
+    replaced; finding entries naming the same secret stay)."""
     advisory_id = advisory_id if advisory_id.startswith("adv-") else f"adv-{advisory_id[:16]}"
     if not _ADVISORY.match(advisory_id):
         raise BaselineError(f"not an advisory id or secret SHA-256: {advisory_id}")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    at = at or now.date().isoformat()
+    at = at or _now()[:10]
     if not _DATE.match(at):
         raise BaselineError(f"--at expects a date (YYYY-MM-DD), got {at!r}")
     entry = {"advisory_id": advisory_id, "rotated_at": at, "rotated_by": by, "reference": reference,
-             "recorded_at": now.isoformat(timespec="seconds")}
-    kept = [e for e in baseline.entries if e.get("advisory_id") != advisory_id]
+             "recorded_at": _now()}
+    kept = [e for e in baseline.entries if e.get("advisory_id") != advisory_id or _kind(e) != "rotation"]
     return replace(baseline, entries=kept + [entry])
+
+
+# ----------------------------------------------------------------------------- finding entries
+
+
+def create(result: ScanResult, reason: str, who: str, path: Path) -> Baseline:
+    """A new baseline acknowledging every finding of ``result``: one entry per fingerprint."""
+    return Baseline(path, _entries_for(result.findings, reason, who))
+
+
+def update(baseline: Baseline, result: ScanResult, reason: str, who: str) -> tuple[Baseline, list[dict]]:
+    """(the baseline with entries for the findings it does not cover yet, stale entries dropped;
+    the dropped entries). Entries still matching keep their reason, author and date; rotation
+    entries are always kept."""
+    new, stale = apply(baseline, result)
+    dropped = {id(e) for e in stale}
+    kept = [e for e in baseline.entries if id(e) not in dropped]
+    return replace(baseline, entries=kept + _entries_for(new, reason, who)), stale
+
+
+def apply(baseline: Baseline, result: ScanResult) -> tuple[list[Finding], list[dict]]:
+    """(the findings the baseline does not cover, in order; its finding and imported entries
+    that matched no finding of ``result``). Rotation entries neither hide nor go stale."""
+    by_fingerprint = {e["fingerprint"]: e for e in baseline.entries if _kind(e) == "finding"}
+    by_import: dict[tuple[str, str], list[dict]] = {}
+    for e in baseline.entries:
+        if _kind(e) == "import":
+            by_import.setdefault((_posix(e["detect_secrets"]["filename"]), e["detect_secrets"]["hashed_secret"]),
+                                 []).append(e)
+    used: set[int] = set()
+    new = []
+    for finding in result.findings:
+        hits = ([by_fingerprint[finding.id]] if finding.id in by_fingerprint else []) \
+            + (by_import.get((finding.path, finding.secret_sha1), []) if finding.secret_sha1 else [])
+        used.update(id(e) for e in hits)
+        if not hits:
+            new.append(finding)
+    stale = [e for e in baseline.entries if _kind(e) != "rotation" and id(e) not in used]
+    return new, stale
+
+
+def _entries_for(findings, reason: str, who: str) -> list[dict]:
+    now = _now()
+    entries: dict[str, dict] = {}
+    for f in findings:
+        entry = {"fingerprint": f.id, "rule_id": f.rule_id, "path": f.path, "secret_sha256": f.secret_sha256,
+                 "reason": reason, "added_by": who, "added_at": now}
+        if f.advisory_id:
+            entry["advisory_id"] = f.advisory_id
+        entries.setdefault(f.id, entry)
+    return sorted(entries.values(), key=_order)
+
+
+def _kind(entry: dict) -> str:
+    return "finding" if "fingerprint" in entry else "import" if "detect_secrets" in entry else "rotation"
+
+
+# ----------------------------------------------------------------------------- detect-secrets import
+
+
+def import_detect_secrets(baseline: Baseline, ds_path: Path, who: str) -> tuple[Baseline, int]:
+    """(the baseline with one imported entry per secret of the detect-secrets baseline at
+    ``ds_path`` it does not hold yet; how many were added). Only the SHA-1, the file name and
+    the type are kept (not detect-secrets' line numbers)."""
+    data = _read_json(ds_path, "detect-secrets baseline")
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, dict):
+        raise BaselineError(f"{ds_path} is not a detect-secrets baseline (no results object)")
+    have = {_import_key(e["detect_secrets"]) for e in baseline.entries if _kind(e) == "import"}
+    now, added = _now(), []
+    for filename, secrets in sorted(results.items()):
+        if not isinstance(secrets, list):
+            raise BaselineError(f"{ds_path}: results[{filename!r}] is not a list of secrets")
+        for n, secret in enumerate(secrets, start=1):
+            imported = _imported(secret, filename)
+            if imported is None:
+                raise BaselineError(f"{ds_path}: results[{filename!r}] secret {n}: "
+                                    "needs a hashed_secret of 40 hex digits")
+            if _import_key(imported) in have:
+                continue
+            have.add(_import_key(imported))
+            reason = IMPORT_REASON + _audited(secret.get("is_secret"))
+            added.append({"detect_secrets": imported, "reason": reason, "added_by": who, "added_at": now})
+    return replace(baseline, entries=baseline.entries + sorted(added, key=_order)), len(added)
+
+
+def _imported(secret, filename: str) -> dict | None:
+    if not isinstance(secret, dict) or not isinstance(secret.get("hashed_secret"), str):
+        return None
+    digest = secret["hashed_secret"].lower()
+    if not _SHA1.match(digest):
+        return None
+    kind = secret.get("type")
+    return {"hashed_secret": digest, "filename": _posix(filename), "type": kind if isinstance(kind, str) else None}
+
+
+def _audited(is_secret) -> str:
+    return " (audited: a real secret)" if is_secret is True else \
+        " (audited: not a secret)" if is_secret is False else ""
+
+
+def _import_key(imported: dict) -> tuple:
+    return (_posix(imported["filename"]), imported["hashed_secret"], imported.get("type"))
+
+
+def _posix(filename: str) -> str:
+    name = filename.replace("\\", "/")
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _order(entry: dict) -> tuple:
+    """Rotation entries first, then by path, rule and id: the order reviewers read the file in."""
+    imported = entry.get("detect_secrets") or {}
+    return (_kind(entry) != "rotation", entry.get("path") or imported.get("filename") or "",
+            entry.get("rule_id") or imported.get("type") or "",
+            entry.get("fingerprint") or imported.get("hashed_secret") or entry.get("advisory_id") or "",
+            json.dumps(entry, sort_keys=True))
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def save(baseline: Baseline) -> None:
     """Atomically, sorted, one entry per line-group: the file is reviewed in pull requests."""
-    text = json.dumps({"schema_version": SCHEMA_VERSION,
-                       "entries": sorted(baseline.entries, key=lambda e: json.dumps(e, sort_keys=True))},
+    text = json.dumps({"schema_version": SCHEMA_VERSION, "entries": sorted(baseline.entries, key=_order)},
                       indent=2, sort_keys=True) + "\n"
     tmp = baseline.path.with_name(f".{baseline.path.name}.{os.getpid()}.tmp")
     try:

@@ -74,6 +74,8 @@ def cli() -> None:
 @click.option("--no-detect-secrets", is_flag=True, help="Do not run the detect-secrets plugins on Truss files.")
 @click.option("--no-decode", is_flag=True, help="Do not look inside base64 and percent-encoded runs.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the rule cache.")
+@click.option("--staged", is_flag=True,
+              help="Scan what is about to be committed: the index version of each staged file (pre-commit).")
 def scan(**options) -> None:
     """Scan a working tree (default: the current directory) for embedded credentials."""
     from trussguard.commands import run_scan

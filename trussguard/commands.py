@@ -94,7 +94,7 @@ def run_rules_check(dirs: list[Path], seed: int | None) -> int:
 def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, output: Path | None,
              fail_on: str, max_file_size: str, show_secrets: bool, no_detect_secrets: bool, no_decode: bool,
              allow_unreadable: bool, jobs: int | None, no_cache: bool, advisories: Path | None = None,
-             baseline: Path | None = None) -> int:
+             baseline: Path | None = None, staged: bool = False) -> int:
     from trussguard.config import ScanConfig, parse_size
     from trussguard.pipeline import scan_tree
     from trussguard.types import Severity
@@ -110,7 +110,10 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
         allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=None if no_cache else default_cache_dir(),
     )
     try:
-        result = scan_tree(config)
+        if staged:
+            result = _scan_staged(config, paths)
+        else:
+            result = scan_tree(config)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
     result = with_baseline(result, rotations)
@@ -168,6 +171,18 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
                    f"(first: {result.errors[0].path}: {result.errors[0].detail}); "
                    "use --allow-missing to accept", err=True)
     return code
+
+
+def _scan_staged(config, paths: tuple[Path, ...]):
+    from trussguard.sources.history import GitError, NotARepository
+    from trussguard.staged import scan_staged
+
+    if len(paths) > 1:
+        raise click.UsageError("--staged takes at most one path (a folder inside the repository)")
+    try:
+        return scan_staged(config, paths[0] if paths else Path("."))
+    except (NotARepository, GitError) as exc:
+        raise OutputError(str(exc)) from None
 
 
 def load_rotations(path: Path | None) -> dict[str, dict]:

@@ -1,0 +1,72 @@
+"""What a commit would record: the index versions of the staged files (``scan --staged``).
+
+A pre-commit hook must judge exactly what is about to be committed: the staged content of each
+file (a partially staged file is read from the index, not the working tree), new paths of renames
+included, deletions never. Everything is read from git's object database by blob id, through
+the same batch reader as the history audit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from trussguard.sources.history import BlobReader, decode_path, git, repository_root
+
+
+@dataclass(frozen=True)
+class IndexListing:
+    root: Path
+    staged: dict[str, str]  # path -> blob id of each added, copied, modified or renamed-to file
+    index: dict[str, str]  # path -> blob id of every file in the index (the whole next commit)
+
+
+def list_staged(start: Path) -> IndexListing:
+    root = repository_root(start)
+    out = git(root, "diff", "--cached", "--raw", "-z", "--no-abbrev", "--find-renames", "--diff-filter=ACMR",
+              "--no-ext-diff", "--no-textconv", "--ignore-submodules=all")
+    staged: dict[str, str] = {}
+    tokens = out.split(b"\0")
+    i = 0
+    while i < len(tokens) - 1:
+        meta = tokens[i].lstrip(b":").split()
+        if len(meta) < 5:
+            i += 1
+            continue
+        renamed = meta[4][:1] in (b"R", b"C")
+        path = tokens[i + 2] if renamed else tokens[i + 1]  # renames and copies list the old path first
+        if meta[1].startswith(b"100"):  # a regular file (not a submodule or a symlink)
+            staged[decode_path(path)] = meta[3].decode()
+        i += 3 if renamed else 2
+    index: dict[str, str] = {}
+    for entry in git(root, "ls-files", "-s", "-z").split(b"\0"):
+        head, _, path = entry.partition(b"\t")
+        parts = head.split()
+        if len(parts) == 3 and parts[0].startswith(b"100") and parts[2] == b"0":
+            index[decode_path(path)] = parts[1].decode()
+    return IndexListing(root, staged, index)
+
+
+class IndexReader:
+    """Index versions by path, read once each through one batch ``cat-file`` process."""
+
+    def __init__(self, listing: IndexListing, max_size: int):
+        self._listing = listing
+        self._reader = BlobReader(listing.root, max_size)
+        self._cache: dict[str, object] = {}
+
+    def read_many(self, paths: list[str]) -> dict[str, object]:
+        """path -> text bytes or a Skipped, for paths that are in the index."""
+        todo = [p for p in paths if p not in self._cache and p in self._listing.index]
+        blobs = [self._listing.index[p] for p in todo]
+        by_blob = dict(self._reader.read_many(blobs, {self._listing.index[p]: p for p in todo}))
+        for p in todo:
+            self._cache[p] = by_blob[self._listing.index[p]]
+        return {p: self._cache[p] for p in paths if p in self._cache}
+
+    def read(self, path: str) -> bytes | None:
+        data = self.read_many([path]).get(path)
+        return data if isinstance(data, bytes) else None
+
+    def close(self) -> None:
+        self._reader.close()

@@ -1,0 +1,73 @@
+"""``scan --staged``: the pre-commit pipeline. Index versions of the staged files -> rules ->
+inline suppression -> findings -> Truss policy (with each touched Truss's other files, as they
+are in the index) -> advisories. Only staged files are reported: the hook judges the change.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+from pathlib import Path
+
+from trussguard.advise import build_advisories
+from trussguard.config import ScanConfig
+from trussguard.engine.detector import Detector
+from trussguard.engine.loader import load_rules
+from trussguard.findings import describe_rules, merge_policy, to_finding
+from trussguard.pipeline import ScanResult, ScanStats, hit_suppressed
+from trussguard.policy import truss_dirs
+from trussguard.policy.registry import iter_checks
+from trussguard.policy.runner import chains_source, run_policy
+from trussguard.sources.staged import IndexListing, IndexReader, list_staged
+from trussguard.sources.truss_files import truss_files
+from trussguard.suppress.inline import is_suppressed
+from trussguard.types import Skipped
+
+
+def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
+    started = time.monotonic()
+    listing = list_staged(start)
+    ruleset = load_rules(list(config.rule_dirs), cache_dir=config.cache_dir)
+    detector = Detector(ruleset, config.cache_dir, config.use_detect_secrets, config.decode_depth)
+    rules, checks = ruleset.by_id(), {c.code: c for c in iter_checks()}
+    selected = truss_files(sorted(listing.index))
+    reader = IndexReader(listing, config.max_file_size)
+    stats = ScanStats(rules=len(ruleset.rules), checks=len(checks))
+    matches, chains = {}, []
+    try:
+        for path, data in sorted(reader.read_many(sorted(listing.staged)).items()):
+            if isinstance(data, Skipped):
+                stats.skipped.append(data)
+                continue
+            stats.files_scanned += 1
+            stats.bytes_scanned += len(data)
+            if chains_source(path, data):
+                chains.append(path)
+            found = detector.detect(path, data, path in selected)
+            kept = [m for m in found if not is_suppressed(data, m)]
+            stats.suppressed += len(found) - len(kept)
+            if kept:
+                matches[path] = kept
+        findings = [to_finding(m, rules[m.rule_id], path, keep_secret=config.show_secrets)
+                    for path, found in matches.items() for m in found]
+        policy = run_policy(_policy_paths(listing), reader.read, matches, detector, frozenset(chains))
+        hits = [h for h in policy.hits if h.path in listing.staged and not hit_suppressed(h, reader.read(h.path))]
+        stats.notes += [n for n in policy.notes if n.split(":", 1)[0] in listing.staged]
+        stats.trusses = len(policy.trusses)
+    finally:
+        reader.close()
+    findings = merge_policy(findings, hits, checks, keep_secret=config.show_secrets)
+    findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
+    stats.duration_seconds = time.monotonic() - started
+    return ScanResult("staged", str(listing.root), findings, build_advisories(findings, rules), stats,
+                      catalogue=describe_rules(findings, rules))
+
+
+def _policy_paths(listing: IndexListing) -> list[str]:
+    """The staged files, every config, and the other files of each Truss folder a staged file is in
+    (the policy needs a model's config, and a config's model code, even when only one is staged)."""
+    folders = {posixpath.dirname(p) for p in listing.index if truss_dirs.is_config_name(p)}
+    touched = {d for d in folders if any(d == "" or s.startswith(d + "/") for s in listing.staged)}
+    return sorted(p for p in listing.index
+                  if p in listing.staged or truss_dirs.is_config_name(p)
+                  or any(d == "" or p.startswith(d + "/") for d in touched))
