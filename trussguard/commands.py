@@ -95,19 +95,16 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
              fail_on: str, max_file_size: str, show_secrets: bool, no_detect_secrets: bool, no_decode: bool,
              allow_unreadable: bool, jobs: int | None, no_cache: bool, advisories: Path | None = None,
              baseline: Path | None = None, staged: bool = False) -> int:
-    from trussguard.config import ScanConfig, parse_size
+    from trussguard.config import ScanConfig
     from trussguard.pipeline import scan_tree
-    from trussguard.types import Severity
 
-    try:
-        size = parse_size(max_file_size)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    rotations = load_rotations(baseline)
+    project = load_project(paths[0] if paths else Path("."))
+    fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
+    known = load_baseline(baseline)
     config = ScanConfig(
-        paths=tuple(paths), rule_dirs=tuple(rule_dirs), fail_on=Severity.parse(fail_on), max_file_size=size,
+        paths=tuple(paths), rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
         show_secrets=show_secrets, use_detect_secrets=not no_detect_secrets, decode_depth=0 if no_decode else 1,
-        allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=None if no_cache else default_cache_dir(),
+        allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir,
     )
     try:
         if staged:
@@ -116,7 +113,7 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
             result = scan_tree(config)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
-    result = with_baseline(result, rotations)
+    result = by_baseline(by_config(result, project), known, report_stale=not staged)
     emit(fmt, result, output, advisories)
     code = result.exit_code(config)
     if code == 2:
@@ -133,17 +130,13 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
               show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None,
               baseline: Path | None = None) -> int:
     from trussguard.audit import AuditConfig, audit_history
-    from trussguard.config import ScanConfig, parse_size
+    from trussguard.config import ScanConfig
     from trussguard.sources.history import GitError, NotARepository
-    from trussguard.types import Severity
 
-    try:
-        size = parse_size(max_file_size)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    rotations = load_rotations(baseline)
-    cache_dir = None if no_cache else default_cache_dir()
-    scan = ScanConfig(rule_dirs=tuple(rule_dirs), fail_on=Severity.parse(fail_on), max_file_size=size,
+    project = load_project(repo)
+    fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
+    known = load_baseline(baseline)
+    scan = ScanConfig(rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
                       show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
     blobs = None if no_cache else blob_cache or (cache_dir / "audit" if cache_dir else None)
     config = AuditConfig(repo, scan, tuple(ref_patterns), include_unreachable, since, rev_range, blobs,
@@ -153,7 +146,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
         result = audit_history(config)
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
-    result = with_baseline(result, rotations)
+    result = by_baseline(by_config(result, project), known)
     emit(fmt, result, output, advisories)
     if html_report is not None:
         from trussguard.report.html import render_html
@@ -185,29 +178,54 @@ def _scan_staged(config, paths: tuple[Path, ...]):
         raise OutputError(str(exc)) from None
 
 
-def load_rotations(path: Path | None) -> dict[str, dict]:
-    """The baseline's rotation acknowledgements, read before scanning so a broken file fails fast."""
+def load_project(start: Path):
+    """The nearest configuration file's settings (``.trussguard.toml`` or ``[tool.trussguard]``)."""
+    from trussguard.project_config import ConfigError, load_nearest
+
+    try:
+        return load_nearest(start if start.exists() else Path("."))
+    except ConfigError as exc:
+        raise OutputError(str(exc)) from None
+
+
+def merged_settings(project, fail_on: str | None, max_file_size: str | None, rule_dirs: tuple[Path, ...],
+                    no_cache: bool):
+    """Flags over the configuration file over the defaults: (fail-on, size, rule dirs, cache dir)."""
+    from trussguard.config import parse_size
+    from trussguard.types import Severity
+
+    try:
+        given = max_file_size if max_file_size is not None else project.max_file_size
+        size = parse_size(str(given if given is not None else "10MiB"))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    cache_dir = None if no_cache else (project.cache_dir or default_cache_dir())
+    return (Severity.parse(fail_on if fail_on is not None else project.fail_on or "high"), size, tuple(rule_dirs) + tuple(project.rules),
+            cache_dir)
+
+
+def load_baseline(path: Path | None):
+    """The baseline, read before scanning so a broken file fails fast; None without ``--baseline``."""
     if path is None:
-        return {}
+        return None
     from trussguard import baseline
 
     try:
-        return baseline.load(path).rotations()
+        return baseline.load(path)
     except baseline.BaselineError as exc:
         raise OutputError(str(exc)) from None
 
 
-def with_baseline(result, rotations: dict[str, dict]):
-    """The result with rotated secrets' advisories marked (reported, not failing the build)."""
-    if not rotations:
-        return result
-    import dataclasses
+def by_config(result, project):
+    from trussguard.suppress.project import by_config as apply_config
 
-    from trussguard.advise import mark_rotated
+    return apply_config(result, project)
 
-    advisories = mark_rotated(result.advisories, rotations)
-    return dataclasses.replace(result, advisories=advisories,
-                               rotated=frozenset(a.id for a in advisories if a.rotation))
+
+def by_baseline(result, known, report_stale: bool = True):
+    from trussguard.suppress.project import by_baseline as apply_baseline
+
+    return apply_baseline(result, known, report_stale)
 
 
 def run_rotated(advisory: str, by: str, reference: str | None, at: str | None, path: Path) -> int:

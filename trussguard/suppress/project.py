@@ -1,0 +1,62 @@
+"""Suppression by the project's own decisions: the configuration file and the baseline.
+
+Runs after the pipeline, on its findings: what the team excluded (paths), turned off (rules) or
+allowed (exact placeholder values, compared by hash: findings never keep the value) is dropped;
+what the baseline acknowledges is hidden, and the baseline entries nothing matched any more are
+returned as stale. Advisories follow their findings (an advisory whose every finding is hidden
+goes too). Rotation acknowledgements mark advisories instead of hiding anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+from trussguard.advise import mark_rotated
+from trussguard.baseline import Baseline, apply
+from trussguard.pipeline import ScanResult
+from trussguard.project_config import ProjectConfig
+
+
+def by_config(result: ScanResult, config: ProjectConfig) -> ScanResult:
+    if config.path is None:
+        return result
+    base = config.path.parent
+    root = Path(result.target)
+    allowed = {hashlib.sha256(v.encode("utf-8")).hexdigest() for v in config.allow_values}
+
+    def kept(f) -> bool:
+        rel = _relative(root / f.path, base)
+        return not (rel is not None and config.excluded(rel)) and config.rule_enabled(f.rule_id) \
+            and f.secret_sha256 not in allowed
+    return _keep(result, [f for f in result.findings if kept(f)])
+
+
+def by_baseline(result: ScanResult, baseline: Baseline | None, report_stale: bool = True) -> ScanResult:
+    if baseline is None:
+        return result
+    visible, stale = apply(baseline, result)
+    result = _keep(result, visible)
+    if stale and report_stale:
+        result.stats.notes.append(f"baseline {baseline.path}: {len(stale)} stale entr{'y' if len(stale) == 1 else 'ies'} "
+                                  "(no longer found; `trussguard baseline update` drops them): "
+                                  + ", ".join(e.get("fingerprint") or e.get("detect_secrets", {}).get("filename", "?")
+                                              for e in stale[:10]))
+    advisories = mark_rotated(result.advisories, baseline.rotations())
+    return dataclasses.replace(result, advisories=advisories,
+                               rotated=frozenset(a.id for a in advisories if a.rotation))
+
+
+def _keep(result: ScanResult, findings: list) -> ScanResult:
+    ids = {f.id for f in findings}
+    advisories = [dataclasses.replace(a, finding_ids=tuple(i for i in a.finding_ids if i in ids))
+                  for a in result.advisories if any(i in ids for i in a.finding_ids)]
+    return dataclasses.replace(result, findings=findings, advisories=advisories)
+
+
+def _relative(path: Path, base: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return None
