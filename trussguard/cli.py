@@ -109,6 +109,56 @@ def audit(**options) -> None:
     sys.exit(run_audit(**options))
 
 
+@cli.group()
+def baseline() -> None:
+    """Acknowledge known findings in .trussguard-baseline.json (create, update, import detect-secrets')."""
+
+
+def _baseline_options(f):
+    for option in reversed([
+        click.option("--baseline", "path", type=click.Path(dir_okay=False, path_type=Path),
+                     default=Path(".trussguard-baseline.json"), show_default=True, help="The baseline file."),
+        click.option("--reason", default="accepted when the baseline was created", show_default=True,
+                     help="Why these findings are acknowledged."),
+        click.option("--by", "who", help="Who acknowledges them (default: git user.name, else $USER)."),
+        click.option("--history", is_flag=True, help="Baseline the findings of the git history (audit), not the tree."),
+    ]):
+        f = option(f)
+    return f
+
+
+@baseline.command("create")
+@click.argument("target", default=".", type=click.Path(path_type=Path))
+@_baseline_options
+def baseline_create(**options) -> None:
+    """Write a new baseline holding every current finding of TARGET."""
+    from trussguard.commands import run_baseline
+
+    sys.exit(run_baseline("create", **options))
+
+
+@baseline.command("update")
+@click.argument("target", default=".", type=click.Path(path_type=Path))
+@_baseline_options
+def baseline_update(**options) -> None:
+    """Add the new findings of TARGET, drop the entries nothing matches any more."""
+    from trussguard.commands import run_baseline
+
+    sys.exit(run_baseline("update", **options))
+
+
+@baseline.command("import-detect-secrets")
+@click.argument("secrets_baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--baseline", "path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path(".trussguard-baseline.json"), show_default=True, help="The baseline file.")
+@click.option("--by", "who", help="Who imports it (default: git user.name, else $USER).")
+def baseline_import(secrets_baseline: Path, path: Path, who: str | None) -> None:
+    """Acknowledge what a detect-secrets .secrets.baseline acknowledges (by its hashed secrets)."""
+    from trussguard.commands import run_baseline_import
+
+    sys.exit(run_baseline_import(secrets_baseline, path, who))
+
+
 @cli.command()
 @click.argument("advisory")
 @click.option("--by", "rotated_by", required=True, help="Who rotated it.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import posixpath
 from pathlib import Path
 
 from trussguard.advise import mark_rotated
@@ -19,7 +20,13 @@ from trussguard.pipeline import ScanResult
 from trussguard.project_config import ProjectConfig
 
 
+# Files of hashes, never values (trussguard's and detect-secrets' baselines): their SHA-256/SHA-1
+# fields under "secret" names look like generic secrets, and detect-secrets skips its own too.
+BASELINE_NAMES = frozenset({".trussguard-baseline.json", ".secrets.baseline"})
+
+
 def by_config(result: ScanResult, config: ProjectConfig) -> ScanResult:
+    result = _keep(result, [f for f in result.findings if posixpath.basename(f.path) not in BASELINE_NAMES])
     if config.path is None:
         return result
     base = config.path.parent
@@ -36,6 +43,8 @@ def by_config(result: ScanResult, config: ProjectConfig) -> ScanResult:
 def by_baseline(result: ScanResult, baseline: Baseline | None, report_stale: bool = True) -> ScanResult:
     if baseline is None:
         return result
+    own = baseline.path.resolve()
+    result = _keep(result, [f for f in result.findings if (Path(result.target) / f.path).resolve() != own])
     visible, stale = apply(baseline, result)
     result = _keep(result, visible)
     if stale and report_stale:
