@@ -311,7 +311,7 @@ IMPORTED = {"detect_secrets": {"hashed_secret": "ab" * 20, "filename": "a.py", "
 def test_valid_entries_of_every_kind_load(tmp_path: Path):
     path = tmp_path / "b.json"
     entries = [GOOD_ROTATION, FINGERPRINT, dict(FINGERPRINT, secret_sha256=None, rule_id="TG207"), IMPORTED,
-               dict(FINGERPRINT, advisory_id="adv-0123456789abcdef", rotated_at="2026-02-02", rotated_by="b")]
+               dict(FINGERPRINT, advisory_id="adv-" + "0" * 16, rotated_at="2026-02-02", rotated_by="b")]
     path.write_text(json.dumps({"schema_version": 1, "entries": entries}), "utf-8")
     assert bl.load(path).entries == entries
 
