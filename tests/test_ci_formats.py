@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from trussguard.cli import main
-from trussguard.report.github import _data, _prop
+from trussguard.report.github import escape_data, escape_property
 
 OPENAI = "openai.project-key"
 COMMAND = re.compile(r"^::(error|warning|notice) file=[^,:]+,line=\d+(,col=\d+)?,title=[^:]+::.+$")
@@ -27,8 +27,8 @@ def test_github_annotations(truss_tree, fake_token, tmp_path: Path):
 
 
 def test_workflow_command_escaping():
-    assert _data("50% done\r\nnext") == "50%25 done%0D%0Anext"
-    assert _prop("a:b,c") == "a%3Ab%2Cc"
+    assert escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
+    assert escape_property("a:b,c") == "a%3Ab%2Cc"
 
 
 def test_markdown_job_summary(truss_tree, fake_token, tmp_path: Path):

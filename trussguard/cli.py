@@ -54,6 +54,8 @@ def _report_options(what: str):
                          "allow_unreadable", is_flag=True,
                          help=f"Exit 0/1 even if some {what} could not be read (they are still reported)."),
             click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Worker processes (default: CPU count)."),
+            click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Use this configuration file instead of the nearest .trussguard.toml / pyproject.toml."),
         ]):
             f = option(f)
         return f

@@ -94,11 +94,29 @@ def run_rules_check(dirs: list[Path], seed: int | None) -> int:
 def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, output: Path | None,
              fail_on: str, max_file_size: str, show_secrets: bool, no_detect_secrets: bool, no_decode: bool,
              allow_unreadable: bool, jobs: int | None, no_cache: bool, advisories: Path | None = None,
-             baseline: Path | None = None, staged: bool = False) -> int:
+             baseline: Path | None = None, staged: bool = False, config_file: Path | None = None) -> int:
+    result, config = scan_result(paths, rule_dirs, fail_on, max_file_size, show_secrets, no_detect_secrets, no_decode,
+                                 allow_unreadable, jobs, no_cache, baseline, staged, config_file)
+    emit(fmt, result, output, advisories)
+    code = result.exit_code(config)
+    if code == 2:
+        click.echo(f"trussguard: error: {len(result.errors)} file(s) could not be read "
+                   f"(first: {result.errors[0].path}: {result.errors[0].detail}); "
+                   "use --allow-unreadable to accept", err=True)
+    return code
+
+
+def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), fail_on: str | None = None,
+                max_file_size: str | None = None, show_secrets: bool = False, no_detect_secrets: bool = False,
+                no_decode: bool = False, allow_unreadable: bool = False, jobs: int | None = None,
+                no_cache: bool = False, baseline: Path | None = None, staged: bool = False,
+                config_file: Path | None = None):
+    """``scan``'s post-processed result (configuration file and baseline applied) and the ``ScanConfig``
+    that decides its exit code; nothing is printed (the GitHub Action renders several reports from one run)."""
     from trussguard.config import ScanConfig
     from trussguard.pipeline import scan_tree
 
-    project = load_project(paths[0] if paths else Path("."))
+    project = load_project(paths[0] if paths else Path("."), config_file)
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
     known = load_baseline(baseline)
     config = ScanConfig(
@@ -113,14 +131,7 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
             result = scan_tree(config)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
-    result = by_baseline(by_config(result, project), known, report_stale=not staged)
-    emit(fmt, result, output, advisories)
-    code = result.exit_code(config)
-    if code == 2:
-        click.echo(f"trussguard: error: {len(result.errors)} file(s) could not be read "
-                   f"(first: {result.errors[0].path}: {result.errors[0].detail}); "
-                   "use --allow-unreadable to accept", err=True)
-    return code
+    return by_baseline(by_config(result, project), known, report_stale=not staged), config
 
 
 def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bool, since: str | None,
@@ -128,25 +139,11 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
               html_report: Path | None, evidence: Path | None, quiet: bool,
               rule_dirs: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, max_file_size: str,
               show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None,
-              baseline: Path | None = None) -> int:
-    from trussguard.audit import AuditConfig, audit_history
-    from trussguard.config import ScanConfig
-    from trussguard.sources.history import GitError, NotARepository
-
-    project = load_project(repo)
-    fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
-    known = load_baseline(baseline)
-    scan = ScanConfig(rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
-                      show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
-    blobs = None if no_cache else blob_cache or (cache_dir / "audit" if cache_dir else None)
-    config = AuditConfig(repo, scan, tuple(ref_patterns), include_unreachable, since, rev_range, blobs,
-                         progress=not quiet and sys.stderr.isatty(), recurse_submodules=recurse_submodules)
+              baseline: Path | None = None, config_file: Path | None = None) -> int:
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    try:
-        result = audit_history(config)
-    except (NotARepository, GitError) as exc:
-        raise OutputError(str(exc)) from None  # exit 2, one line
-    result = by_baseline(by_config(result, project), known)
+    result, scan = audit_result(repo, ref_patterns, include_unreachable, since, rev_range, blob_cache, no_cache,
+                                recurse_submodules, quiet, rule_dirs, fail_on, max_file_size, show_secrets,
+                                allow_unreadable, jobs, baseline, config_file)
     emit(fmt, result, output, advisories)
     if html_report is not None:
         from trussguard.report.html import render_html
@@ -166,6 +163,32 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
     return code
 
 
+def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), include_unreachable: bool = False,
+                 since: str | None = None, rev_range: str | None = None, blob_cache: Path | None = None,
+                 no_cache: bool = False, recurse_submodules: bool = False, quiet: bool = True,
+                 rule_dirs: tuple[Path, ...] = (), fail_on: str | None = None, max_file_size: str | None = None,
+                 show_secrets: bool = False, allow_unreadable: bool = False, jobs: int | None = None,
+                 baseline: Path | None = None, config_file: Path | None = None):
+    """``audit``'s post-processed result and the ``ScanConfig`` that decides its exit code; nothing is printed."""
+    from trussguard.audit import AuditConfig, audit_history
+    from trussguard.config import ScanConfig
+    from trussguard.sources.history import GitError, NotARepository
+
+    project = load_project(repo, config_file)
+    fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
+    known = load_baseline(baseline)
+    scan = ScanConfig(rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
+                      show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
+    blobs = None if no_cache else blob_cache or (cache_dir / "audit" if cache_dir else None)
+    config = AuditConfig(repo, scan, tuple(ref_patterns), include_unreachable, since, rev_range, blobs,
+                         progress=not quiet and sys.stderr.isatty(), recurse_submodules=recurse_submodules)
+    try:
+        result = audit_history(config)
+    except (NotARepository, GitError) as exc:
+        raise OutputError(str(exc)) from None  # exit 2, one line
+    return by_baseline(by_config(result, project), known), scan
+
+
 def _scan_staged(config, paths: tuple[Path, ...]):
     from trussguard.sources.history import GitError, NotARepository
     from trussguard.staged import scan_staged
@@ -178,11 +201,14 @@ def _scan_staged(config, paths: tuple[Path, ...]):
         raise OutputError(str(exc)) from None
 
 
-def load_project(start: Path):
-    """The nearest configuration file's settings (``.trussguard.toml`` or ``[tool.trussguard]``)."""
-    from trussguard.project_config import ConfigError, load_nearest
+def load_project(start: Path, explicit: Path | None = None):
+    """The settings of ``explicit`` (``--config FILE``) if given, else of the nearest configuration file
+    (``.trussguard.toml`` or ``[tool.trussguard]``)."""
+    from trussguard.project_config import ConfigError, load_config, load_nearest
 
     try:
+        if explicit is not None:
+            return load_config(explicit)
         return load_nearest(start if start.exists() else Path("."))
     except ConfigError as exc:
         raise OutputError(str(exc)) from None

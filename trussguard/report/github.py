@@ -15,19 +15,19 @@ LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "not
 def render(result: ScanResult) -> str:
     lines = []
     for f in result.findings:
-        where = f"file={_prop(f.path)},line={max(f.line, 1)}" + (f",col={f.column}" if f.column else "")
+        where = f"file={escape_property(f.path)},line={max(f.line, 1)}" + (f",col={f.column}" if f.column else "")
         value = f" ({f.redacted})" if f.redacted else ""
         commit = f" Introduced in commit {f.commit[:12]}." if f.commit else ""
         fix = f" Fix: {f.fix}" if f.fix else ""
         title = f"{f.title} [{f.rule_id}]"
-        lines.append(f"::{LEVELS.get(str(f.severity), 'error')} {where},title={_prop(title)}::"
-                     f"{_data(f.message + value + commit + fix)}")
+        lines.append(f"::{LEVELS.get(str(f.severity), 'error')} {where},title={escape_property(title)}::"
+                     f"{escape_data(f.message + value + commit + fix)}")
     return "".join(line + "\n" for line in lines)
 
 
-def _data(text: str) -> str:
+def escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -1,0 +1,283 @@
+"""The GitHub Action's logic: ``python -m trussguard.gha``, run by ``action.yml``.
+
+It reads environment variables only: the action's inputs as ``TG_*`` (an input never reaches a
+shell script as text, which is how template injection owns actions) and GitHub's own
+(``GITHUB_EVENT_NAME``, ``GITHUB_EVENT_PATH``, ``GITHUB_OUTPUT``, ``GITHUB_STEP_SUMMARY``,
+``GITHUB_WORKSPACE``, ``RUNNER_TEMP``). The event decides what ``audit`` covers: a pull request's
+commits (base..head), a push's commits (before..after), otherwise the whole history. The scan or
+audit runs once, in process, through the same functions as the CLI (``commands.scan_result`` /
+``audit_result``), and every output is rendered from that one result: annotations on stdout, the
+job summary, the JSON report, SARIF when asked, and the step outputs.
+
+Exit status: 0 clean, 1 findings at or above fail-on, 2 a bad input or an error (one ``::error::``
+line). Secrets appear only redacted: the action never asks for ``--show-secrets``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from trussguard.report.github import escape_data
+
+COMMANDS = ("scan", "audit")
+SEVERITIES = ("low", "medium", "high", "critical")
+PR_EVENTS = ("pull_request", "pull_request_target")
+INPUTS = {"TG_COMMAND": "command", "TG_PATH": "path", "TG_FAIL_ON": "fail-on", "TG_BASELINE": "baseline",
+          "TG_CONFIG": "config", "TG_SARIF": "upload-sarif"}  # environment variable -> action input
+COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 repositories
+FETCH_HINT = "check out the whole history: actions/checkout with `fetch-depth: 0`"
+
+
+class ActionError(Exception):
+    """A bad input or an environment the action cannot work in: one ``::error::`` line, exit 2."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    command: str
+    path: Path
+    fail_on: str | None
+    baseline: Path | None
+    config: Path | None
+    sarif: bool
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What ``audit`` covers: a ``BASE..HEAD`` range or everything (None); ``skip`` for a deleted branch."""
+
+    rev_range: str | None
+    description: str
+    skip: bool = False
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    env = os.environ if env is None else env
+    try:
+        inputs = read_inputs(env)
+        scope = decide_scope(inputs, env)
+        if scope.skip:
+            print(f"::notice::trussguard: {escape_data(scope.description)}; nothing to audit")
+            write_outputs(env, {"findings": "0", "exit-code": "0"})
+            return 0
+        result, config = run(inputs, scope)
+        code = result.exit_code(config)
+        publish(inputs, scope, result, code, env)
+    except ActionError as exc:
+        return fail(env, str(exc))
+    except click.ClickException as exc:  # trussguard's own one-line errors (bad config, baseline, revision)
+        return fail(env, exc.format_message())
+    except Exception as exc:  # fail closed: a crash must never pass the gate
+        problems = getattr(exc, "problems", None)  # RuleLoadError
+        return fail(env, "; ".join(map(str, problems)) if problems else f"{type(exc).__name__}: {exc}")
+    if code == 2:
+        first = result.errors[0]
+        return fail(env, f"{len(result.errors)} file(s) or blob(s) could not be read (first: {first.path}: "
+                         f"{first.detail}); the reports list them", outputs=False)
+    if code == 1:
+        print(f"trussguard: {len(result.findings)} finding(s), at least one at or above {config.fail_on}: "
+              "the job fails (see the annotations and the job summary)")
+    return code
+
+
+def read_inputs(env: Mapping[str, str]) -> Inputs:
+    """The ``TG_*`` inputs, checked; an empty input takes the action's default."""
+    for variable, name in INPUTS.items():
+        if any(ord(c) < 32 or ord(c) == 127 for c in env.get(variable, "")):
+            raise ActionError(f"input {name} contains a control character")
+    command = env.get("TG_COMMAND") or "audit"
+    if command not in COMMANDS:
+        raise ActionError(f"input command must be scan or audit, got {command!r}")
+    fail_on = env.get("TG_FAIL_ON") or None
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise ActionError(f"input fail-on must be one of {', '.join(SEVERITIES)} (or empty), got {fail_on!r}")
+    sarif = env.get("TG_SARIF") or "false"
+    if sarif not in ("true", "false"):
+        raise ActionError(f"input upload-sarif must be true or false, got {sarif!r}")
+    workspace = Path(env.get("GITHUB_WORKSPACE") or ".")
+    path = workspace / (env.get("TG_PATH") or ".")
+    if not path.exists():
+        raise ActionError(f"input path {env.get('TG_PATH')!r} does not exist in the workspace")
+    optional = {k: workspace / env[k] if env.get(k) else None for k in ("TG_BASELINE", "TG_CONFIG")}
+    return Inputs(command, path.resolve(), fail_on, optional["TG_BASELINE"], optional["TG_CONFIG"], sarif == "true")
+
+
+def decide_scope(inputs: Inputs, env: Mapping[str, str]) -> Scope:
+    """pull_request: base..head; merge_group: base..head; push: before..after (see ``_push_scope``);
+    anything else (schedule, workflow_dispatch, ...): every commit of every ref."""
+    event = env.get("GITHUB_EVENT_NAME", "")
+    if inputs.command == "scan":
+        return Scope(None, "the working tree")
+    if event in PR_EVENTS or event == "merge_group":
+        payload = _payload(env)
+        if event == "merge_group":
+            group = payload.get("merge_group") or {}
+            base, head = group.get("base_sha"), group.get("head_sha")
+        else:
+            pull = payload.get("pull_request") or {}
+            base, head = (pull.get("base") or {}).get("sha"), (pull.get("head") or {}).get("sha")
+        base, head = _commit_id(base, f"{event} base sha"), _commit_id(head, f"{event} head sha")
+        root = _repository(inputs.path)
+        _require(root, base, f"the {event} base")
+        _require(root, head, f"the {event} head")
+        return Scope(f"{base}..{head}", f"{event}: the commits of `{base[:12]}..{head[:12]}`")
+    if event == "push":
+        return _push_scope(inputs, _payload(env))
+    return Scope(None, f"{event or 'no event'}: every commit of every ref")
+
+
+def _push_scope(inputs: Inputs, payload: dict) -> Scope:
+    """before..after. A deleted branch: nothing. A new branch or tag (``before`` all zeros), or a
+    force-push whose old tip is gone from a full clone: the commits not on the default branch
+    (``origin/<default>``), or every commit when that cannot be resolved or is the pushed branch."""
+    before, after = _commit_id(payload.get("before"), "push before"), _commit_id(payload.get("after"), "push after")
+    if set(after) == {"0"}:
+        return Scope(None, f"push deleted {payload.get('ref', 'a ref')}", skip=True)
+    root = _repository(inputs.path)
+    _require(root, after, "the pushed commit")
+    if set(before) != {"0"} and (_exists(root, before) or not payload.get("forced") or _shallow(root)):
+        _require(root, before, "the commit before the push")
+        return Scope(f"{before}..{after}", f"push: the commits of `{before[:12]}..{after[:12]}`")
+    default = (payload.get("repository") or {}).get("default_branch")
+    why = "new ref" if set(before) == {"0"} else "force-push"
+    if isinstance(default, str) and default and payload.get("ref") != f"refs/heads/{default}":
+        for candidate in (f"refs/remotes/origin/{default}", f"refs/heads/{default}"):
+            if _exists(root, candidate):
+                return Scope(f"{candidate}..{after}", f"push ({why}): the commits not on `{_plain(default)}`")
+    return Scope(None, f"push ({why}): every commit of every ref")
+
+
+def run(inputs: Inputs, scope: Scope):
+    """One scan or audit, in process; (post-processed result, the ScanConfig deciding its exit code)."""
+    from trussguard import commands
+
+    common = {"fail_on": inputs.fail_on, "baseline": inputs.baseline, "config_file": inputs.config}
+    if inputs.command == "scan":
+        result, config = commands.scan_result((inputs.path,), **common)
+    else:
+        result, config = commands.audit_result(inputs.path, rev_range=scope.rev_range, quiet=True, **common)
+    return _relative_to_repository(result, inputs.path), config
+
+
+def publish(inputs: Inputs, scope: Scope, result, code: int, env: Mapping[str, str]) -> None:
+    """Annotations and notes on stdout, the job summary, the JSON report, SARIF if asked, the outputs."""
+    from trussguard.report import github, json_report, markdown, sarif
+
+    folder = Path(tempfile.mkdtemp(prefix="trussguard-", dir=env.get("RUNNER_TEMP") or None))
+    report = folder / "trussguard.json"
+    report.write_text(json_report.render(result), "utf-8")
+    outputs = {"findings": str(len(result.findings)), "exit-code": str(code), "report": str(report)}
+    if inputs.sarif:
+        (folder / "trussguard.sarif").write_text(sarif.render(result), "utf-8")
+        outputs["sarif"] = str(folder / "trussguard.sarif")
+    sys.stdout.write(github.render(result))
+    for note in result.stats.notes:
+        print(f"::notice::trussguard: {escape_data(note)}")
+    head, _, rest = markdown.render_summary(result).partition("\n\n")
+    _append(env.get("GITHUB_STEP_SUMMARY"), f"{head}\n\nScope: {scope.description}.\n\n{rest}\n")
+    write_outputs(env, outputs)
+    sys.stdout.flush()
+
+
+def write_outputs(env: Mapping[str, str], outputs: dict[str, str]) -> None:
+    if any("\n" in v or "\r" in v for v in outputs.values()):
+        raise ActionError("an output value contains a line break")
+    _append(env.get("GITHUB_OUTPUT"), "".join(f"{k}={v}\n" for k, v in outputs.items()))
+
+
+def fail(env: Mapping[str, str], message: str, outputs: bool = True) -> int:
+    """One ``::error::`` line (escaped: a crafted input cannot start another workflow command); exit 2."""
+    print(f"::error::trussguard: {escape_data(' '.join(message.split()))}")
+    if outputs:
+        try:
+            write_outputs(env, {"exit-code": "2"})
+        except (OSError, ActionError):
+            pass
+    return 2
+
+
+def _append(path: str | None, text: str) -> None:
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def _payload(env: Mapping[str, str]) -> dict:
+    path = env.get("GITHUB_EVENT_PATH")
+    if not path:
+        raise ActionError("GITHUB_EVENT_PATH is not set: run this inside GitHub Actions")
+    try:
+        payload = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ActionError(f"cannot read the event payload {path}: {exc}") from None
+    if not isinstance(payload, dict):
+        raise ActionError(f"the event payload {path} is not a JSON object")
+    return payload
+
+
+def _commit_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not COMMIT_ID.fullmatch(value):
+        raise ActionError(f"{what} in the event payload is not a commit id: {str(value)[:80]!r}")
+    return value
+
+
+def _repository(path: Path) -> Path:
+    from trussguard.sources.history import NotARepository, repository_root
+
+    try:
+        return repository_root(path)
+    except NotARepository as exc:
+        raise ActionError(f"audit needs a git checkout ({exc}); {FETCH_HINT}") from None
+
+
+def _exists(root: Path, rev: str) -> bool:
+    return subprocess.run(["git", "-C", str(root), "rev-parse", "-q", "--verify", "--end-of-options",
+                           f"{rev}^{{commit}}"], capture_output=True).returncode == 0
+
+
+def _require(root: Path, sha: str, what: str) -> None:
+    if not _exists(root, sha):
+        shallow = " (this is a shallow clone)" if _shallow(root) else ""
+        raise ActionError(f"commit {sha[:12]} ({what}) is not in the checkout{shallow}; {FETCH_HINT}")
+
+
+def _shallow(root: Path) -> bool:
+    from trussguard.sources.history import is_shallow
+
+    return is_shallow(root)
+
+
+def _plain(text: str) -> str:
+    return text.replace("`", "'").replace("\n", " ")
+
+
+def _relative_to_repository(result, path: Path):
+    """Paths relative to the repository root (annotations and SARIF need that), for a scan of a subfolder."""
+    folder = Path(result.target)
+    top = subprocess.run(["git", "-C", str(folder if folder.is_dir() else path), "rev-parse", "--show-toplevel"],
+                         capture_output=True, text=True).stdout.strip()
+    try:
+        prefix = folder.resolve().relative_to(Path(top).resolve()).as_posix() if top else "."
+    except ValueError:
+        return result
+    if prefix == ".":
+        return result
+    findings = [dataclasses.replace(f, path=f"{prefix}/{f.path}") for f in result.findings]
+    skipped = [dataclasses.replace(s, path=f"{prefix}/{s.path}") for s in result.stats.skipped]
+    return dataclasses.replace(result, target=top, findings=findings,
+                               stats=dataclasses.replace(result.stats, skipped=skipped))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
