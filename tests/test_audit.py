@@ -437,3 +437,42 @@ def test_progress_bar_only_when_asked(repo: Repo, capsys):
     assert "auditing" in capsys.readouterr().err
     assert main(["audit", str(repo.root), "--no-cache"]) == 0  # stderr is no TTY here: no bar
     assert "auditing" not in capsys.readouterr().err
+
+
+def _slow_history(root: Path, versions: int = 250) -> None:
+    """A repository whose audit takes seconds: many versions of a Truss model file, each with a
+    fresh high-entropy literal, so every version is parsed and checked (fast-import writes it)."""
+    import random
+
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    rng = random.Random(3)
+    body = "".join(f"value_{n} = compute({n}, scale={n % 7})\n" for n in range(1500)).encode()
+    config = b"model_name: slow\nsecrets:\n  hf_access_token: null\n"
+    stream = bytearray(b"commit refs/heads/main\ncommitter A <a@example.invalid> 1700000000 +0000\ndata 2\nc\n"
+                       b"M 100644 inline config.yaml\ndata %d\n%s\n" % (len(config), config))
+    for i in range(versions):
+        label = "".join(rng.choice("abcdefghijkLMNOPQRS0123456789") for _ in range(24))
+        data = body + f'label_{i} = "{label}"\n'.encode()
+        stream += (f"commit refs/heads/main\ncommitter A <a@example.invalid> {1700000001 + i} +0000\ndata 2\nc\n"
+                   f"M 100644 inline model/model.py\ndata {len(data)}\n").encode() + data + b"\n"
+    subprocess.run(["git", "-C", str(root), "fast-import", "--quiet"], input=bytes(stream), check=True)
+
+
+def test_sigint_during_an_audit_exits_130_without_a_report(tmp_path: Path):
+    import signal
+    import sys
+    import time
+
+    root = tmp_path / "slow"
+    _slow_history(root)
+    report = tmp_path / "report.json"
+    proc = subprocess.Popen([sys.executable, "-m", "trussguard", "audit", str(root), "--no-cache", "-j", "2",
+                             "--format", "json", "-o", str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    if proc.poll() is not None:
+        pytest.skip("the audit finished before the signal could be sent (a very fast machine)")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert err.decode().strip().splitlines() == ["trussguard: interrupted"]
+    assert not report.exists() and not list(tmp_path.glob(".report.json.*"))

@@ -37,6 +37,7 @@ from trussguard.sources import history
 from trussguard.sources.truss_files import truss_files
 from trussguard.suppress.inline import is_suppressed
 from trussguard.types import Finding, Skipped
+from trussguard.workers import ignore_interrupts
 
 MAX_OCCURRENCES = 20
 
@@ -232,7 +233,8 @@ def _scan_blobs(blobs: list[str], state: _BlobState, reader_hook, workers: int,
                 and "fork" in multiprocessing.get_all_start_methods():
             chunks = [blobs[i:i + _CHUNK] for i in range(0, len(blobs), _CHUNK)]
             state.detector.warm_up()
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=ignore_interrupts) as pool:
                 for part in pool.map(_scan_chunk, chunks):
                     results.update(part)
                     bar.advance(part.values())

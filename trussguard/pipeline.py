@@ -23,6 +23,7 @@ from trussguard.sources.tree import Candidate, TreeListing, list_tree, read_frag
 from trussguard.sources.truss_files import truss_files
 from trussguard.suppress.inline import allowed_at, is_suppressed
 from trussguard.types import Advisory, Finding, Fragment, Match, Skipped
+from trussguard.workers import ignore_interrupts
 
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 CHUNK_BYTES = 2 * 1024 * 1024
@@ -113,7 +114,7 @@ def _scan_all(listing: TreeListing, detector: Detector, config: ScanConfig) -> t
     init_args = (config, _TRUSS_FILES) if context.get_start_method() != "fork" else ()
     if not init_args:
         detector.warm_up()
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker if init_args else None,
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker if init_args else ignore_interrupts,
                              initargs=init_args) as pool:
         parts = list(pool.map(_scan_chunk, chunks, [config.max_file_size] * len(chunks)))
     merged = _ChunkResult([], [], 0, 0, 0)
@@ -178,6 +179,7 @@ def _chunks(candidates: list[Candidate]) -> list[list[Candidate]]:
 
 def _init_worker(config: ScanConfig, selected: frozenset[str]) -> None:
     global _DETECTOR, _TRUSS_FILES
+    ignore_interrupts()
     _TRUSS_FILES = selected
     ruleset = load_rules(list(config.rule_dirs), cache_dir=config.cache_dir)
     _DETECTOR = Detector(ruleset, config.cache_dir, config.use_detect_secrets, config.decode_depth)

@@ -21,6 +21,7 @@ from trussguard.policy import truss_dirs
 from trussguard.policy.context import CodeContext, ConfigContext, ProjectContext
 from trussguard.policy.registry import PolicyHit, iter_checks
 from trussguard.types import Match
+from trussguard.workers import ignore_interrupts
 
 MAX_PARSE_BYTES = 2 * 1024 * 1024  # larger "config" or "model code" is data: rule scan only
 
@@ -160,7 +161,8 @@ def _map_units(count: int, workers: int, units: list[tuple[int | None, list[str]
     global _UNITS
     _UNITS = units
     if workers > 1 and count >= PARALLEL_MIN_UNITS and "fork" in multiprocessing.get_all_start_methods():
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=ignore_interrupts) as pool:
             return list(pool.map(_run_unit, range(count), chunksize=max(1, count // (workers * 4))))
     return [_run_unit(i) for i in range(count)]
 
