@@ -41,8 +41,14 @@ def decode_path(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+GIT_MISSING = "git is not installed or not on PATH (the history audit and --staged need it)"
+
+
 def git(repo: Path, *args: str, check: bool = True) -> bytes:
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, timeout=3600)
+    try:
+        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, timeout=3600)
+    except FileNotFoundError:
+        raise GitError(GIT_MISSING) from None
     if check and proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git {args[0]}: {message[0] if message else 'failed'}")
@@ -53,8 +59,11 @@ def repository_root(path: Path) -> Path:
     """The work-tree root (or the git dir of a bare repository) containing ``path``."""
     if not path.exists():
         raise NotARepository(f"no such directory: {path}")
-    proc = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel", "--absolute-git-dir"],
-                          capture_output=True, timeout=60)
+    try:
+        proc = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel", "--absolute-git-dir"],
+                              capture_output=True, timeout=60)
+    except FileNotFoundError:
+        raise GitError(GIT_MISSING) from None
     if proc.returncode != 0:
         raise NotARepository(f"not a git repository: {path}")
     lines = [ln for ln in proc.stdout.decode("utf-8", "replace").splitlines() if ln]
