@@ -98,11 +98,16 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
     result, config = scan_result(paths, rule_dirs, fail_on, max_file_size, show_secrets, no_detect_secrets, no_decode,
                                  allow_unreadable, jobs, no_cache, baseline, staged, config_file)
     emit(fmt, result, output, advisories)
+    return exit_code(result, config, "file(s) could not be read", "--allow-unreadable")
+
+
+def exit_code(result, config, what: str, flag: str) -> int:
+    """The result's exit code; for 2 (something was not scanned), the one line that says what."""
     code = result.exit_code(config)
     if code == 2:
-        click.echo(f"trussguard: error: {len(result.errors)} file(s) could not be read "
-                   f"(first: {result.errors[0].path}: {result.errors[0].detail}); "
-                   "use --allow-unreadable to accept", err=True)
+        first = result.errors[0]
+        click.echo(f"trussguard: error: {len(result.errors)} {what} (first: {first.path}: {first.detail}); "
+                   f"use {flag} to accept", err=True)
     return code
 
 
@@ -155,12 +160,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
 
         remote = git(Path(result.target), "config", "--get", "remote.origin.url", check=False).decode().strip()
         _write(evidence, render_evidence(result, started_at, remote or None), "evidence")
-    code = result.exit_code(scan)
-    if code == 2:
-        click.echo(f"trussguard: error: {len(result.errors)} blob(s) missing or unreadable in the repository "
-                   f"(first: {result.errors[0].path}: {result.errors[0].detail}); "
-                   "use --allow-missing to accept", err=True)
-    return code
+    return exit_code(result, scan, "blob(s) missing or unreadable in the repository", "--allow-missing")
 
 
 def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), include_unreachable: bool = False,
