@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import codecs
 import re
+import warnings
 from typing import Callable, Iterator
 
 from trussguard.engine.heuristics import LITERAL_MIN_LENGTH, is_literal_credential
@@ -231,7 +232,9 @@ def _value(prefix: str, string: str, body: str, fields: list[str] | None) -> str
     if "\\" not in body or "r" in prefix:
         return body
     try:
-        return ast.literal_eval(prefix + string)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an invalid escape warns (3.12: SyntaxWarning); -W error must not change the answer
+            return ast.literal_eval(prefix + string)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         raise _Undecided from None
 
