@@ -74,3 +74,26 @@ def test_unusable_cache_folder_still_gives_a_correct_scan(repo: Repo, tmp_path: 
             assert any("cache" in n for n in got["stats"]["notes"])  # said, not silently ignored
     scan = run(["scan", ".", "--format", "json"], repo.root, TRUSSGUARD_CACHE_DIR=str(blocked))
     assert scan.returncode == 1 and [f["rule_id"] for f in json.loads(scan.stdout)["findings"]] == [HF]
+
+
+def test_full_disk_for_the_cache_keeps_the_audit_correct(repo: Repo, tmp_path: Path, monkeypatch):
+    """SQLite's max_page_count makes the cache's first large write fail exactly as a full disk does."""
+    import sqlite3
+
+    from trussguard.audit import AuditConfig, audit_history
+    from trussguard.config import ScanConfig
+
+    repo.commit("many", {f"notes/n{i}.txt": f"note {i}\n" * 50 for i in range(60)})
+    want = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None)))
+    real = sqlite3.connect
+
+    def full(*args, **kwargs):
+        conn = real(*args, **kwargs)
+        conn.execute("PRAGMA max_page_count = 3")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", full)
+    got = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None), blob_cache=tmp_path / "cache"))
+    assert [f.id for f in got.findings] == [f.id for f in want.findings] and got.findings
+    assert got.stats.files_scanned == want.stats.files_scanned
+    assert any("cache disabled" in n and "full" in n for n in got.stats.notes), got.stats.notes
