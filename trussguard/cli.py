@@ -13,14 +13,11 @@ from pathlib import Path
 import click
 
 from trussguard import __version__
+from trussguard.baseline import DEFAULT_NAME as BASELINE
 from trussguard.engine.loader import RuleLoadError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2: bare `trussguard`
-
-
-class UsageFailure(click.ClickException):
-    exit_code = EXIT_ERROR
 
 
 def _rules_option(f):
@@ -119,7 +116,7 @@ def baseline() -> None:
 def _baseline_options(f):
     for option in reversed([
         click.option("--baseline", "path", type=click.Path(dir_okay=False, path_type=Path),
-                     default=Path(".trussguard-baseline.json"), show_default=True, help="The baseline file."),
+                     default=Path(BASELINE), show_default=True, help="The baseline file."),
         click.option("--reason", default="accepted when the baseline was created", show_default=True,
                      help="Why these findings are acknowledged."),
         click.option("--by", "who", help="Who acknowledges them (default: git user.name, else $USER)."),
@@ -152,7 +149,7 @@ def baseline_update(**options) -> None:
 @baseline.command("import-detect-secrets")
 @click.argument("secrets_baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--baseline", "path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path(".trussguard-baseline.json"), show_default=True, help="The baseline file.")
+              default=Path(BASELINE), show_default=True, help="The baseline file.")
 @click.option("--by", "who", help="Who imports it (default: git user.name, else $USER).")
 def baseline_import(secrets_baseline: Path, path: Path, who: str | None) -> None:
     """Acknowledge what a detect-secrets .secrets.baseline acknowledges (by its hashed secrets)."""
@@ -166,7 +163,7 @@ def baseline_import(secrets_baseline: Path, path: Path, who: str | None) -> None
 @click.option("--by", "rotated_by", required=True, help="Who rotated it.")
 @click.option("--reference", help="A ticket or change reference.")
 @click.option("--at", "rotated_at", metavar="YYYY-MM-DD", help="When it was rotated (default: today).")
-@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=Path(".trussguard-baseline.json"),
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=Path(BASELINE),
               show_default=True, help="The baseline file to record it in (created if missing).")
 def rotated(advisory: str, rotated_by: str, reference: str | None, rotated_at: str | None, baseline: Path) -> None:
     """Record that the secret of ADVISORY (adv-... or its SHA-256) was rotated: it stays reported, no longer fails."""

@@ -38,9 +38,6 @@ class ValueContext:
         rules = self.detector.rules
         return min(found, key=lambda m: (rules[m.rule_id].generic, -rules[m.rule_id].severity, m.start))
 
-    def matches_on_line(self, line: int) -> list[Match]:
-        return [m for m in self.matches if m.line == line]
-
     def leak(self, value: str, default: Severity) -> tuple[str, Severity]:
         """(secret, severity) to report for a literal value found where no value may be.
 

@@ -176,11 +176,6 @@ def analysed(tree: ast.Module) -> SecretsUse:
     return hit[1]
 
 
-def secret_reads(tree: ast.Module) -> list[SecretRead]:
-    """Every read of the secrets mapping in the file."""
-    return analysed(tree).reads
-
-
 def _read_of(node: ast.AST, attrs: set[str], scope: _Scope) -> SecretRead | None:
     def mapping(n: ast.AST) -> bool:
         return is_mapping(n, attrs, scope.names, scope.kwargs)

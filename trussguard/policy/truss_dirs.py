@@ -62,10 +62,6 @@ class TrussDir:
     def join(self, *parts: str) -> str:
         return posixpath.normpath(posixpath.join(self.root, *parts)) if self.root else posixpath.join(*parts)
 
-    @property
-    def model_file(self) -> str:
-        return self.join(self.model_module_dir, self.model_class_filename)
-
     def owns_code(self, path: str) -> bool:
         """Python (and shell) files shipped with this Truss: model dir, bundled packages, data dir."""
         if not path.endswith((".py", ".sh")):

@@ -15,14 +15,14 @@ import posixpath
 from pathlib import Path
 
 from trussguard.advise import mark_rotated
-from trussguard.baseline import Baseline, apply
+from trussguard.baseline import DEFAULT_NAME, Baseline, apply
 from trussguard.pipeline import ScanResult
 from trussguard.project_config import ProjectConfig
 
 
 # Files of hashes, never values (trussguard's and detect-secrets' baselines): their SHA-256/SHA-1
 # fields under "secret" names look like generic secrets, and detect-secrets skips its own too.
-BASELINE_NAMES = frozenset({".trussguard-baseline.json", ".secrets.baseline"})
+BASELINE_NAMES = frozenset({DEFAULT_NAME, ".secrets.baseline"})
 
 
 def by_config(result: ScanResult, config: ProjectConfig) -> ScanResult:
