@@ -105,9 +105,11 @@ def exit_code(result, config, what: str, flag: str) -> int:
     """The result's exit code; for 2 (something was not scanned), the one line that says what."""
     code = result.exit_code(config)
     if code == 2:
+        from trussguard.redact import redact_text
+
         first = result.errors[0]
-        click.echo(f"trussguard: error: {len(result.errors)} {what} (first: {first.path}: {first.detail}); "
-                   f"use {flag} to accept", err=True)
+        click.echo(redact_text(f"trussguard: error: {len(result.errors)} {what} (first: {first.path}: "
+                               f"{first.detail}); use {flag} to accept"), err=True)
     return code
 
 
@@ -136,7 +138,7 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
             result = scan_tree(config)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
-    return by_baseline(by_config(result, project), known, report_stale=not staged), config
+    return redact_result(by_baseline(by_config(result, project), known, report_stale=not staged)), config
 
 
 def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bool, since: str | None,
@@ -158,7 +160,8 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
         from trussguard.report.evidence import render_evidence
         from trussguard.sources.history import git
 
-        remote = git(Path(result.target), "config", "--get", "remote.origin.url", check=False).decode().strip()
+        remote = git(Path(result.target), "config", "--get", "remote.origin.url",
+                     check=False).decode("utf-8", "replace").strip()
         _write(evidence, render_evidence(result, started_at, remote or None), "evidence")
     return exit_code(result, scan, "blob(s) missing or unreadable in the repository", "--allow-missing")
 
@@ -186,7 +189,7 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
         result = audit_history(config)
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
-    return by_baseline(by_config(result, project), known), scan
+    return redact_result(by_baseline(by_config(result, project), known)), scan
 
 
 def _scan_staged(config, paths: tuple[Path, ...]):
@@ -240,6 +243,14 @@ def load_baseline(path: Path | None):
         return baseline.load(path)
     except baseline.BaselineError as exc:
         raise OutputError(str(exc)) from None
+
+
+def redact_result(result):
+    """Every note and skipped-file detail masked (trussguard.redact): the one point all reports,
+    the exit-2 line and the Action's notices read them from."""
+    from trussguard.redact import redact_result as apply_redaction
+
+    return apply_redaction(result)
 
 
 def by_config(result, project):
