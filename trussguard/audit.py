@@ -62,6 +62,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     scan = config.scan
     ruleset = load_rules(list(scan.rule_dirs), cache_dir=scan.cache_dir)
     refs, notes = history.list_refs(root, config.ref_patterns)
+    notes[:0] = ruleset.notes  # e.g. a rule cache that failed its checks
     tips, excludes, span = _revisions(root, config, refs)
     unreachable, loose = history.unreachable_objects(root) if config.include_unreachable else ([], [])
     index = history.build_index(root, tips + unreachable, excludes)

@@ -95,7 +95,7 @@ def scan_tree(config: ScanConfig) -> ScanResult:
     findings = merge_policy(findings, policy.hits, checks, keep_secret=config.show_secrets)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
     stats = ScanStats(chunk.files, chunk.bytes, listing.skipped + chunk.skipped, chunk.suppressed,
-                      policy.notes, len(policy.trusses), time.monotonic() - started,
+                      list(ruleset.notes) + policy.notes, len(policy.trusses), time.monotonic() - started,
                       len(ruleset.rules), len(checks), workers)
     return ScanResult("tree", str(listing.root), findings, build_advisories(findings, rules), stats,
                       catalogue=describe_rules(findings, rules))

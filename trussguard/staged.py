@@ -32,7 +32,7 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     rules, checks = ruleset.by_id(), {c.code: c for c in iter_checks()}
     selected = truss_files(sorted(listing.index))
     reader = IndexReader(listing, config.max_file_size)
-    stats = ScanStats(rules=len(ruleset.rules), checks=len(checks))
+    stats = ScanStats(rules=len(ruleset.rules), checks=len(checks), notes=list(ruleset.notes))
     matches, chains = {}, []
     try:
         for path, data in sorted(reader.read_many(sorted(listing.staged)).items()):
