@@ -12,12 +12,11 @@ from pathlib import Path
 
 import click
 
-from trussguard import __version__
+from trussguard import __version__, workers
 from trussguard.baseline import DEFAULT_NAME as BASELINE
 from trussguard.engine.loader import RuleLoadError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-_PACIFIED = getattr(click.utils, "PacifyFlushWrapper", ())  # what click puts on sys.stdout after EPIPE
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2: bare `trussguard`
 
 
@@ -222,10 +221,8 @@ def rules_check(dirs: tuple[Path, ...], seed: int | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps every failure to exit 2 with a one-line message (masked by the redactor:
     an error may quote a file, a path or a URL), Ctrl-C to 130 and SIGTERM to 143."""
-    from trussguard import workers
-
+    previous = workers.install_parent_handlers()  # first: a Ctrl-C from here on is one line and 130
     _tolerant_streams()
-    workers.install_parent_handlers()
     try:
         code = _run(argv)
         workers.check_signalled()  # a signal whose exception something swallowed still counts
@@ -244,13 +241,15 @@ def main(argv: list[str] | None = None) -> int:
         _error("trussguard: error: standard output was closed before the report was written "
                "(use --output FILE to write it to a file)")
         return EXIT_ERROR
+    finally:
+        workers.restore_handlers(previous)
 
 
 def _run(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="trussguard", standalone_mode=False)
     except SystemExit as exc:
-        if isinstance(sys.stdout, _PACIFIED):  # click's answer to EPIPE: exit 1, which reads as "findings"
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # click's answer to EPIPE: exit 1, read as "findings"
             raise BrokenPipeError(32, "standard output closed") from None
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     except _NO_ARGS_IS_HELP as exc:

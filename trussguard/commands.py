@@ -347,7 +347,9 @@ def emit(fmt: str, result, output: Path | None, advisories: Path | None = None) 
     import os
 
     from trussguard.report import render
+    from trussguard.workers import check_signalled
 
+    check_signalled()  # interrupted, even if something swallowed the exception: no report at all
     if advisories is not None:
         from trussguard.report.markdown import render_advisories
 
@@ -360,8 +362,12 @@ def emit(fmt: str, result, output: Path | None, advisories: Path | None = None) 
 
 
 def _write(path: Path, text: str, what: str) -> None:
-    """Atomically: a reader never sees half a report."""
+    """Atomically: a reader never sees half a report (nor one of an interrupted run)."""
     import os
+
+    from trussguard.workers import check_signalled
+
+    check_signalled()
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

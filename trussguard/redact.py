@@ -103,10 +103,16 @@ def redact_result(result, detector: Detector | None = None):
 
 def _mask_urls(text: str) -> str:
     if "://" in text:
-        text = _SCHEME_USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
+        text = _SCHEME_USERINFO.sub(_mask_userinfo, text)
     if "=" in text:
         text = _TOKEN_QUERY.sub(lambda m: f"{m.group('key')}{MASK}" if m.group("value") else m.group(), text)
     return text
+
+
+def _mask_userinfo(m: re.Match) -> str:
+    """user:password@ (or a bare token@) masked; an "@" further down a path is no userinfo."""
+    info = m.group("userinfo")
+    return f"{m.group('scheme')}{MASK}@" if ":" in info or "/" not in info else m.group()
 
 
 def _default_detector() -> Detector | None:

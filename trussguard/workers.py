@@ -19,8 +19,6 @@ report is written and when the command ends, so a signal is never lost.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import multiprocessing
 import os
 import signal
@@ -51,6 +49,9 @@ def die_with_parent() -> None:
     parent = multiprocessing.parent_process()
     expected = parent.pid if parent is not None else None
     try:
+        import ctypes  # here: only workers need it, and the parent's start-up stays short
+        import ctypes.util
+
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
@@ -59,13 +60,22 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
-def install_parent_handlers() -> None:
+def install_parent_handlers() -> dict | None:
     """In the command's main process: SIGINT and SIGTERM stop the workers, are remembered, and
-    raise KeyboardInterrupt / Terminated in the main thread."""
+    raise KeyboardInterrupt / Terminated in the main thread. Returns the previous handlers for
+    ``restore_handlers`` (None off the main thread, where Python allows no handler)."""
     global _received
     _received = None
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        return {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: an embedding program keeps its own handling
+        return None
+
+
+def restore_handlers(previous: dict | None) -> None:
+    """Puts back what ``install_parent_handlers`` replaced (in-process callers, such as tests)."""
+    for signum, handler in (previous or {}).items():
+        signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 def _on_signal(signum: int, _frame) -> None:
