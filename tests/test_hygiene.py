@@ -95,6 +95,25 @@ def test_a_path_holding_a_token_is_masked_in_notes(tmp_path: Path, fake_token):
     assert token.encode() not in done.stdout + done.stderr
 
 
+def test_a_file_named_after_a_token_is_a_finding_with_a_masked_path(tmp_path: Path, fake_token):
+    """The name alone is a leak (exit 1); every report shows the path masked, never the token."""
+    token, other = fake_token(HF), fake_token(HF)
+    repo = Repo(tmp_path / "repo")
+    (repo.root / "keys").mkdir()
+    (repo.root / "keys" / f"{token}.txt").write_text("nothing to see\n", "utf-8")
+    (repo.root / f"{other}.py").write_text(leak(other), "utf-8")  # name and content: one finding
+    for fmt in ("text", "json", "sarif", "github", "markdown"):
+        done = run("scan", str(repo.root), "--format", fmt)
+        assert done.returncode == 1, done.stderr
+        assert token.encode() not in done.stdout and other.encode() not in done.stdout, fmt
+    findings = json.loads(run("scan", str(repo.root), "--format", "json").stdout)["findings"]
+    assert sorted(f["path"].split("…")[0] for f in findings) == sorted([f"keys/{token[:8]}", other[:8]])
+    repo.git("add", "-A")
+    done = run("scan", "--staged", "--format", "json", cwd=repo.root)
+    assert done.returncode == 1 and len(json.loads(done.stdout)["findings"]) == 2
+    assert token.encode() not in done.stdout
+
+
 @pytest.mark.parametrize("shape", ["slash", "at", "query"])
 def test_evidence_remote_url_keeps_no_credential(tmp_path: Path, fake_token, shape: str):
     """The issue's three: a password holding `/`, a `?private_token=` query, a raw `@` that left a

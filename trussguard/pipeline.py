@@ -17,6 +17,7 @@ from trussguard.config import ScanConfig
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.findings import describe_rules, merge_policy, to_finding
+from trussguard.name_findings import name_findings
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, run_policy
 from trussguard.sources.tree import Candidate, TreeListing, list_tree, read_fragment
@@ -93,6 +94,8 @@ def scan_tree(config: ScanConfig) -> ScanResult:
     policy = _policy_stage(listing, chunk, detector, config)
     checks = {c.code: c for c in iter_checks()}
     findings = merge_policy(findings, policy.hits, checks, keep_secret=config.show_secrets)
+    findings += name_findings([c.path for c in listing.candidates] + [s.path for s in listing.skipped], detector,
+                              rules, findings, config.show_secrets)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
     stats = ScanStats(chunk.files, chunk.bytes, listing.skipped + chunk.skipped, chunk.suppressed,
                       list(ruleset.notes) + policy.notes, len(policy.trusses), time.monotonic() - started,

@@ -93,12 +93,44 @@ def redact_url(url: str) -> str:
 
 def redact_result(result, detector: Detector | None = None):
     """Masks the notes and skipped-file details of a ScanResult in place (and returns it): the
-    one place every reporter, the exit-2 line and the Action's notices read them from."""
+    one place every reporter, the exit-2 line and the Action's notices read them from.
+
+    Finding paths are masked too when a file or folder name itself holds a credential (a file
+    named after the token it holds): the report then shows ``hf_Ab…(37 chars, sha256:…).txt``,
+    enough to find the file, not to use the key; fingerprints keep the real path, so baselines
+    still match."""
     stats = result.stats
     stats.notes = [redact_text(n, detector) for n in stats.notes]
     stats.skipped = [dataclasses.replace(s, path=redact_text(s.path, detector), detail=redact_text(s.detail, detector))
                      for s in stats.skipped]
+    masked = {p: redact_text(p, detector) for p in {f.path for f in result.findings}}
+    masked = {p: m for p, m in masked.items() if m != p}
+    if masked:
+        result.findings = [_masked_finding(f, masked) for f in result.findings]
+        result.advisories = [_masked_advisory(a, masked) for a in result.advisories]
     return result
+
+
+def _replace_all(text: str, masked: dict[str, str]) -> str:
+    for raw, shown in masked.items():
+        text = text.replace(raw, shown)
+    return text
+
+
+def _masked_finding(f, masked: dict[str, str]):
+    if f.path not in masked:
+        return f
+    history = f.history
+    if history and history.get("occurrences"):
+        history = dict(history, occurrences=[dict(o, path=masked.get(o.get("path"), o.get("path")))
+                                             for o in history["occurrences"]])
+    return dataclasses.replace(f, path=masked[f.path], message=_replace_all(f.message, masked), history=history)
+
+
+def _masked_advisory(a, masked: dict[str, str]):
+    actions = tuple(dataclasses.replace(x, title=_replace_all(x.title, masked),
+                                        details=tuple(_replace_all(d, masked) for d in x.details)) for x in a.actions)
+    return dataclasses.replace(a, steps=tuple(_replace_all(s, masked) for s in a.steps), actions=actions)
 
 
 def _mask_urls(text: str) -> str:
