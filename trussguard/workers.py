@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 
 _PR_SET_PDEATHSIG = 1
 _received: int | None = None  # the first of SIGINT/SIGTERM the parent received
@@ -67,15 +68,29 @@ def install_parent_handlers() -> dict | None:
     global _received
     _received = None
     try:
-        return {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread: an embedding program keeps its own handling
         return None
+    previous["excepthook"] = threading.excepthook
+    threading.excepthook = _quiet_once_stopping
+    return previous
 
 
 def restore_handlers(previous: dict | None) -> None:
     """Puts back what ``install_parent_handlers`` replaced (in-process callers, such as tests)."""
-    for signum, handler in (previous or {}).items():
+    previous = dict(previous or {})
+    if "excepthook" in previous:
+        threading.excepthook = previous.pop("excepthook")
+    for signum, handler in previous.items():
         signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def _quiet_once_stopping(args) -> None:
+    """After a stop signal, a pool's manager thread can trip over futures the main thread is
+    cancelling (CPython 3.11: InvalidStateError in ``terminate_broken``); the run is ending with
+    its one line and 130/143, so that traceback is noise. Before a signal, report as usual."""
+    if _received is None:
+        threading.__excepthook__(args)
 
 
 def _on_signal(signum: int, _frame) -> None:
