@@ -58,6 +58,7 @@ def render(result: ScanResult, color: bool = False) -> str:
         lines.append("")
     for note in result.stats.notes:
         lines.append(style(f"note: {note}", fg="yellow"))
+    lines += _gate_changes(result, style)
     lines.append(_summary(result))
     for skipped in result.errors:
         lines.append(style(f"error: could not read {skipped.path}: {skipped.detail}", fg="red"))
@@ -96,6 +97,16 @@ def _history_items(result: ScanResult, style) -> list[str]:
         if refs:
             lines.append(f"    reachable from: {', '.join(refs)}")
         lines.append("")
+    return lines
+
+
+def _gate_changes(result: ScanResult, style) -> list[str]:
+    """Pull-request mode: what the change does to its own gate's settings (gate_changes.py)."""
+    lines = []
+    for change in result.gate_changes:
+        verdict = " (fails the gate: --allow-config-changes accepts it)" if change.blocks else \
+            " (accepted)" if change.widens else ""
+        lines.append(style(f"gate: {change.message}{verdict}", fg="red" if change.blocks else "yellow"))
     return lines
 
 
