@@ -178,3 +178,41 @@ def test_the_action_gates_a_pull_request_on_its_base_configuration(repo: Repo, t
     assert "::warning::trussguard: this change widens `exclude` by `*`" in run.stdout
     bad = run_action(tmp_path, repo.root, "pull_request", pull_request(base, head), allow_config_changes="yes")
     assert bad.code == 2 and "allow-config-changes must be true or false" in bad.errors[0]
+
+
+def test_history_audit_reads_the_baseline_blob_it_reports(repo: Repo, tmp_path: Path, capsys, fake_token):
+    repo.commit("not a baseline", {".trussguard-baseline.json": "[]\n" + leak(fake_token(HF))})
+    repo.commit("now a valid one", {".trussguard-baseline.json": '{"schema_version": 1, "entries": []}\n'})
+    code, report, _ = audit(repo, tmp_path, capsys)
+    assert code == 1 and [f["path"] for f in report["findings"]] == [".trussguard-baseline.json"]
+    assert report["findings"][0]["history"]["still_present"] is False
+
+
+def test_configuration_at_a_revision_ignores_the_working_tree(repo: Repo, tmp_path: Path):
+    from trussguard.project_config import ProjectConfig, load_at_revision
+
+    first = repo.commit("config", {"pyproject.toml": "[project]\nname = 'x'\n",
+                                   "models/pyproject.toml": '[tool.trussguard]\nexclude = ["data/"]\n'})
+    repo.write(".trussguard.toml", 'exclude = ["*"]\n')
+    repo.write("models/pyproject.toml", '[tool.trussguard]\nexclude = ["*"]\n')
+    at = load_at_revision(repo.root, first, repo.root / "models" / "llm")
+    assert at.exclude == ("data/",) and at.path == (repo.root / "models" / "pyproject.toml").resolve()
+    assert load_at_revision(repo.root, first, repo.root) == ProjectConfig()  # a pyproject without the table
+    assert load_at_revision(repo.root, first, repo.root, explicit=repo.root / ".trussguard.toml") == ProjectConfig()
+
+
+@pytest.mark.parametrize("text, detect_secrets, expected", [
+    ('{"schema_version": 1, "entries": []}', False, frozenset()),
+    ('{"schema_version": 2, "entries": []}', False, None),
+    ('{"schema_version": 1, "entries": [{"fingerprint": "tg-XYZ", "rule_id": "r", "path": "p"}]}', False, None),
+    ('{"version": "1.5.0", "results": {"a.py": [{"type": "Secret Keyword", "hashed_secret": "' + "ab" * 20 + '"}]}}',
+     True, frozenset({"ab" * 20})),
+    ('{"version": "1.5.0", "results": {"a.py": [{"type": "Secret Keyword", "hashed_secret": "' + "AB" * 20 + '"}]}}',
+     True, None),
+    ('{"results": {}}', True, None),
+    ("not json", True, None),
+])
+def test_only_a_well_formed_baseline_has_hashes(text: str, detect_secrets: bool, expected):
+    from trussguard.baseline import hash_values
+
+    assert hash_values(text.encode(), detect_secrets=detect_secrets) == expected
