@@ -216,3 +216,12 @@ def test_only_a_well_formed_baseline_has_hashes(text: str, detect_secrets: bool,
     from trussguard.baseline import hash_values
 
     assert hash_values(text.encode(), detect_secrets=detect_secrets) == expected
+
+
+def test_a_staged_baseline_named_file_that_does_not_parse_is_found(repo: Repo, tmp_path: Path, capsys, fake_token):
+    repo.write(".trussguard-baseline.json", "[]\n" + leak(fake_token(HF)))
+    repo.git("add", ".trussguard-baseline.json")
+    repo.write(".trussguard-baseline.json", '{"schema_version": 1, "entries": []}\n')  # valid, not staged
+    out = tmp_path / "staged.json"
+    assert main(["scan", "--staged", str(repo.root), "--format", "json", "-o", str(out), "--no-cache"]) == 1
+    assert [f["path"] for f in json.loads(out.read_text())["findings"]] == [".trussguard-baseline.json"]

@@ -8,8 +8,8 @@ through git, and every change the pull request makes to them is listed here:
 
 - a change that *widens* what goes unscanned or unreported (more ``exclude`` patterns, rules left
   out of ``enable`` or added to ``disable``, dropped custom rules or edited rule files, new
-  ``allow-values``, a higher ``fail-on``, a lower ``max-file-size``, new baseline entries, or a
-  configuration or baseline that no longer loads) fails the gate unless ``--allow-config-changes``
+  ``allow-values``, a higher ``fail-on``, a lower ``max-file-size``, another ``cache-dir``, new
+  baseline entries, or a configuration or baseline that no longer loads) fails the gate unless ``--allow-config-changes``
   (Action input ``allow-config-changes: true``) accepts it, and then the head's settings apply;
 - a change that narrows it, and each inline suppression marker on an added line, is listed only.
   Markers do not fail the gate by themselves: each one sits on a line of the diff the reviewer
@@ -172,8 +172,8 @@ def compare_configs(old: ProjectConfig, new: ProjectConfig, root: Path) -> list[
         smaller = after_size < before_size
         add(f"{'lowers' if smaller else 'raises'} `max-file-size` from {before_size} to {after_size} bytes"
             + (": more files go unscanned" if smaller else ""), smaller)
-    if old.cache_dir != new.cache_dir:
-        add("changes `cache-dir`", False)
+    if old.cache_dir != new.cache_dir:  # a cache decides what is not scanned again: one the change brings is not trusted
+        add("changes `cache-dir` (cached results decide what is not scanned again)", True)
     return out
 
 
