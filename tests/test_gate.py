@@ -169,7 +169,7 @@ def test_the_action_gates_a_pull_request_on_its_base_configuration(repo: Repo, t
         assert run.code == 1, run.stdout
         assert run.outputs["findings"] == "1" and run.outputs["exit-code"] == "1"
         assert "::error::trussguard: this change widens `exclude` by `*`" in run.stdout
-        assert "::warning file=b.py,line=1::trussguard: this change adds a suppression marker" in run.stdout
+        assert "::warning file=b.py,line=1::trussguard: this change adds a suppression marker here" in run.stdout
         assert "### Changes to the gate" in run.summary and "widens `exclude` by `*` (fails the gate" in run.summary
         assert "this change adds 1 suppression marker (b.py:1)" in run.summary
         assert token not in run.stdout + run.summary

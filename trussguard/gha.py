@@ -7,7 +7,9 @@ shell script as text, which is how template injection owns actions) and GitHub's
 commits (base..head), a push's commits (before..after), otherwise the whole history. The scan or
 audit runs once, in process, through the same functions as the CLI (``commands.scan_result`` /
 ``audit_result``), and every output is rendered from that one result: annotations on stdout, the
-job summary, the JSON report, SARIF when asked, and the step outputs.
+job summary, the JSON report, SARIF when asked, and the step outputs. On pull requests (and merge
+groups) the base commit's configuration and baseline gate the change, for ``scan`` and ``audit``
+alike, and what the pull request does to them is annotated (``gate_changes.py``).
 
 Exit status: 0 clean, 1 findings at or above fail-on, 2 a bad input or an error (one ``::error::``
 line). Secrets appear only redacted: the action never asks for ``--show-secrets``.
@@ -91,7 +93,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
     if code == 1 and any(c.blocks for c in result.gate_changes):
         print("trussguard: this pull request widens its own gate's configuration or baseline: the job fails "
               "(see the annotations; once reviewed, set the input allow-config-changes: true)")
-    elif code == 1:
+    if code == 1 and any(f.severity >= config.fail_on and f.advisory_id not in result.rotated for f in result.findings):
         print(f"trussguard: {len(result.findings)} finding(s), at least one at or above {config.fail_on}: "
               "the job fails (see the annotations and the job summary)")
     return code
@@ -238,7 +240,7 @@ def publish_gate_changes(result, env: Mapping[str, str]) -> None:
         for place in change.places[:MAX_MARKER_ANNOTATIONS] if change.kind == "markers" else ():
             path, _, line = place.rpartition(":")
             print(f"::warning file={escape_property(path)},line={line}::trussguard: this change adds a suppression "
-                  "marker: the finding it hides on this line is not reported")
+                  "marker here: what it hides on this line is not reported")
         verdict = " (fails the gate: set `allow-config-changes: true` once reviewed)" if change.blocks else \
             " (allowed)" if change.widens else ""
         lines.append(f"- {' '.join(change.message.split())}{verdict}")
