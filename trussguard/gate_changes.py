@@ -9,8 +9,9 @@ through git, and every change the pull request makes to them is listed here:
 - a change that *widens* what goes unscanned or unreported (more ``exclude`` patterns, rules left
   out of ``enable`` or added to ``disable``, dropped custom rules or edited rule files, new
   ``allow-values``, a higher ``fail-on``, a lower ``max-file-size``, another ``cache-dir``, new
-  baseline entries, or a configuration or baseline that no longer loads) fails the gate unless ``--allow-config-changes``
-  (Action input ``allow-config-changes: true``) accepts it, and then the head's settings apply;
+  baseline entries, or a configuration or baseline that no longer loads) fails the gate unless
+  ``--allow-config-changes`` (Action input ``allow-config-changes: true``) accepts it, and then the
+  head's settings apply;
 - a change that narrows it, and each inline suppression marker on an added line, is listed only.
   Markers do not fail the gate by themselves: each one sits on a line of the diff the reviewer
   reads, next to what it suppresses, whereas a configuration line hides findings anywhere.
@@ -21,6 +22,7 @@ Values from ``allow-values`` are counted, never printed (one could be a real sec
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from trussguard.config import parse_size
 from trussguard.project_config import ConfigError, ProjectConfig, load_at_revision as config_at, load_config, \
     load_nearest
 from trussguard.sources.at_revision import merge_base, relative
-from trussguard.sources.history import git, repository_root, resolve
+from trussguard.sources.history import GIT_MISSING, GitError, git, repository_root, resolve
 from trussguard.types import Severity
 
 MARKER = re.compile(rb"trussguard:[ \t]*allow|pragma:[ \t]*allowlist|gitleaks:allow", re.IGNORECASE)
@@ -172,7 +174,7 @@ def compare_configs(old: ProjectConfig, new: ProjectConfig, root: Path) -> list[
         smaller = after_size < before_size
         add(f"{'lowers' if smaller else 'raises'} `max-file-size` from {before_size} to {after_size} bytes"
             + (": more files go unscanned" if smaller else ""), smaller)
-    if old.cache_dir != new.cache_dir:  # a cache decides what is not scanned again: one the change brings is not trusted
+    if old.cache_dir != new.cache_dir:  # a cache the change points at is not one to trust
         add("changes `cache-dir` (cached results decide what is not scanned again)", True)
     return out
 
@@ -242,9 +244,8 @@ def added_markers(root: Path, since: str, head: str | None, under: str = "") -> 
     """Suppression markers on the lines the change adds (``git diff``; with no ``head``, the working
     tree's tracked changes plus its untracked files)."""
     spec = ["--", under] if under else []
-    diff = git(root, "-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-renames", "-U0",
-               since, *([head] if head else []), *spec)
-    places = _markers_in_diff(diff)
+    places = _markers_in_diff(root, ["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff",
+                                     "--no-textconv", "--no-renames", "-U0", since, *([head] if head else []), *spec])
     if head is None:
         places += _markers_in_untracked(root, spec)
     if not places:
@@ -255,21 +256,31 @@ def added_markers(root: Path, since: str, head: str | None, under: str = "") -> 
                       places=tuple(places))
 
 
-def _markers_in_diff(diff: bytes) -> list[str]:
-    places, path, line, in_hunk = [], None, 0, False
-    for raw in diff.split(b"\n"):
-        if raw.startswith(b"diff --git "):
-            path, in_hunk = None, False
-        elif not in_hunk and raw.startswith(b"+++ "):
-            name = raw[4:].decode("utf-8", "replace").strip('"')  # a quoted name keeps its escapes
-            path = name[2:] if name.startswith("b/") else None
-        elif raw.startswith(b"@@"):
-            hunk = HUNK.match(raw)
-            in_hunk, line = hunk is not None, int(hunk.group(1)) if hunk else 0
-        elif in_hunk and raw.startswith(b"+"):
-            if path is not None and MARKER.search(raw):
-                places.append(f"{path}:{line}")
-            line += 1
+def _markers_in_diff(root: Path, args: list[str]) -> list[str]:
+    """Streamed, one line at a time: a pull request adding a large file costs its longest line in memory."""
+    places: list[str] = []
+    path, line, in_hunk = None, 0, False
+    try:
+        proc = subprocess.Popen(["git", "-C", str(root), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise GitError(GIT_MISSING) from None
+    with proc:
+        for raw in proc.stdout:
+            if raw.startswith(b"diff --git "):
+                path, in_hunk = None, False
+            elif not in_hunk and raw.startswith(b"+++ "):
+                name = raw[4:].rstrip(b"\n").decode("utf-8", "replace").strip('"')  # quoted: keeps its escapes
+                path = name[2:] if name.startswith("b/") else None
+            elif raw.startswith(b"@@"):
+                hunk = HUNK.match(raw)
+                in_hunk, line = hunk is not None, int(hunk.group(1)) if hunk else 0
+            elif in_hunk and raw.startswith(b"+"):
+                if path is not None and MARKER.search(raw):
+                    places.append(f"{path}:{line}")
+                line += 1
+        error = proc.stderr.read().decode("utf-8", "replace").strip()
+    if proc.returncode != 0:
+        raise GitError(f"git diff: {error.splitlines()[0] if error else 'failed'}")
     return places
 
 
