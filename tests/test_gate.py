@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import acme_rule
 from test_action import pull_request, run_action
 from test_audit import Repo, leak
 
@@ -84,6 +86,22 @@ def test_allow_config_changes_applies_the_heads_configuration(repo: Repo, tmp_pa
     assert code == 0 and report["findings"] == [] and err == ""
     assert report["gate_changes"][-1] == {"kind": "config", "message": "widens `exclude` by `*`", "widens": True,
                                           "blocks": False, "places": []}
+
+
+def test_a_custom_rule_that_would_downgrade_a_built_in_finding_fails_the_gate(repo: Repo, tmp_path: Path, capsys,
+                                                                                fake_token):
+    rule = acme_rule(id="aaa.placeholder", severity="low", keywords=["hf_"],  # the built-in pattern, low, first
+                     pattern=r"(?:^|[^A-Za-z0-9_])(?P<secret>hf_[A-Za-z0-9]{34})(?:[^A-Za-z0-9_]|$)",
+                     tokens={"token": "hf_{34:A-Za-z}"}, examples=["X={{token}}"],
+                     negative_examples=[{"text": "X=1", "why": "no token"}])
+    rules = yaml.safe_dump({"schema_version": 1, "provider": "acme", "rules": [rule]})
+    base, head = pr(repo, {".trussguard.toml": 'rules = ["ci/rules.yaml"]\n', "ci/rules.yaml": rules,
+                           "app.py": leak(fake_token(HF))})
+    assert scan(repo.root, tmp_path, capsys)[0] == 0  # the working tree's own rules: one low finding, exit 0
+    code, report, err = audit(repo, tmp_path, capsys, "--range", f"{base}..{head}")
+    assert code == 1 and [f["rule_id"] for f in report["findings"]] == [HF]
+    assert any(m.startswith("adds custom rules `ci/rules.yaml`") for m in messages(report))
+    assert "changes 1 custom rule file(s): `ci/rules.yaml`" in messages(report)
 
 
 def test_the_base_configuration_applies_and_narrowing_passes(repo: Repo, tmp_path: Path, capsys, fake_token):

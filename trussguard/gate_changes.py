@@ -7,8 +7,9 @@ Action on pull requests) the configuration and the baseline are read from the tr
 through git, and every change the pull request makes to them is listed here:
 
 - a change that *widens* what goes unscanned or unreported (more ``exclude`` patterns, rules left
-  out of ``enable`` or added to ``disable``, dropped custom rules or edited rule files, new
-  ``allow-values``, a higher ``fail-on``, a lower ``max-file-size``, another ``cache-dir``, new
+  out of ``enable`` or added to ``disable``, custom rules dropped, added or edited (a custom rule can
+  take a built-in rule's place on a secret), new ``allow-values``, a higher ``fail-on``, another
+  ``max-file-size`` (it decides which files are too large to scan) or ``cache-dir``, new
   baseline entries, or a configuration or baseline that no longer loads) fails the gate unless
   ``--allow-config-changes`` (Action input ``allow-config-changes: true``) accepts it, and then the
   head's settings apply;
@@ -158,8 +159,9 @@ def compare_configs(old: ProjectConfig, new: ProjectConfig, root: Path) -> list[
     added, removed = _delta(tuple(map(str, old.rules)), tuple(map(str, new.rules)))
     if removed:
         add(f"drops custom rules {_quoted([_name(Path(r), root) for r in removed])}", True)
-    if added:
-        add(f"adds custom rules {_quoted([_name(Path(r), root) for r in added])}", False)
+    if added:  # a specific rule ranks before a generic one: a new one can take a built-in's place on a secret
+        add(f"adds custom rules {_quoted([_name(Path(r), root) for r in added])} (a custom rule can replace a "
+            "built-in rule's finding on the same secret)", True)
     added, removed = _delta(old.allow_values, new.allow_values)
     if added:
         add(f"allows {len(added)} more exact value(s) in `allow-values` (not shown: a value could be a secret)",
@@ -170,26 +172,30 @@ def compare_configs(old: ProjectConfig, new: ProjectConfig, root: Path) -> list[
     if before != after:
         add(f"{'raises' if after > before else 'lowers'} `fail-on` from {before} to {after}", after > before)
     before_size, after_size = _size(old.max_file_size), _size(new.max_file_size)
-    if before_size != after_size:
-        smaller = after_size < before_size
-        add(f"{'lowers' if smaller else 'raises'} `max-file-size` from {before_size} to {after_size} bytes"
-            + (": more files go unscanned" if smaller else ""), smaller)
+    if before_size != after_size:  # either way it changes which files are refused as too large: reviewed
+        add(f"{'lowers' if after_size < before_size else 'raises'} `max-file-size` from {before_size} to "
+            f"{after_size} bytes (it decides which files are too large to scan)", True)
     if old.cache_dir != new.cache_dir:  # a cache the change points at is not one to trust
         add("changes `cache-dir` (cached results decide what is not scanned again)", True)
     return out
 
 
 def changed_rule_files(root: Path, since: str, head: str | None, rules: tuple[Path, ...]) -> list[GateChange]:
-    """Custom rule files the change edits or deletes: a rule can be weakened (a pattern that never
-    matches) as surely as removed, so any edit counts as widening."""
+    """Custom rule files the change adds, edits or deletes: a rule can be weakened (a pattern that
+    never matches) as surely as removed, and a new specific rule takes precedence over a built-in one
+    on the same secret (with its own, perhaps low, severity), so any change counts as widening."""
     paths = sorted({rel for r in rules if (rel := relative(root, r))})
     if not paths:
         return []
-    out = git(root, "-c", "core.quotePath=false", "diff", "--name-only", "--no-renames", "--diff-filter=MDT",
-              since, *([head] if head else []), "--", *paths).decode("utf-8", "replace").split()
+    quiet = ["-c", "core.quotePath=false"]
+    out = git(root, *quiet, "diff", "--name-only", "--no-renames", since, *([head] if head else []), "--",
+              *paths).decode("utf-8", "replace").splitlines()
+    if head is None:
+        out += git(root, *quiet, "ls-files", "--others", "--exclude-standard", "--", *paths).decode(
+            "utf-8", "replace").splitlines()
     if not out:
         return []
-    return [GateChange("rules", f"edits or deletes {len(out)} custom rule file(s): {_quoted(out)}", widens=True,
+    return [GateChange("rules", f"changes {len(out)} custom rule file(s): {_quoted(out)}", widens=True,
                        places=tuple(out))]
 
 
