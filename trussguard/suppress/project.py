@@ -29,7 +29,8 @@ BASELINE_NAMES = {DEFAULT_NAME: False, ".secrets.baseline": True}
 
 
 def by_config(result: ScanResult, config: ProjectConfig, baseline_path: Path | None = None) -> ScanResult:
-    result = _keep(result, [f for f in result.findings if f.id not in _baseline_hashes(result, baseline_path)])
+    hashes = _baseline_hashes(result, baseline_path)
+    result = _keep(result, [f for f in result.findings if f.id not in hashes])
     if config.path is None:
         return result
     base = config.path.parent
@@ -79,8 +80,8 @@ def _baseline_hashes(result: ScanResult, baseline_path: Path | None) -> set[str]
         if f.path not in kinds or f.secret_sha256 is None:
             continue
         if (f.commit, f.path) not in hashes:
-            values = _content(result, f)
-            values = values if values is None else hash_values(values, detect_secrets=kinds[f.path])
+            data = _content(result, f)
+            values = None if data is None else hash_values(data, detect_secrets=kinds[f.path])
             hashes[f.commit, f.path] = {hashlib.sha256(v.encode()).hexdigest() for v in values or ()}
         if f.secret_sha256 in hashes[f.commit, f.path]:
             exempt.add(f.id)
