@@ -65,12 +65,14 @@ def git_env() -> dict[str, str]:
 
 
 def summarise(stderr: bytes | str, limit: int = 200) -> str:
-    """git's stderr as one line: the first ``fatal:``/``error:`` line, else the first non-blank
-    one, trimmed; never several lines of raw git output in an error or a note."""
+    """git's stderr as one line: the first ``fatal:`` line (git's own summary), else the first
+    ``error:`` line, else the first non-blank one, trimmed; never several lines of raw git output
+    in an error or a note."""
     text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
     lines = [" ".join(line.split()) for line in text.splitlines()]
     lines = [line for line in lines if line]
-    chosen = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0] if lines else "failed")
+    chosen = next((line for prefix in ("fatal:", "error:") for line in lines if line.startswith(prefix)),
+                  lines[0] if lines else "failed")
     return chosen if len(chosen) <= limit else chosen[:limit - 3] + "..."
 
 
