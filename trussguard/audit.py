@@ -92,7 +92,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
                     "(never fetched, and an audit does not fetch); its files were not scanned")
             for c, t in sorted(unfetched.commits.items())]
     lost += [Skipped(f"({what})", "missing", f"git fsck: {what} is missing from the object database")
-             for what in broken]
+             for what in broken if what.split()[-1] not in index.blobs]  # those the reader reports itself
     if not config.recurse_submodules:
         notes += [f"submodule {path} ({len(pins)} pinned commit(s)): its repository was not audited "
                   f"(use --recurse-submodules)" for path, pins in sorted(index.submodules.items())]
