@@ -144,6 +144,7 @@ def test_tree0_partial_clone_never_fetches_and_reports_missing_trees(repo: Repo,
     clone = tmp_path / "partial"
     subprocess.run(["git", "clone", "-q", "--filter=tree:0", "--no-local", f"file://{repo.root}", str(clone)],
                    check=True, capture_output=True)
+    subprocess.run(["git", "-C", str(clone), "branch", "old", "HEAD~3"], check=True)  # a tip without its tree
     trace = tmp_path / "git-trace.log"
     monkeypatch.setenv("GIT_TRACE", str(trace))
     code, err = run(capsys, str(clone), "--format", "json", "--output", str(tmp_path / "report.json"))

@@ -124,7 +124,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     for blob in sorted(results):
         for path, finding in results[blob].places:
             per_place.setdefault((finding.secret_sha256, path), {}).setdefault(blob, finding)
-    findings = _history_findings(root, refs, index, per_place)
+    findings = _history_findings(root, refs, index, per_place, set(unfetched.commits))
     parts = list(results.values())
     stats = ScanStats(sum(r.scanned for r in parts), sum(r.bytes for r in parts),
                       lost + [s for r in parts for s in r.skipped], sum(r.suppressed for r in parts),
@@ -374,8 +374,10 @@ def _branch_tips(holding: list[str], branches: list[str]) -> dict[str, bool]:
 
 
 def _history_findings(root: Path, refs: list[history.Ref], index: history.HistoryIndex,
-                      per_place: dict[tuple[str, str], dict[str, Finding]]) -> list[Finding]:
-    """One finding per (secret, path), pointing at the commit that introduced it, with its story."""
+                      per_place: dict[tuple[str, str], dict[str, Finding]], unfetched: set[str]) -> list[Finding]:
+    """One finding per (secret, path), pointing at the commit that introduced it, with its story.
+    Tips in ``unfetched`` (a partial clone's commits without their trees) are never looked into:
+    that would fetch."""
     if not per_place:
         return []
     head = next((r.commit for r in refs if r.name == "HEAD"), None) or \
@@ -383,7 +385,8 @@ def _history_findings(root: Path, refs: list[history.Ref], index: history.Histor
     branches = sorted((r.branch, r.commit) for r in refs if r.branch)
     leaked_paths = sorted({path for _, path in per_place if not path.startswith(history.DANGLING)})
     # (commit, path) -> blob at HEAD and at every branch tip, for the leaked paths only: one git process
-    at = history.blobs_at(root, [c for _, c in branches] + ([head] if head else []), leaked_paths)
+    looked = [c for c in [*(c for _, c in branches), *([head] if head else [])] if c not in unfetched]
+    at = history.blobs_at(root, looked, leaked_paths)
     introduced = {c for by_blob in per_place.values() for b in by_blob for _, c in index.blobs.get(b, ())}
     reach = history.refs_reaching(root, index, refs, introduced)
     out = []
