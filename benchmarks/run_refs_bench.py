@@ -63,9 +63,9 @@ def set_branches(root: Path, shas: list[str], count: int, rng: random.Random) ->
     """Exactly ``count`` branches besides main, ``b0000``..., each at a random commit."""
     existing = subprocess.run(["git", "-C", str(root), "for-each-ref", "--format=%(refname)", "refs/heads/b*"],
                               capture_output=True, text=True, check=True).stdout.split()
-    lines = [f"delete {name}\n" for name in existing]
-    lines += [f"create refs/heads/b{i:05d} {rng.choice(shas)}\n" for i in range(count)]
-    subprocess.run(["git", "-C", str(root), "update-ref", "--stdin"], input="".join(lines).encode(), check=True)
+    for lines in ([f"delete {name}\n" for name in existing],
+                  [f"create refs/heads/b{i:05d} {rng.choice(shas)}\n" for i in range(count)]):
+        subprocess.run(["git", "-C", str(root), "update-ref", "--stdin"], input="".join(lines).encode(), check=True)
     subprocess.run(["git", "-C", str(root), "pack-refs", "--all"], check=True)
 
 

@@ -353,10 +353,10 @@ class Reach:
 
     Each ref is one bit (refs sorted by name, so the lowest bits are the first names); one pass
     over the commit graph, children before parents, ORs a commit's bits into its parents'. A
-    commit's bits are dropped once all its children are done unless it is wanted, so memory is
-    (commits on the walk's frontier + wanted commits) x refs / 8 bytes, and time commits x refs / 64
-    word operations: 10,000 refs over 200 commits is 250 KB and milliseconds, where a set of ref
-    names per commit was gigabytes.
+    commit's bits are dropped once it is passed (its children came before it) unless it is
+    wanted, so memory is (commits on the walk's frontier + wanted commits) x refs / 8 bytes, and
+    time commits x refs / 64 word operations: 10,000 refs over 200 commits is 250 KB and
+    milliseconds, where a set of ref names per commit cost 32 s.
     """
 
     def __init__(self, names: list[str], masks: dict[str, int]):
@@ -383,19 +383,16 @@ def refs_reaching(repo: Path, index: HistoryIndex, refs: list[Ref], wanted: set[
     ``rev-list --parents`` over all the refs gives it, still one git process however many refs."""
     refs = sorted(refs, key=lambda r: r.name)
     names = [r.name for r in refs]
-    bits: dict[str, int] = {}
+    at: dict[str, bytearray] = {}  # tip -> its refs' bits, built as bytes (no big-int OR per ref)
     for i, ref in enumerate(refs):
-        bits[ref.commit] = bits.get(ref.commit, 0) | 1 << i
+        at.setdefault(ref.commit, bytearray((len(refs) + 7) // 8))[i >> 3] |= 1 << (i & 7)
+    bits = {commit: int.from_bytes(raw, "little") for commit, raw in at.items()}
     if all(r.commit in index.commits for r in refs):
         order = [(c.commit, c.parents) for c in sorted(index.commits.values(), key=lambda c: c.order)]
     else:
         revisions = "".join(f"{c}\n" for c in sorted(set(bits))).encode()
         out = git(repo, "rev-list", "--parents", "--topo-order", "--stdin", input=revisions).decode()
         order = [(parts[0], tuple(parts[1:])) for parts in (line.split() for line in out.splitlines()) if parts]
-    children: dict[str, int] = {}
-    for _, parents in order:
-        for parent in parents:
-            children[parent] = children.get(parent, 0) + 1
     masks: dict[str, int] = {}
     for commit, parents in order:
         mask = bits.pop(commit, 0)
