@@ -51,7 +51,8 @@ def fake_git(tmp_path: Path, monkeypatch, script: str) -> None:
 
 def rejecting(option: str) -> str:
     return (f'for a in "$@"; do if [ "$a" = "{option}" ]; then '
-            f'echo "error: unknown option \\`{option.lstrip("-")}\'" >&2; echo "usage: git ..." >&2; exit 129; fi; done')
+            f'echo "error: unknown option \\`{option.lstrip("-")}\'" >&2; echo "usage: git ..." >&2; '
+            'exit 129; fi; done')
 
 
 # ----------------------------------------------------------------------------- shallow clones

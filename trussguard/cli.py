@@ -95,7 +95,8 @@ def scan(**options) -> None:
 @click.option("--no-cache", is_flag=True, help="Do not read or write any cache.")
 @click.option("--recurse-submodules", is_flag=True, help="Also audit checked-out submodules' repositories.")
 @click.option("--allow-shallow", is_flag=True,
-              help="Audit a shallow clone's fetched commits only (a note, not exit 2); `git fetch --unshallow` is better.")
+              help="Audit a shallow clone's fetched commits only (a note, not exit 2); "
+                   "`git fetch --unshallow` is better.")
 @click.option("--html", "html_report", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML report (summary, timeline, advisories, scope).")
 @click.option("--evidence", type=click.Path(dir_okay=False, path_type=Path),

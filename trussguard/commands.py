@@ -280,8 +280,8 @@ def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | 
             from trussguard.sources.history import GitError, NotARepository
 
             try:
-                result = audit_history(AuditConfig(target, ScanConfig(rule_dirs=rule_dirs, max_file_size=size,
-                                                                      cache_dir=cache_dir), allow_shallow=allow_shallow))
+                scan = ScanConfig(rule_dirs=rule_dirs, max_file_size=size, cache_dir=cache_dir)
+                result = audit_history(AuditConfig(target, scan, allow_shallow=allow_shallow))
             except (NotARepository, GitError) as exc:
                 raise OutputError(str(exc)) from None
         else:
