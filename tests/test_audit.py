@@ -277,12 +277,12 @@ def test_bad_revisions_exit_2_with_one_line(repo: Repo, capsys, args):
 # ----------------------------------------------------------------------------- damaged and partial repositories
 
 
-def test_shallow_clone_says_so(repo: Repo, fake_token, tmp_path: Path):
+def test_shallow_clone_with_allow_shallow_says_so(repo: Repo, fake_token, tmp_path: Path):
     repo.commit("key", {"app.py": leak(fake_token(HF))})
     repo.commit("clean", {"app.py": "import os\n"})
     clone = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone)], check=True)
-    result = audit_history(AuditConfig(clone, ScanConfig(cache_dir=None)))
+    result = audit_history(AuditConfig(clone, ScanConfig(cache_dir=None), allow_shallow=True))
     assert result.stats.history["shallow"] is True
     assert any("shallow clone" in n for n in result.stats.notes)
     assert result.findings == [] and result.errors == []

@@ -40,6 +40,7 @@ from trussguard.types import Finding, Skipped
 from trussguard.workers import ignore_interrupts
 
 MAX_OCCURRENCES = 20
+MAX_REFS = 50  # refs and branch tips named per finding; the counts are always whole
 
 
 @dataclass(frozen=True)
@@ -53,25 +54,45 @@ class AuditConfig:
     blob_cache: Path | None = None  # directory of the per-blob result cache; None: off
     progress: bool = False  # a progress bar on stderr
     recurse_submodules: bool = False  # also audit checked-out submodules' own repositories
+    allow_shallow: bool = False  # a shallow clone's missing history is a note, not exit 2
+
+
+class ShallowClone(history.GitError):
+    """The walk reached commits whose parents a shallow clone never fetched: the older history,
+    which may hold a secret added and removed long ago, cannot be audited."""
 
 
 def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     """The whole audit. ``reader_hook(reader)`` lets tests observe the BlobReader (read counts)."""
     started = time.monotonic()
+    history.require_git_version()
     root = history.repository_root(config.repo)
     scan = config.scan
     ruleset = load_rules(list(scan.rule_dirs), cache_dir=scan.cache_dir)
     refs, notes = history.list_refs(root, config.ref_patterns)
     tips, excludes, span = _revisions(root, config, refs)
-    unreachable, loose = history.unreachable_objects(root) if config.include_unreachable else ([], [])
-    index = history.build_index(root, tips + unreachable, excludes)
+    unreachable, loose, broken = history.unreachable_objects(root) if config.include_unreachable else ([], [], [])
+    unfetched = history.unfetched_trees(root, tips + unreachable, excludes)
+    if unfetched.commits:  # a tree:0 partial clone: walk only the commits whose trees are here
+        index = history.build_index(root, unfetched.present, excludes, unfetched.cut)
+    else:
+        index = history.build_index(root, tips + unreachable, excludes)
     dangling = [b for b in loose if b not in index.blobs]  # staged, then discarded: in no commit
     for blob in dangling:
         index.blobs[blob] = [(f"{history.DANGLING}/{blob}", "")]
     shallow = history.is_shallow(root)
-    if shallow:
-        notes.append("shallow clone: only the commits that were fetched were audited; "
-                     "run `git fetch --unshallow` and audit again for the older history")
+    cut_off = sorted(history.shallow_boundary(root) & set(index.commits)) if shallow else []
+    if cut_off and not config.allow_shallow:
+        raise ShallowClone(f"shallow clone: {len(cut_off)} commits' history is missing; "
+                           "run `git fetch --unshallow` or pass --allow-shallow")
+    if cut_off:
+        notes.append(f"shallow clone: {len(cut_off)} commits' history is missing (--allow-shallow); only the "
+                     "commits that were fetched were audited")
+    lost = [Skipped(f"(commit {c[:12]})", "missing", f"commit {c}: its tree {t} is not in this partial clone "
+                    "(never fetched, and an audit does not fetch); its files were not scanned")
+            for c, t in sorted(unfetched.commits.items())]
+    lost += [Skipped(f"({what})", "missing", f"git fsck: {what} is missing from the object database")
+             for what in broken if what.split()[-1] not in index.blobs]  # those the reader reports itself
     if not config.recurse_submodules:
         notes += [f"submodule {path} ({len(pins)} pinned commit(s)): its repository was not audited "
                   f"(use --recurse-submodules)" for path, pins in sorted(index.submodules.items())]
@@ -103,10 +124,10 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     for blob in sorted(results):
         for path, finding in results[blob].places:
             per_place.setdefault((finding.secret_sha256, path), {}).setdefault(blob, finding)
-    findings = _history_findings(root, refs, index, per_place)
+    findings = _history_findings(root, refs, index, per_place, set(unfetched.commits))
     parts = list(results.values())
     stats = ScanStats(sum(r.scanned for r in parts), sum(r.bytes for r in parts),
-                      [s for r in parts for s in r.skipped], sum(r.suppressed for r in parts),
+                      lost + [s for r in parts for s in r.skipped], sum(r.suppressed for r in parts),
                       notes + [n for r in parts for n in r.notes], 0, 0.0, len(ruleset.rules), len(checks), 1)
     stats.history = {"refs": len(refs), "commits": len(index.commits), "unique_blobs": len(index.blobs),
                      "shallow": shallow, "range": span, "unreachable_commits": len(unreachable),
@@ -128,7 +149,8 @@ def _dangling(by_blob: dict[str, Finding]) -> Finding:
     no author, date or ref to tell; anyone with a copy of the .git folder has it."""
     (blob, lead), = by_blob.items()
     record = {"introduced": None, "occurrence_count": 0, "occurrences": [], "occurrences_truncated": False,
-              "refs": [], "at_head": False, "branch_tips": {}, "first_seen": None, "last_seen": None,
+              "refs": [], "refs_count": 0, "refs_truncated": False, "at_head": False, "branch_tips": {},
+              "branch_tips_holding": 0, "branch_tips_truncated": False, "first_seen": None, "last_seen": None,
               "removed_in": None, "still_present": False, "unreachable_blob": blob}
     return replace(lead, commit=None, history=record)
 
@@ -153,8 +175,8 @@ def _submodule(root: Path, path: str, config: AuditConfig, stats: ScanStats, rea
 
 def _submodule_repo(root: Path, path: str) -> Path | None:
     """The submodule's repository: its work tree in the parent's, else the parent's .git/modules."""
-    for candidate in (root / path, Path(history.git(root, "rev-parse", "--git-path", f"modules/{path}",
-                                                    check=False).decode().strip() or "-")):
+    for candidate in (root / path, Path(history.git(root, "rev-parse", "--git-path", f"modules/{path}"
+                                                    ).decode().strip() or "-")):
         candidate = candidate if candidate.is_absolute() else root / candidate
         if (candidate / ".git").exists() or (candidate / "HEAD").is_file():
             return candidate
@@ -335,16 +357,38 @@ def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool, 
     return [h for h in hits if h.secret is not None and not hit_suppressed(h, data)], notes
 
 
+def _branch_tips(holding: list[str], branches: list[str]) -> dict[str, bool]:
+    """branch -> whether its tip still holds the secret: every branch when there are at most
+    ``MAX_REFS``; otherwise the first ``MAX_REFS`` holding it (by name), then others, so a
+    finding stays small however many branches the repository has (``branch_tips_holding`` counts
+    them all)."""
+    if len(branches) <= MAX_REFS:
+        held = set(holding)
+        return {name: name in held for name in branches}
+    shown = dict.fromkeys(holding[:MAX_REFS], True)
+    for name in branches:
+        if len(shown) >= MAX_REFS:
+            break
+        shown.setdefault(name, False)
+    return dict(sorted(shown.items()))
+
+
 def _history_findings(root: Path, refs: list[history.Ref], index: history.HistoryIndex,
-                      per_place: dict[tuple[str, str], dict[str, Finding]]) -> list[Finding]:
-    """One finding per (secret, path), pointing at the commit that introduced it, with its story."""
+                      per_place: dict[tuple[str, str], dict[str, Finding]], unfetched: set[str]) -> list[Finding]:
+    """One finding per (secret, path), pointing at the commit that introduced it, with its story.
+    Tips in ``unfetched`` (a partial clone's commits without their trees) are never looked into:
+    that would fetch."""
     if not per_place:
         return []
     head = next((r.commit for r in refs if r.name == "HEAD"), None) or \
-        history.git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).decode().strip()
-    head_tree = history.tree_blobs(root, head) if head else {}
-    tips = {r.branch: history.tree_blobs(root, r.commit) for r in refs if r.branch}
-    reach = history.refs_reaching(index, refs, root)
+        history.git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1)).decode().strip()
+    branches = sorted((r.branch, r.commit) for r in refs if r.branch)
+    leaked_paths = sorted({path for _, path in per_place if not path.startswith(history.DANGLING)})
+    # (commit, path) -> blob at HEAD and at every branch tip, for the leaked paths only: one git process
+    looked = [c for c in [*(c for _, c in branches), *([head] if head else [])] if c not in unfetched]
+    at = history.blobs_at(root, looked, leaked_paths)
+    introduced = {c for by_blob in per_place.values() for b in by_blob for _, c in index.blobs.get(b, ())}
+    reach = history.refs_reaching(root, index, refs, introduced)
     out = []
     for (_, path), by_blob in per_place.items():
         blobs = set(by_blob)
@@ -356,9 +400,10 @@ def _history_findings(root: Path, refs: list[history.Ref], index: history.Histor
         first = index.commits[places[0]]
         lead_blob = next(b for b in blobs if any(p == path and c == first.commit for p, c in index.blobs[b]))
         lead = by_blob[lead_blob]
-        branch_tips = {name: tree.get(path) in blobs for name, tree in sorted(tips.items())}
-        at_head = head_tree.get(path) in blobs
-        still = at_head or any(branch_tips.values())
+        holding = [name for name, commit in branches if at.get((commit, path)) in blobs]
+        at_head = bool(head) and at.get((head, path)) in blobs
+        still = at_head or bool(holding)
+        ref_names, ref_count = reach.refs(places, MAX_REFS)
         removals = [c for b in blobs for c, new in index.removals.get((path, b), ()) if new not in blobs]
         last = min(removals, key=lambda c: index.commits[c].order) if removals and not still else None
         occurrences = [{"commit": c, "path": path, "date": index.commits[c].committer_date} for c in places]
@@ -367,9 +412,13 @@ def _history_findings(root: Path, refs: list[history.Ref], index: history.Histor
             "occurrence_count": len(occurrences),
             "occurrences": occurrences if len(occurrences) <= MAX_OCCURRENCES else [occurrences[0], occurrences[-1]],
             "occurrences_truncated": len(occurrences) > MAX_OCCURRENCES,
-            "refs": sorted({n for c in places for n in reach.get(c, ())}),
+            "refs": ref_names,
+            "refs_count": ref_count,
+            "refs_truncated": ref_count > len(ref_names),
             "at_head": at_head,
-            "branch_tips": branch_tips,
+            "branch_tips": _branch_tips(holding, [name for name, _ in branches]),
+            "branch_tips_holding": len(holding),
+            "branch_tips_truncated": len(branches) > MAX_REFS,
             "first_seen": first.committer_date,
             "last_seen": None if last is None else index.commits[last].committer_date,
             "removed_in": last,

@@ -110,6 +110,9 @@ def scan(**options) -> None:
               help="Per-blob result cache folder (default: the user cache folder).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write any cache.")
 @click.option("--recurse-submodules", is_flag=True, help="Also audit checked-out submodules' repositories.")
+@click.option("--allow-shallow", is_flag=True,
+              help="Audit a shallow clone's fetched commits only (a note, not exit 2); "
+                   "`git fetch --unshallow` is better.")
 @click.option("--html", "html_report", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML report (summary, timeline, advisories, scope).")
 @click.option("--evidence", type=click.Path(dir_okay=False, path_type=Path),
@@ -138,6 +141,7 @@ def _baseline_options(f):
                      help="Why these findings are acknowledged."),
         click.option("--by", "who", help="Who acknowledges them (default: git user.name, else $USER)."),
         click.option("--history", is_flag=True, help="Baseline the findings of the git history (audit), not the tree."),
+        click.option("--allow-shallow", is_flag=True, help="With --history: accept a shallow clone's partial history."),
     ]):
         f = option(f)
     return f

@@ -154,14 +154,15 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
               html_report: Path | None, evidence: Path | None, quiet: bool,
               rule_dirs: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, max_file_size: str,
               show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None,
-              baseline: Path | None = None, config_file: Path | None = None, trusted_rev: str | None = None,
-              allow_config_changes: bool = False) -> int:
+              baseline: Path | None = None, config_file: Path | None = None, allow_shallow: bool = False,
+              trusted_rev: str | None = None, allow_config_changes: bool = False) -> int:
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     if trusted_rev is None and rev_range is not None:  # a pull request's gate: its base decides the settings
         trusted_rev = range_ends(rev_range)[0]
     result, scan = audit_result(repo, ref_patterns, include_unreachable, since, rev_range, blob_cache, no_cache,
                                 recurse_submodules, quiet, rule_dirs, fail_on, max_file_size, show_secrets,
-                                allow_unreadable, jobs, baseline, config_file, trusted_rev, allow_config_changes)
+                                allow_unreadable, jobs, baseline, config_file, allow_shallow, trusted_rev,
+                                allow_config_changes)
     emit(fmt, result, output, advisories)
     if html_report is not None:
         from trussguard.report.html import render_html
@@ -181,8 +182,8 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
                  no_cache: bool = False, recurse_submodules: bool = False, quiet: bool = True,
                  rule_dirs: tuple[Path, ...] = (), fail_on: str | None = None, max_file_size: str | None = None,
                  show_secrets: bool = False, allow_unreadable: bool = False, jobs: int | None = None,
-                 baseline: Path | None = None, config_file: Path | None = None, trusted_rev: str | None = None,
-                 allow_config_changes: bool = False):
+                 baseline: Path | None = None, config_file: Path | None = None, allow_shallow: bool = False,
+                 trusted_rev: str | None = None, allow_config_changes: bool = False):
     """``audit``'s post-processed result and the ``ScanConfig`` that decides its exit code; nothing is printed.
     With ``trusted_rev``, settings come from that revision and the changes are measured up to the head of
     ``rev_range`` (else the working tree)."""
@@ -197,7 +198,8 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
                       show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
     blobs = None if no_cache else blob_cache or (cache_dir / "audit" if cache_dir else None)
     config = AuditConfig(repo, scan, tuple(ref_patterns), include_unreachable, since, rev_range, blobs,
-                         progress=not quiet and sys.stderr.isatty(), recurse_submodules=recurse_submodules)
+                         progress=not quiet and sys.stderr.isatty(), recurse_submodules=recurse_submodules,
+                         allow_shallow=allow_shallow)
     try:
         result = audit_history(config)
     except (NotARepository, GitError) as exc:
@@ -309,7 +311,8 @@ def _who(who: str | None) -> str:
     return name or getpass.getuser()
 
 
-def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | None, history: bool) -> int:
+def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | None, history: bool,
+                 allow_shallow: bool = False) -> int:
     """``baseline create|update``: scan (or audit) TARGET with the project's settings, then write."""
     from trussguard import baseline
     from trussguard.config import ScanConfig
@@ -323,8 +326,8 @@ def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | 
             from trussguard.sources.history import GitError, NotARepository
 
             try:
-                result = audit_history(AuditConfig(target, ScanConfig(rule_dirs=rule_dirs, max_file_size=size,
-                                                                      cache_dir=cache_dir)))
+                scan = ScanConfig(rule_dirs=rule_dirs, max_file_size=size, cache_dir=cache_dir)
+                result = audit_history(AuditConfig(target, scan, allow_shallow=allow_shallow))
             except (NotARepository, GitError) as exc:
                 raise OutputError(str(exc)) from None
         else:

@@ -71,6 +71,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     try:
         inputs = read_inputs(env)
+        ensure_full_history(inputs)
         scope = decide_scope(inputs, env)
         if scope.skip:
             print(f"::notice::trussguard: {escape_data(scope.description)}; nothing to audit")
@@ -123,6 +124,27 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
     optional = {k: workspace / env[k] if env.get(k) else None for k in ("TG_BASELINE", "TG_CONFIG")}
     return Inputs(command, path.resolve(), fail_on, optional["TG_BASELINE"], optional["TG_CONFIG"], sarif == "true",
                   allow == "true")
+
+
+def ensure_full_history(inputs: Inputs) -> None:
+    """An audit of a shallow checkout (actions/checkout's default, ``fetch-depth: 1``) would miss
+    every commit before the cut, so the action fetches the rest itself (``git fetch --unshallow
+    --tags``, with the credentials checkout left); if it cannot (no network, no credentials), it
+    stops with one line saying how to check out the whole history, rather than audit part of it."""
+    if inputs.command != "audit":
+        return
+    root = _repository(inputs.path)
+    if not _shallow(root):
+        return
+    proc = subprocess.run(["git", "-C", str(root), "fetch", "--quiet", "--unshallow", "--tags"],
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=3600,
+                          env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+    if proc.returncode != 0 or _shallow(root):
+        from trussguard.sources.history import summarise
+
+        raise ActionError(f"the checkout is shallow and `git fetch --unshallow` failed "
+                          f"({summarise(proc.stderr)}); {FETCH_HINT}")
+    print("trussguard: the checkout was shallow; fetched the whole history (`git fetch --unshallow --tags`)")
 
 
 def decide_scope(inputs: Inputs, env: Mapping[str, str]) -> Scope:

@@ -95,7 +95,9 @@ def _history_items(result: ScanResult, style) -> list[str]:
             lines.append(f"    {o['path']} @ {o['commit'][:12]}")
         refs = sorted({r for f in group for r in (f.history or {}).get("refs", [])})
         if refs:
-            lines.append(f"    reachable from: {', '.join(refs)}")
+            total = max((f.history or {}).get("refs_count", 0) for f in group)  # lists stop at 50 names
+            more = f" ({total} refs in all)" if total > len(refs) else ""
+            lines.append(f"    reachable from: {', '.join(refs)}{more}")
         lines.append("")
     return lines
 
