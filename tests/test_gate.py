@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,13 @@ def test_a_staged_baseline_named_file_that_does_not_parse_is_found(repo: Repo, t
     out = tmp_path / "staged.json"
     assert main(["scan", "--staged", str(repo.root), "--format", "json", "-o", str(out), "--no-cache"]) == 1
     assert [f["path"] for f in json.loads(out.read_text())["findings"]] == [".trussguard-baseline.json"]
+
+
+def test_the_action_scan_fetches_the_base_of_a_shallow_checkout(repo: Repo, tmp_path: Path, fake_token):
+    base, head = pr(repo, {".trussguard.toml": 'exclude = ["*"]\n', "app.py": leak(fake_token(HF))})
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "feature", f"file://{repo.root}", str(shallow)],
+                   check=True, capture_output=True)
+    run = run_action(tmp_path, shallow, "pull_request", pull_request(base, head), command="scan")
+    assert run.code == 1 and f"fetched the pull request's base commit {base[:12]}" in run.stdout, run.stdout
+    assert "::error::trussguard: this change widens `exclude` by `*`" in run.stdout

@@ -204,8 +204,21 @@ def trusted_revision(inputs: Inputs, env: Mapping[str, str]) -> str | None:
     else:
         base = ((payload.get("pull_request") or {}).get("base") or {}).get("sha")
     base = _commit_id(base, f"{event} base sha")
-    _require(_repository(inputs.path), base, f"the {event} base, whose configuration gates it")
+    root = _repository(inputs.path)
+    if not _exists(root, base) and _shallow(root):
+        _fetch_commit(root, base)
+    _require(root, base, f"the {event} base, whose configuration gates it")
     return base
+
+
+def _fetch_commit(root: Path, sha: str) -> None:
+    """``scan`` on a shallow checkout (actions/checkout's default) needs only the base commit itself:
+    fetch that one (``--depth=1``). On failure ``_require`` says how to check out the history."""
+    proc = subprocess.run(["git", "-C", str(root), "fetch", "--quiet", "--no-tags", "--depth=1", "origin", sha],
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=600,
+                          env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+    if proc.returncode == 0:
+        print(f"trussguard: fetched the pull request's base commit {sha[:12]} (its configuration gates the change)")
 
 
 def run(inputs: Inputs, scope: Scope, trusted_rev: str | None = None):
