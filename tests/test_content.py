@@ -84,8 +84,8 @@ def test_suppressed_in_text_but_not_through_another_reading(truss_tree, fake_tok
     another reading (the raw bytes behind a UTF-16 BOM) cannot be suppressed."""
     allowed = line_of(fake_token(HF)).rstrip("\n") + "  # trussguard: allow\n"
     hidden = fake_token(HF)
-    root = truss_tree({"notes/ok.txt": allowed.encode("utf-16"),
-                       "notes/bom.txt": b"\xff\xfe" + (line_of(hidden).rstrip("\n") + "  # trussguard: allow\n").encode()})
+    marked = line_of(hidden).rstrip("\n") + "  # trussguard: allow\n"
+    root = truss_tree({"notes/ok.txt": allowed.encode("utf-16"), "notes/bom.txt": b"\xff\xfe" + marked.encode()})
     code, report = scan(root)
     assert code == 1 and found(report) == {("notes/bom.txt", 1, sha(hidden))}
     assert report["stats"]["suppressed"] == 1
