@@ -108,7 +108,7 @@ class Advisory:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file that was not scanned, and why (binary, too_large, unreadable, ...)."""
+    """A file that was not scanned, and why (unreadable, missing, symlink, submodule, ...)."""
 
     path: str
     reason: str

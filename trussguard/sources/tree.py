@@ -22,7 +22,7 @@ from pathlib import Path
 from trussguard.sources.content import Oversize, ReadFailed, decode
 from trussguard.types import Fragment, Skipped
 
-_GIT_UNREADABLE = re.compile(r"could not open directory '(?P<dir>.+)/': (?P<why>.+)$")
+_GIT_UNREADABLE = re.compile(r"could not open directory '(?P<dir>.+)/': ")
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,8 @@ def _relative(absolute: str, root: Path) -> str:
 def read_fragment(candidate: Candidate, max_size: int) -> Fragment | Oversize | Skipped:
     """The file's content as a Fragment (decoded by ``content.decode``), an Oversize to stream
     when it is over ``max_size``, or why it could not be read. Never raises on I/O errors."""
+    if candidate.size > max_size:
+        return Oversize(candidate.path, candidate.size, lambda n: _pieces(candidate, n))
     try:
         with open(candidate.absolute, "rb") as f:
             data = f.read(max_size + 1)
@@ -169,8 +171,8 @@ def read_fragment(candidate: Candidate, max_size: int) -> Fragment | Oversize | 
         return Skipped(candidate.path, "vanished", "deleted during the scan")
     except OSError as exc:
         return Skipped(candidate.path, "unreadable", exc.strerror or str(exc))
-    if len(data) > max_size:
-        return Oversize(candidate.path, max(candidate.size, len(data)), lambda n: _pieces(candidate, n))
+    if len(data) > max_size:  # grew since it was listed
+        return Oversize(candidate.path, len(data), lambda n: _pieces(candidate, n))
     decoded = decode(data)
     return Fragment(candidate.path, decoded.text, extra=decoded.extra, binary=decoded.binary)
 
