@@ -123,7 +123,7 @@ def decode(data: bytes) -> Decoded:
 
 def chars(text: bytes) -> int:
     """Characters in UTF-8 bytes (continuation bytes do not start one), in one C pass."""
-    return len(text.translate(None, _CONTINUATION))
+    return len(text) if text.isascii() else len(text.translate(None, _CONTINUATION))
 
 
 @dataclass
