@@ -24,6 +24,7 @@ from trussguard import __version__
 from trussguard.advise import build_advisories
 from trussguard.audit_cache import BlobCache, BlobResult
 from trussguard.config import ScanConfig
+from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.findings import describe_rules, fingerprint, merge_policy, to_finding
@@ -34,6 +35,7 @@ from trussguard.policy.literal_screen import may_hold_literal_secret
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, check_code, check_config
 from trussguard.sources import history
+from trussguard.sources.content import Decoded, Oversize, ReadFailed
 from trussguard.sources.truss_files import truss_files
 from trussguard.suppress.inline import is_suppressed
 from trussguard.types import Finding, Skipped
@@ -313,27 +315,51 @@ def _scan_chunk(blobs: list[str]) -> dict[str, BlobResult]:
     return {blob: _scan_blob(blob, data, _STATE) for blob, data in _READER.read_many(blobs, paths)}
 
 
-def _scan_blob(blob: str, data: bytes | Skipped, state: _BlobState) -> BlobResult:
-    """Rules once on the bytes, then the path-dependent value checks once per path of the blob."""
+def _scan_blob(blob: str, content: Decoded | Oversize | Skipped, state: _BlobState) -> BlobResult:
+    """Rules once on the bytes, then the path-dependent value checks once per path of the blob
+    (text only: a binary or an oversize blob gets the rules alone)."""
     result = BlobResult([], [], [], 0, 0, 0)
-    if isinstance(data, Skipped):
-        result.skipped.append(data)
+    if isinstance(content, Oversize):
+        content = _scan_oversize(blob, content, state, result)
+        if content is None:
+            return result
+    if isinstance(content, Skipped):
+        result.skipped.append(content)
         return result
+    data = content.text
     paths = state.index.paths(blob)
     result.scanned, result.bytes = 1, len(data)
     truss_path = next((p for p in paths if p in state.selected), None)
     matches = state.detector.detect(truss_path or paths[0], data, truss_path is not None)
     kept = [m for m in matches if not is_suppressed(data, m)]
     result.suppressed = len(matches) - len(kept)
+    kept += extra_matches(state.detector, paths[0], content.extra, matches)
     show = state.scan.show_secrets
     for path in paths:
-        shipped = path in state.selected or chains_source(path, data)
-        hits, blob_notes = _policy(path, data, kept, state.detector, shipped, bool(matches))
+        shipped = path in state.selected or (not content.binary and chains_source(path, data))
+        hits, blob_notes = _policy(path, data, kept, state.detector, shipped, bool(matches)) \
+            if not content.binary else ([], [])
         result.notes += [f"{n} (blob {blob[:12]})" for n in blob_notes]
         found = [to_finding(m, state.rules[m.rule_id], path, keep_secret=show) for m in kept]
         result.places += [(path, f) for f in merge_policy(found, hits, state.checks, keep_secret=show)
                           if f.secret_sha256 is not None]
     return result
+
+
+def _scan_oversize(blob: str, item: Oversize, state: _BlobState, result: BlobResult) -> Skipped | None:
+    """A blob over the size limit, streamed from git in chunks through the rules (no value checks);
+    a Skipped when git stopped before its end."""
+    try:
+        scanned = scan_oversize(state.detector, item, state.scan.max_file_size, is_suppressed)
+    except ReadFailed as exc:
+        return Skipped(item.path, "unreadable", str(exc))
+    result.scanned, result.bytes, result.suppressed = 1, scanned.bytes, scanned.suppressed
+    result.notes.append(f"{oversize_note(item.path)} (blob {blob[:12]})")
+    show = state.scan.show_secrets
+    for path in state.index.paths(blob):
+        found = [to_finding(m, state.rules[m.rule_id], path, keep_secret=show) for m in scanned.matches]
+        result.places += [(path, f) for f in merge_policy(found, [], state.checks, keep_secret=show)]
+    return None
 
 
 def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool, any_match: bool):

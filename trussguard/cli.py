@@ -45,7 +45,7 @@ def _report_options(what: str):
                          type=click.Choice(["low", "medium", "high", "critical"]),
                          help="Exit 1 when a finding has at least this severity."),
             click.option("--max-file-size", default=None, show_default="10MiB, or max-file-size in the config file",
-                         help=f"Skip (and count) {what} larger than this, e.g. 500KB, 10MiB."),
+                         help=f"Scan {what} larger than this in chunks, by the rules only (not parsed), e.g. 500KB."),
             click.option("--show-secrets", is_flag=True, help="Print full secret values (never use in CI logs)."),
             click.option(*(("--allow-missing", "--allow-unreadable") if what == "blobs" else ("--allow-unreadable",)),
                          "allow_unreadable", is_flag=True,

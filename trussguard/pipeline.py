@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 
 from trussguard.advise import build_advisories
 from trussguard.config import ScanConfig
+from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.findings import describe_rules, merge_policy, to_finding
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, run_policy
+from trussguard.sources.content import Oversize, ReadFailed
 from trussguard.sources.tree import Candidate, TreeListing, list_tree, read_fragment
 from trussguard.sources.truss_files import truss_files
 from trussguard.suppress.inline import allowed_at, is_suppressed
@@ -78,6 +80,7 @@ class _ChunkResult:
     bytes: int
     suppressed: int
     chains: list[str] = field(default_factory=list)  # Python files importing truss_chains
+    oversize: list[str] = field(default_factory=list)  # scanned in chunks by the rules only
 
 
 _DETECTOR: Detector | None = None  # set in the parent before forking, or by _init_worker
@@ -88,7 +91,7 @@ def scan_tree(config: ScanConfig) -> ScanResult:
     started = time.monotonic()
     ruleset = load_rules(list(config.rule_dirs), cache_dir=config.cache_dir)
     detector = Detector(ruleset, config.cache_dir, config.use_detect_secrets, config.decode_depth)
-    listing = list_tree(list(config.paths), config.max_file_size)
+    listing = list_tree(list(config.paths))
     chunk, workers = _scan_all(listing, detector, config)
     rules = ruleset.by_id()
     findings = [to_finding(m, rules[m.rule_id], path, keep_secret=config.show_secrets)
@@ -97,8 +100,9 @@ def scan_tree(config: ScanConfig) -> ScanResult:
     checks = {c.code: c for c in iter_checks()}
     findings = merge_policy(findings, policy.hits, checks, keep_secret=config.show_secrets)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
+    notes = policy.notes + [oversize_note(p) for p in sorted(chunk.oversize)]
     stats = ScanStats(chunk.files, chunk.bytes, listing.skipped + chunk.skipped, chunk.suppressed,
-                      policy.notes, len(policy.trusses), time.monotonic() - started,
+                      notes, len(policy.trusses), time.monotonic() - started,
                       len(ruleset.rules), len(checks), workers)
     return ScanResult("tree", str(listing.root), findings, build_advisories(findings, rules), stats,
                       catalogue=describe_rules(findings, rules))
@@ -128,6 +132,7 @@ def _scan_all(listing: TreeListing, detector: Detector, config: ScanConfig) -> t
         merged.bytes += p.bytes
         merged.suppressed += p.suppressed
         merged.chains.extend(p.chains)
+        merged.oversize.extend(p.oversize)
     return merged, jobs
 
 
@@ -139,7 +144,7 @@ def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector,
     def read(path: str) -> bytes | None:
         candidate = by_path.get(path)
         fragment = read_fragment(candidate, config.max_file_size) if candidate else None
-        return fragment.data if isinstance(fragment, Fragment) else None
+        return fragment.data if isinstance(fragment, Fragment) and not fragment.binary else None
 
     paths = [c.path for c in listing.candidates] + [s.path for s in listing.skipped]
     workers = (config.jobs or os.cpu_count() or 1) if chunk.bytes >= PARALLEL_MIN_BYTES else 1
@@ -193,16 +198,37 @@ def _scan_chunk(candidates: list[Candidate], max_size: int) -> _ChunkResult:
     result = _ChunkResult([], [], 0, 0, 0)
     for candidate in candidates:
         fragment = read_fragment(candidate, max_size)
+        if isinstance(fragment, Oversize):
+            fragment = _scan_oversize(fragment, max_size, result)
+            if fragment is None:
+                continue
         if isinstance(fragment, Skipped):
             result.skipped.append(fragment)
             continue
         result.files += 1
         result.bytes += len(fragment.data)
-        if chains_source(fragment.path, fragment.data):
+        if not fragment.binary and chains_source(fragment.path, fragment.data):
             result.chains.append(fragment.path)
         matches = _DETECTOR.detect(fragment.path, fragment.data, fragment.path in _TRUSS_FILES)
         kept = [m for m in matches if not is_suppressed(fragment.data, m)]
         result.suppressed += len(matches) - len(kept)
+        kept += extra_matches(_DETECTOR, fragment.path, fragment.extra, matches)
         if kept:
             result.matches.append((fragment.path, kept))
     return result
+
+
+def _scan_oversize(item: Oversize, max_size: int, result: _ChunkResult) -> Skipped | None:
+    """A file over the size limit: the rules over its chunks, counted as scanned; a Skipped when
+    it could not be read to its end."""
+    try:
+        scanned = scan_oversize(_DETECTOR, item, max_size, is_suppressed)
+    except (OSError, ReadFailed) as exc:
+        return Skipped(item.path, "unreadable", str(exc))
+    result.files += 1
+    result.bytes += scanned.bytes
+    result.suppressed += scanned.suppressed
+    result.oversize.append(item.path)
+    if scanned.matches:
+        result.matches.append((item.path, scanned.matches))
+    return None

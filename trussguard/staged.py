@@ -11,6 +11,7 @@ from pathlib import Path
 
 from trussguard.advise import build_advisories
 from trussguard.config import ScanConfig
+from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.findings import describe_rules, merge_policy, to_finding
@@ -18,6 +19,7 @@ from trussguard.pipeline import ScanResult, ScanStats, hit_suppressed
 from trussguard.policy import truss_dirs
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, run_policy
+from trussguard.sources.content import Oversize, ReadFailed
 from trussguard.sources.staged import IndexListing, IndexReader, list_staged
 from trussguard.sources.truss_files import truss_files
 from trussguard.suppress.inline import is_suppressed
@@ -35,17 +37,23 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     stats = ScanStats(rules=len(ruleset.rules), checks=len(checks))
     matches, chains = {}, []
     try:
-        for path, data in sorted(reader.read_many(sorted(listing.staged)).items()):
-            if isinstance(data, Skipped):
-                stats.skipped.append(data)
+        for path, content in sorted(reader.read_many(sorted(listing.staged)).items()):
+            if isinstance(content, Oversize):
+                content = _scan_oversize(detector, content, config.max_file_size, stats, matches)
+                if content is None:
+                    continue
+            if isinstance(content, Skipped):
+                stats.skipped.append(content)
                 continue
+            data = content.text
             stats.files_scanned += 1
             stats.bytes_scanned += len(data)
-            if chains_source(path, data):
+            if not content.binary and chains_source(path, data):
                 chains.append(path)
             found = detector.detect(path, data, path in selected)
             kept = [m for m in found if not is_suppressed(data, m)]
             stats.suppressed += len(found) - len(kept)
+            kept += extra_matches(detector, path, content.extra, found)
             if kept:
                 matches[path] = kept
         findings = [to_finding(m, rules[m.rule_id], path, keep_secret=config.show_secrets)
@@ -63,6 +71,23 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     stats.duration_seconds = time.monotonic() - started
     return ScanResult("staged", str(listing.root), findings, build_advisories(findings, rules), stats,
                       catalogue=describe_rules(findings, rules))
+
+
+def _scan_oversize(detector: Detector, item: Oversize, max_size: int, stats: ScanStats,
+                   matches: dict) -> Skipped | None:
+    """A staged file over the size limit: the rules over its chunks (read from memory: the index
+    reader keeps blobs), counted as scanned and noted; a Skipped when git could not give it."""
+    try:
+        scanned = scan_oversize(detector, item, max_size, is_suppressed)
+    except ReadFailed as exc:
+        return Skipped(item.path, "unreadable", str(exc))
+    stats.files_scanned += 1
+    stats.bytes_scanned += scanned.bytes
+    stats.suppressed += scanned.suppressed
+    stats.notes.append(oversize_note(item.path))
+    if scanned.matches:
+        matches[item.path] = scanned.matches
+    return None
 
 
 def _policy_paths(listing: IndexListing) -> list[str]:

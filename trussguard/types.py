@@ -34,8 +34,10 @@ class Fragment:
     """The bytes of one file (or blob) and where they came from."""
 
     path: str  # relative to the scan root, POSIX separators
-    data: bytes
+    data: bytes  # the text the rules and the policy read (UTF-8), or a binary's raw bytes
     commit: str | None = None
+    extra: tuple[bytes, ...] = ()  # other readings for the rules only (sources.content.decode)
+    binary: bool = False  # never parsed by the policy
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class Advisory:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file that was not scanned, and why (binary, too_large, unreadable, ...)."""
+    """A file that was not scanned, and why (unreadable, missing, symlink, submodule, ...)."""
 
     path: str
     reason: str
