@@ -254,3 +254,13 @@ def test_the_action_scan_fetches_the_base_of_a_shallow_checkout(repo: Repo, tmp_
     run = run_action(tmp_path, shallow, "pull_request", pull_request(base, head), command="scan")
     assert run.code == 1 and f"fetched the pull request's base commit {base[:12]}" in run.stdout, run.stdout
     assert "::error::trussguard: this change widens `exclude` by `*`" in run.stdout
+
+
+def test_a_symlinked_configuration_at_the_base_is_followed(repo: Repo, tmp_path: Path, capsys, fake_token):
+    repo.commit("config", {"ci/trussguard.toml": 'fail-on = "critical"\n'})
+    (repo.root / ".trussguard.toml").symlink_to("ci/trussguard.toml")
+    repo.git("add", ".trussguard.toml")
+    repo.git("commit", "-q", "-m", "link it")
+    base, head = pr(repo, {"vendor/lib.py": leak(fake_token(HF))})
+    code, report, err = audit(repo, tmp_path, capsys, "--range", f"{base}..{head}")
+    assert (code, [f["severity"] for f in report["findings"]], report["gate_changes"], err) == (0, ["high"], [], "")

@@ -8,6 +8,7 @@ from the object store makes the working tree (the pull request's checkout) irrel
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 from trussguard.sources.history import git
@@ -23,13 +24,25 @@ def relative(root: Path, path: Path) -> str | None:
     return "" if rel == "." else rel
 
 
-def read_file(root: Path, commit: str, rel: str) -> bytes | None:
-    """The bytes of ``rel`` at ``commit`` (a resolved commit id), or None when the revision has no
-    file there (nothing, a folder or a submodule)."""
+def read_file(root: Path, commit: str, rel: str, _hops: int = 0) -> bytes | None:
+    """The bytes of ``rel`` at ``commit`` (a resolved commit id; "" for the index), or None when the
+    revision has no file there (nothing, a folder or a submodule). A symbolic link is followed while
+    it stays inside the repository (as the working tree's ``open`` would), at most 8 links deep."""
     spec = f"{commit}:{rel}"
     if git(root, "cat-file", "-t", spec, check=False).strip() != b"blob":
         return None
-    return git(root, "cat-file", "blob", spec)
+    data = git(root, "cat-file", "blob", spec)
+    if commit and _is_symlink(root, commit, rel):
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), data.decode("utf-8", "replace")))
+        if _hops >= 8 or target.startswith(("../", "/")) or target == "..":
+            return None
+        return read_file(root, commit, target, _hops + 1)
+    return data
+
+
+def _is_symlink(root: Path, commit: str, rel: str) -> bool:
+    entry = git(root, "--literal-pathspecs", "ls-tree", "-z", "--full-tree", commit, "--", rel, check=False)
+    return entry.startswith(b"120000 ")
 
 
 def merge_base(root: Path, one: str, other: str) -> str | None:
