@@ -79,7 +79,7 @@ def resolve_gate(start: Path, config_file: Path | None, baseline_path: Path | No
     head = resolve(root, head_rev) if head_rev else None
     since = merge_base(root, trusted, head or "HEAD") or trusted
     base_config = config_at(root, trusted, start, config_file)
-    since_config = base_config if since == trusted else config_at(root, since, start, config_file)
+    since_config = base_config if since == trusted else _config_or(base_config, root, since, start, config_file)
     base_baseline = since_baseline = None
     if baseline_path is not None:
         base_baseline = load_at_revision(root, trusted, baseline_path)
@@ -114,6 +114,15 @@ def resolve_gate(start: Path, config_file: Path | None, baseline_path: Path | No
     if allow:
         return Gate(head_config, head_baseline, tuple(changes))
     return Gate(base_config, base_baseline, tuple(changes))
+
+
+def _config_or(fallback: ProjectConfig, root: Path, commit: str, start: Path, config_file: Path | None):
+    """The configuration at the merge base, or the base's when that one no longer loads here (say,
+    its custom rules folder was deleted since): it is only the reference the changes are measured from."""
+    try:
+        return config_at(root, commit, start, config_file)
+    except ConfigError:
+        return fallback
 
 
 def _baseline_at(root: Path, head: str | None, path: Path) -> Baseline:
