@@ -29,8 +29,8 @@ from pathlib import Path
 
 from trussguard.baseline import Baseline, BaselineError, load, load_at_revision
 from trussguard.config import parse_size
-from trussguard.project_config import ConfigError, ProjectConfig, load_at_revision as config_at, load_config, \
-    load_nearest
+from trussguard.project_config import ConfigError, ProjectConfig, load_config, load_nearest
+from trussguard.project_config import load_at_revision as config_at
 from trussguard.sources.at_revision import merge_base, relative
 from trussguard.sources.history import GIT_MISSING, GitError, git, repository_root, resolve
 from trussguard.types import Severity
