@@ -1,6 +1,8 @@
 """``--format github``: workflow commands that GitHub Actions turns into annotations on the diff.
 
-One ``::error``/``::warning``/``::notice`` line per finding, with file, line, column and title.
+One ``::error``/``::warning``/``::notice`` line per finding, with file, line, column and title,
+then one ``::notice`` per suppressed finding (what hid it), so a reviewer sees each suppression
+on the diff.
 Messages carry the redacted value at most; workflow-command escaping (``%``, CR, LF, and in the
 properties ``:`` and ``,``) keeps a crafted path or message from injecting another command.
 """
@@ -22,6 +24,12 @@ def render(result: ScanResult) -> str:
         title = f"{f.title} [{f.rule_id}]"
         lines.append(f"::{LEVELS.get(str(f.severity), 'error')} {where},title={escape_property(title)}::"
                      f"{escape_data(f.message + value + commit + fix)}")
+    for x in result.suppressed:
+        where = f"file={escape_property(x.path)},line={max(x.line, 1)}"
+        value = f" ({x.redacted})" if x.redacted else ""
+        title = f"Suppressed: {x.title or x.rule_id} [{x.rule_id}]"
+        lines.append(f"::notice {where},title={escape_property(title)}::"
+                     f"{escape_data(f'suppressed {x.rule_id}{value} by {x.kind} ({x.by})')}")
     return "".join(line + "\n" for line in lines)
 
 

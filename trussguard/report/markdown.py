@@ -54,6 +54,14 @@ def render_summary(result: ScanResult) -> str:
             lines.append(f"| {f.severity} | `{f.rule_id}` | {_cell(where)} | {_cell(f'`{f.redacted}`' if f.redacted else '')} "
                          f"| {_cell(f.fix or '')} |")
         lines.append("")
+    if result.suppressed:
+        lines += [f"### Suppressed ({len(result.suppressed)})", "",
+                  "Not reported because a marker, the configuration file or the baseline says so:", "",
+                  "| rule | where | kind | by | value |", "|---|---|---|---|---|"]
+        for x in result.suppressed:
+            lines.append(f"| `{x.rule_id}` | {_cell(f'`{x.path}:{x.line}`')} | {x.kind} | {_cell(f'`{x.by}`')} "
+                         f"| {_cell(f'`{x.redacted}`' if x.redacted else '')} |")
+        lines.append("")
     if result.advisories:
         lines += ["### What to do", ""]
         for a in result.advisories:
