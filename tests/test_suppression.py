@@ -49,6 +49,7 @@ def reported(report: str, token: str, path: str) -> list[dict]:
     ("settings.yaml", "hf_token: {t}\u2028# trussguard: allow\n"),
     ("form_feed.yaml", "hf_token: {t}\x0c# trussguard: allow\n"),
     ("notebook.json", '{{"token": "{t}"}} // trussguard: allow\n'),
+    ("config.yaml", 'model_name: x\nsecrets:\n  hf_access_token: "{t}  # trussguard: allow"\n'),
     ("triple.py", 's = """\n# trussguard: allow-next-line\nHF_TOKEN = {t}\n"""\n'),
 ])
 def test_marker_a_reviewer_cannot_see_allows_nothing(truss_tree, fake_token, tmp_path, name, content):
@@ -121,6 +122,21 @@ def test_valid_markers_still_suppress_and_are_listed(truss_tree, fake_token, tmp
     assert doc["suppressed"][0]["line"] == line
     assert doc["stats"]["suppressed"] == 1 and doc["stats"]["suppressed_by_kind"] == {"inline": 1}
     assert token not in report and doc["suppressed"][0]["secret_sha256"] == secret_sha256(token)
+
+
+def test_truss_check_hits_are_suppressed_and_listed(truss_tree, fake_token, tmp_path):
+    """A Truss check's hit (TG101 in config.yaml, TG201 in model code) is allowed by a marker on
+    its line like a rule's match, and listed under the check's code."""
+    token = fake_token(HF)
+    root = truss_tree({"config.yaml": f"model_name: x\nsecrets:\n  hf_access_token: {token}  # trussguard: allow\n",
+                       "model/model.py": f'class Model:\n    def load(self):\n        # trussguard: allow-next-line\n'
+                                         f'        self.token = "{token}"\n'}, clean=False)
+    code, report = scan(root, tmp_path)
+    doc = json.loads(report)
+    assert code == 0 and doc["findings"] == []
+    listed = {(x["path"], x["line"], x["rule_id"]) for x in doc["suppressed"]}
+    assert {("config.yaml", 3, "TG101"), ("config.yaml", 3, HF), ("model/model.py", 4, "TG201"),
+            ("model/model.py", 4, HF)} <= listed
 
 
 # --------------------------------------------------------------------- listing in every format

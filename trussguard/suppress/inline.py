@@ -107,6 +107,7 @@ class Inline:
         self._starts: list[int] | None = None  # offsets where lines start
         self._ends: list[int] | None = None  # offsets where their content ends (before the terminator)
         self._python: list[tuple[int, int]] | None = None  # comment spans of a Python file
+        self._readings: dict[int, list[int]] = {}  # line starts as each parser in _READINGS counts lines
 
     def marker(self, offset: int, rule_id: str) -> str | None:
         """The marker (normalised, e.g. ``trussguard: allow[TG205]``) that allows ``rule_id`` at
@@ -127,17 +128,19 @@ class Inline:
     def marker_at_line(self, line: int, rule_id: str) -> str | None:
         """As ``marker`` for a 1-based line number, as parsers count lines (a Truss check's hit).
 
-        Parsers disagree on what ends a line (ast: ``\\r``/``\\n``; YAML: also U+2028; a plain
-        split: ``\\n``): the line is looked up under each, and allowed only when every reading
-        finds it allowed, so no reading can move a marker onto another line's finding."""
+        Parsers disagree on what ends a line (ast: ``\\r``/``\\n``; YAML: also U+0085, U+2028,
+        U+2029; a plain split: ``\\n``): the line is looked up under each, and allowed only when
+        every reading finds it allowed, so no reading can move a marker onto another line's finding."""
         if not self._hinted or line < 1:
             return None
         found = None
-        for splitter in (rb"\n", rb"\r\n|\r|\n", _TERMINATOR.pattern):
-            offset = _offset_of_line(self.data, line, splitter)
-            if offset is None:
+        for reading, splitter in enumerate(_READINGS):
+            if reading not in self._readings:
+                self._readings[reading] = [0] + [m.end() for m in splitter.finditer(self.data)]
+            starts = self._readings[reading]
+            if line > len(starts):
                 return None
-            found = self.marker(offset, rule_id)
+            found = self.marker(starts[line - 1], rule_id)
             if found is None:
                 return None
         return found
@@ -234,13 +237,9 @@ def _widest_gap(prefix: bytes) -> int:
     return max((len(m.group(0).expandtabs(8)) for m in _GAP.finditer(text)), default=0)
 
 
-def _offset_of_line(data: bytes, line: int, splitter: bytes) -> int | None:
-    if line == 1:
-        return 0
-    for n, m in enumerate(re.finditer(splitter, data), start=2):
-        if n == line:
-            return m.end()
-    return None
+# How parsers count lines: a plain split, Python (ast, tokenize), YAML, and every terminator.
+_READINGS = (re.compile(rb"\n"), re.compile(rb"\r\n|\r|\n"), re.compile(rb"\r\n|[\r\n]|\xc2\x85|\xe2\x80[\xa8\xa9]"),
+             _TERMINATOR)
 
 
 # ------------------------------------------------------------------------------------ Python
