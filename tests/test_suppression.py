@@ -50,6 +50,8 @@ def reported(report: str, token: str, path: str) -> list[dict]:
     ("form_feed.yaml", "hf_token: {t}\x0c# trussguard: allow\n"),
     ("notebook.json", '{{"token": "{t}"}} // trussguard: allow\n'),
     ("config.yaml", 'model_name: x\nsecrets:\n  hf_access_token: "{t}  # trussguard: allow"\n'),
+    ("bidi.py", 'HF_TOKEN = "{t}"  # \u202etrussguard: allow\u2066\n'),
+    ("bidi_above.py", '# trussguard: allow-next-line \u2067\nHF_TOKEN = "{t}"\n'),
     ("triple.py", 's = """\n# trussguard: allow-next-line\nHF_TOKEN = {t}\n"""\n'),
 ])
 def test_marker_a_reviewer_cannot_see_allows_nothing(truss_tree, fake_token, tmp_path, name, content):
@@ -219,6 +221,10 @@ def test_history_audit_lists_each_place_once(tmp_path, fake_token):
         doc = json.loads(out.read_text("utf-8"))
         assert [(x["path"], x["line"], x["kind"]) for x in doc["suppressed"]] == [("app.py", 1, "inline")]
         assert doc["stats"]["suppressed"] == 1
+    page = tmp_path / "audit.html"
+    assert main(["audit", str(repo.root), "--no-cache", "--html", str(page)]) == 0
+    html = page.read_text("utf-8")
+    assert 'id="suppressed">Suppressed (1)' in html and "<code>app.py:1</code>" in html and token not in html
 
 
 # ------------------------------------------------------------------------------------ the rules

@@ -24,6 +24,8 @@ the diff sees a comment that says so:
   or one-line JSON) cannot be suppressed inline at all: nobody reviews such a line, and one
   marker would hide every key on it; use the baseline or ``allow-values``. A marker pushed right
   by more than ``MAX_INDENT`` columns of blanks (same line or the line above) does not count.
+- **Read as written.** A line holding a bidirectional control character (Trojan Source) neither
+  carries a marker nor is suppressed: what a reviewer sees there is not what the file says.
 - **Well formed.** ``trussguard: allow[TG205`` (unclosed), ``allow[]``, ``allow-foo`` and any
   other unknown spelling allow nothing; bare ``trussguard: allow`` allows every rule on its line.
 
@@ -47,6 +49,9 @@ MAX_INDENT = 120  # columns of blanks (a tab counts 8) before a marker's comment
 # Every line terminator an editor (or Python's str.splitlines) shows as a new line.
 _TERMINATOR = re.compile(rb"\r\n|[\n\r\x0b\x0c\x1c-\x1e]|\xc2\x85|\xe2\x80[\xa8\xa9]")
 _HINT = re.compile(rb"allow", re.I)
+# Bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9) reorder what a reviewer sees
+# ("Trojan Source"): a line holding one is not read as displayed, so nothing on it is suppressed.
+_BIDI = re.compile(rb"\xd8\x9c|\xe2\x80[\x8e\x8f\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 _MARKER = re.compile(
     rb"trussguard:[ \t]*allow(?P<next>-next-line)?(?P<rest>[ \t]*\[[^\]\r\n]*\]?|[A-Za-z0-9_\-]*)"
     rb"|pragma:[ \t]*allowlist[ \t-]+(?P<dsnext>nextline[ \t-]+)?secret(?![A-Za-z0-9_])"
@@ -158,13 +163,12 @@ class Inline:
         return bisect.bisect_right(self._starts, offset) - 1
 
     def _reviewable(self, start: int, end: int) -> bool:
-        """Short enough for a reviewer to read whole (``MAX_LINE`` characters)."""
+        """Short enough for a reviewer to read whole (``MAX_LINE`` characters), and shown in the
+        order it is written (no bidirectional control)."""
         size = end - start
-        if size <= MAX_LINE:
-            return True
-        if size > 4 * MAX_LINE:
+        if size > 4 * MAX_LINE or _BIDI.search(self.data, start, end):
             return False
-        return len(self.data[start:end].decode("utf-8", "replace")) <= MAX_LINE
+        return size <= MAX_LINE or len(self.data[start:end].decode("utf-8", "replace")) <= MAX_LINE
 
     # -------------------------------------------------------------------------------- markers
 
