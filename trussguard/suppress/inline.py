@@ -85,7 +85,7 @@ def language(path: str | None) -> str:
     if not path:
         return UNKNOWN
     name = posixpath.basename(path).lower()
-    stem, ext = posixpath.splitext(name)
+    ext = posixpath.splitext(name)[1]
     if name in _BY_NAME or name.startswith((".env.", "dockerfile.", "containerfile.")):
         return HASH
     if name.startswith("requirements") and ext in (".txt", ".in"):
@@ -186,17 +186,13 @@ class Inline:
         return None
 
     def _comments(self, start: int, end: int) -> list[tuple[int, int]]:
-        """Comment spans on the line [start, end), relative to ``start``."""
+        """Comment spans that start on the line [start, end), relative to ``start`` and cut at its end
+        (a Python comment runs to ``\\r``/``\\n``, past a U+2028 or form feed that ends an editor's line)."""
         if self.lang == PYTHON:
             spans = self._python_comments()
-            i = bisect.bisect_right(spans, (end, end))
-            out = []
-            while i > 0 and spans[i - 1][1] > start:
-                i -= 1
-                s, e = spans[i]
-                if s < end:
-                    out.append((max(s, start) - start, min(e, end) - start))
-            return sorted(out)
+            first = bisect.bisect_left(spans, (start, start))
+            last = bisect.bisect_left(spans, (end, end), first)
+            return [(s - start, min(e, end) - start) for s, e in spans[first:last]]
         return line_comments(self.data[start:end], self.lang)
 
     def _python_comments(self) -> list[tuple[int, int]]:
