@@ -216,9 +216,10 @@ def test_history_audit_lists_each_place_once(tmp_path, fake_token):
     repo.commit("add", {"app.py": f'HF_TOKEN = "{token}"  # trussguard: allow\n'})
     repo.commit("more", {"app.py": f'HF_TOKEN = "{token}"  # trussguard: allow\nx = 1\n', "b.py": "y = 2\n"})
     out = tmp_path / "audit.json"
-    for _ in range(2):  # the second run reads the per-blob cache: the listing survives it
+    for run in range(2):  # the second run reads the per-blob cache: the listing survives it
         assert main(["audit", str(repo.root), "--cache", str(tmp_path / "cache"), "--format", "json", "-o", str(out)]) == 0
         doc = json.loads(out.read_text("utf-8"))
+        assert (doc["stats"]["cache_hits"] > 0) == (run == 1)
         assert [(x["path"], x["line"], x["kind"]) for x in doc["suppressed"]] == [("app.py", 1, "inline")]
         assert doc["stats"]["suppressed"] == 1
     page = tmp_path / "audit.html"
@@ -261,3 +262,21 @@ def test_long_line_limit_is_in_characters(fake_token):
         data = f'HF_TOKEN = "{token}"; s = "{"é" * pad}"  # trussguard: allow\n'.encode()
         found = Inline(data, "a.py").marker(data.index(token.encode()), HF)
         assert (found is not None) is allowed
+
+
+def test_cached_blob_result_keeps_its_suppressions(tmp_path):
+    """The per-blob audit cache stores the suppressions (a seventh payload element), hashes and
+    redacted text only; a stored list that is not exactly what was written is a cache miss."""
+    from trussguard.audit_cache import BlobCache, BlobResult
+    from trussguard.types import Severity, Suppressed
+
+    record = Suppressed(HF, "a.py", 3, "inline", "trussguard: allow", "Hugging Face user access token",
+                        Severity.HIGH, "ab" * 32, "hf_Ab…(37 chars, sha256:abababab)", "tg-" + "0" * 20)
+    cache = BlobCache.open(tmp_path, "salt")
+    key = cache.key("b" * 40, [("a.py", False)])
+    cache.put_many({key: BlobResult([], [], [], 1, 10, 1, [record])})
+    assert cache.get_many([key])[key].suppressions == [record]
+    cache._conn.execute("UPDATE blobs SET payload = ?", (json.dumps(
+        [[], [], [], 1, 10, 1, [[HF, "a.py", "3", "inline", "x", "", None, None, None, "HIGH"]]]).encode(),))
+    assert cache.get_many([key]) == {}
+    cache.close()
