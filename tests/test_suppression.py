@@ -30,7 +30,8 @@ def scan(root: Path, tmp_path: Path, *extra: str, fmt: str = "json") -> tuple[in
 
 
 def reported(report: str, token: str, path: str) -> list[dict]:
-    return [f for f in json.loads(report)["findings"] if f["path"] == path and f["secret_sha256"] == secret_sha256(token)]
+    digest = secret_sha256(token)
+    return [f for f in json.loads(report)["findings"] if f["path"] == path and f["secret_sha256"] == digest]
 
 
 # --------------------------------------------------------------------------------- the bypasses
@@ -217,7 +218,8 @@ def test_history_audit_lists_each_place_once(tmp_path, fake_token):
     repo.commit("more", {"app.py": f'HF_TOKEN = "{token}"  # trussguard: allow\nx = 1\n', "b.py": "y = 2\n"})
     out = tmp_path / "audit.json"
     for run in range(2):  # the second run reads the per-blob cache: the listing survives it
-        assert main(["audit", str(repo.root), "--cache", str(tmp_path / "cache"), "--format", "json", "-o", str(out)]) == 0
+        args = ["audit", str(repo.root), "--cache", str(tmp_path / "cache"), "--format", "json", "-o", str(out)]
+        assert main(args) == 0
         doc = json.loads(out.read_text("utf-8"))
         assert (doc["stats"]["cache_hits"] > 0) == (run == 1)
         assert [(x["path"], x["line"], x["kind"]) for x in doc["suppressed"]] == [("app.py", 1, "inline")]

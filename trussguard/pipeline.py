@@ -35,7 +35,7 @@ class ScanStats:
     files_scanned: int = 0
     bytes_scanned: int = 0
     skipped: list[Skipped] = field(default_factory=list)
-    suppressed: int = 0  # findings suppressed (inline, by the configuration file, by the baseline): len(result.suppressed)
+    suppressed: int = 0  # findings hidden inline, by the configuration file or the baseline: len(result.suppressed)
     notes: list[str] = field(default_factory=list)  # e.g. a config.yaml that did not parse
     trusses: int = 0
     duration_seconds: float = 0.0

@@ -36,7 +36,6 @@ and only when some candidate line mentions ``allow``: files without matches are 
 from __future__ import annotations
 
 import bisect
-import io
 import posixpath
 import re
 import tokenize

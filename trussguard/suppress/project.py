@@ -4,8 +4,8 @@ Runs after the pipeline, on its findings: what the team excluded (paths), turned
 allowed (exact placeholder values, compared by hash: findings never keep the value) is dropped;
 what the baseline acknowledges is hidden, and the baseline entries nothing matched any more are
 returned as stale. Every finding dropped here is listed in ``result.suppressed`` with the key
-or file that hid it, so every report shows it to a reviewer. Advisories follow their findings (an advisory whose every finding is hidden
-goes too). Rotation acknowledgements mark advisories instead of hiding anything.
+or file that hid it, so every report shows it to a reviewer. Advisories follow their findings
+(an advisory whose every finding is hidden goes too). Rotation acknowledgements mark advisories instead of hiding anything.
 """
 
 from __future__ import annotations
