@@ -90,10 +90,13 @@ def test_bypass_through_staged_and_audit(tmp_path, fake_token):
     assert main(["audit", str(repo.root), "--no-cache", "--format", "json", "-o", str(out)]) == 1
     assert reported(out.read_text("utf-8"), token, "app.py")
     repo.write("model.py", f'HF_TOKEN = "{token}"  # trussguard: allow[TG205\n')
-    repo.git("add", "model.py")
+    repo.write("ok.py", f'HF_TOKEN = "{token}"  # trussguard: allow[{HF}]\n')
+    repo.git("add", "model.py", "ok.py")
     out = tmp_path / "staged.json"
     assert main(["scan", "--staged", str(repo.root), "--format", "json", "-o", str(out), "--no-cache"]) == 1
     assert reported(out.read_text("utf-8"), token, "model.py")
+    listed = json.loads(out.read_text("utf-8"))["suppressed"]
+    assert [(x["path"], x["line"], x["by"]) for x in listed] == [("ok.py", 1, f"trussguard: allow[{HF}]")]
 
 
 # ------------------------------------------------------------------------------ valid markers
