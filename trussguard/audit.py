@@ -27,8 +27,8 @@ from trussguard.config import ScanConfig
 from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import describe_rules, fingerprint, merge_policy, to_finding
-from trussguard.pipeline import ERROR_REASONS, ScanResult, ScanStats, hit_suppressed
+from trussguard.findings import describe_rules, fingerprint, from_policy, merge_policy, to_finding
+from trussguard.pipeline import ERROR_REASONS, ScanResult, ScanStats, hit_marker, oversize_markers
 from trussguard.policy import truss_dirs
 from trussguard.policy.code_checks import COMMAND_SECRETS
 from trussguard.policy.literal_screen import may_hold_literal_secret
@@ -37,8 +37,8 @@ from trussguard.policy.runner import chains_source, check_code, check_config
 from trussguard.sources import history
 from trussguard.sources.content import Decoded, Oversize, ReadFailed
 from trussguard.sources.truss_files import truss_files
-from trussguard.suppress.inline import is_suppressed
-from trussguard.types import Finding, Skipped
+from trussguard.suppress.inline import Inline, language
+from trussguard.types import Finding, Skipped, Suppressed
 from trussguard.workers import ignore_interrupts
 
 MAX_OCCURRENCES = 20
@@ -128,8 +128,9 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
             per_place.setdefault((finding.secret_sha256, path), {}).setdefault(blob, finding)
     findings = _history_findings(root, refs, index, per_place, set(unfetched.commits))
     parts = list(results.values())
+    suppressed = _listed(x for r in parts for x in r.suppressions)
     stats = ScanStats(sum(r.scanned for r in parts), sum(r.bytes for r in parts),
-                      lost + [s for r in parts for s in r.skipped], sum(r.suppressed for r in parts),
+                      lost + [s for r in parts for s in r.skipped], len(suppressed),
                       notes + [n for r in parts for n in r.notes], 0, 0.0, len(ruleset.rules), len(checks), 1)
     stats.history = {"refs": len(refs), "commits": len(index.commits), "unique_blobs": len(index.blobs),
                      "shallow": shallow, "range": span, "unreachable_commits": len(unreachable),
@@ -139,11 +140,19 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
                      "date_range": _date_range(index), "rules_digest": ruleset.digest}
     if config.recurse_submodules:
         for path in sorted(index.submodules):
-            findings += _submodule(root, path, config, stats, reader_hook)
+            findings += _submodule(root, path, config, stats, reader_hook, suppressed)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
     stats.duration_seconds = time.monotonic() - started
+    catalogue = describe_rules(findings, rules)
+    catalogue.update({k: v for k, v in describe_rules(suppressed, rules).items() if k not in catalogue})
     return ScanResult("history", str(root), findings, build_advisories(findings, rules), stats,
-                      catalogue=describe_rules(findings, rules))
+                      catalogue=catalogue, suppressed=suppressed)
+
+
+def _listed(records) -> list[Suppressed]:
+    """Inline suppressions of every blob, once per (rule, path, line), in report order."""
+    unique = {(x.rule_id, x.path, x.line): x for x in records}
+    return [unique[k] for k in sorted(unique, key=lambda k: (k[1], k[2], k[0]))]
 
 
 def _dangling(by_blob: dict[str, Finding]) -> Finding:
@@ -157,7 +166,8 @@ def _dangling(by_blob: dict[str, Finding]) -> Finding:
     return replace(lead, commit=None, history=record)
 
 
-def _submodule(root: Path, path: str, config: AuditConfig, stats: ScanStats, reader_hook) -> list[Finding]:
+def _submodule(root: Path, path: str, config: AuditConfig, stats: ScanStats, reader_hook,
+               suppressed: list[Suppressed]) -> list[Finding]:
     """Audits a checked-out submodule's own repository (--recurse-submodules); its findings and
     counts join the parent's, paths prefixed with the submodule's path."""
     repo = _submodule_repo(root, path)
@@ -168,6 +178,7 @@ def _submodule(root: Path, path: str, config: AuditConfig, stats: ScanStats, rea
     stats.files_scanned += inner.stats.files_scanned
     stats.bytes_scanned += inner.stats.bytes_scanned
     stats.suppressed += inner.stats.suppressed
+    suppressed += [replace(x, path=f"{path}/{x.path}") for x in inner.suppressed]
     stats.skipped += [replace(s, path=f"{path}/{s.path}") for s in inner.stats.skipped]
     stats.notes += [f"submodule {path}: {n}" for n in inner.stats.notes]
     for key in ("commits", "unique_blobs", "cache_hits", "cache_misses"):
@@ -331,15 +342,22 @@ def _scan_blob(blob: str, content: Decoded | Oversize | Skipped, state: _BlobSta
     result.scanned, result.bytes = 1, len(data)
     truss_path = next((p for p in paths if p in state.selected), None)
     matches = state.detector.detect(truss_path or paths[0], data, truss_path is not None)
-    kept = [m for m in matches if not is_suppressed(data, m)]
+    # The blob's own bytes decide; under every path it had (a language each), or it is not allowed.
+    inlines = list({language(p): Inline(data, p) for p in paths}.values()) if matches else []
+    markers = [_agreed(inlines, lambda i: i.marker(m.start, m.rule_id)) for m in matches]
+    kept = [m for m, marker in zip(matches, markers) if marker is None]
     result.suppressed = len(matches) - len(kept)
     kept += extra_matches(state.detector, paths[0], content.extra, matches)
     show = state.scan.show_secrets
     for path in paths:
         shipped = path in state.selected or (not content.binary and chains_source(path, data))
-        hits, blob_notes = _policy(path, data, kept, state.detector, shipped, bool(matches)) \
-            if not content.binary else ([], [])
+        hits, blob_notes, dropped = _policy(path, data, kept, state.detector, shipped, bool(matches)) \
+            if not content.binary else ([], [], [])
         result.notes += [f"{n} (blob {blob[:12]})" for n in blob_notes]
+        result.suppressions += [Suppressed.of(to_finding(m, state.rules[m.rule_id], path), "inline", marker)
+                                for m, marker in zip(matches, markers) if marker is not None]
+        result.suppressions += [Suppressed.of(from_policy(h, state.checks[h.code]), "inline", marker)
+                                for h, marker in dropped]
         found = [to_finding(m, state.rules[m.rule_id], path, keep_secret=show) for m in kept]
         result.places += [(path, f) for f in merge_policy(found, hits, state.checks, keep_secret=show)
                           if f.secret_sha256 is not None]
@@ -350,15 +368,24 @@ def _scan_oversize(blob: str, item: Oversize, state: _BlobState, result: BlobRes
     """A blob over the size limit, streamed from git in chunks through the rules (no value checks);
     a Skipped when git stopped before its end."""
     try:
-        scanned = scan_oversize(state.detector, item, state.scan.max_file_size, is_suppressed)
+        paths = state.index.paths(blob)
+        # As for other blobs, a marker counts only when every path reads it the same way (one language).
+        marker_of = oversize_markers(item.path) if len({language(p) for p in paths}) == 1 else _no_marker
+        scanned = scan_oversize(state.detector, item, state.scan.max_file_size, marker_of)
     except ReadFailed as exc:
         return Skipped(item.path, "unreadable", str(exc))
-    result.scanned, result.bytes, result.suppressed = 1, scanned.bytes, scanned.suppressed
+    result.scanned, result.bytes, result.suppressed = 1, scanned.bytes, len(scanned.hidden)
     result.notes.append(f"{oversize_note(item.path)} (blob {blob[:12]})")
     show = state.scan.show_secrets
-    for path in state.index.paths(blob):
+    for path in paths:
+        result.suppressions += [Suppressed.of(to_finding(m, state.rules[m.rule_id], path), "inline", marker)
+                                for m, marker in scanned.hidden]
         found = [to_finding(m, state.rules[m.rule_id], path, keep_secret=show) for m in scanned.matches]
         result.places += [(path, f) for f in merge_policy(found, [], state.checks, keep_secret=show)]
+    return None
+
+
+def _no_marker(view: bytes, match) -> None:
     return None
 
 
@@ -376,11 +403,23 @@ def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool, 
         if not any_match and not may_hold_literal_secret(
                 data, lambda text: bool(detector.matcher.scan(text.encode("utf-8", "replace"))),
                 COMMAND_SECRETS if b"truss_chains" in data else ()):
-            return [], []
+            return [], [], []
         hits, notes, _ = check_code(path, data, matches, detector, truss=None, kind="leak")
     else:
-        return [], []
-    return [h for h in hits if h.secret is not None and not hit_suppressed(h, data)], notes
+        return [], [], []
+    inline = Inline(data, path)
+    marked = [(h, hit_marker(h, inline)) for h in hits if h.secret is not None]
+    return [h for h, m in marked if m is None], notes, [(h, m) for h, m in marked if m is not None]
+
+
+def _agreed(inlines: list[Inline], ask) -> str | None:
+    """The marker when every reading agrees one allows the finding, else None."""
+    found = None
+    for inline in inlines:
+        found = ask(inline)
+        if found is None:
+            return None
+    return found
 
 
 def _branch_tips(holding: list[str], branches: list[str]) -> dict[str, bool]:

@@ -113,3 +113,35 @@ class Skipped:
     path: str
     reason: str
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """A finding that was not reported because someone said so, and where they said it.
+
+    Every report lists these (a suppression hides a credential from the gate, so a reviewer must
+    see each one). ``kind`` is ``inline`` (a marker in the file), ``config`` (the configuration
+    file's ``exclude``/``enable``/``disable``/``allow-values``) or ``baseline``; ``by`` names the
+    marker or key. The value appears only redacted and hashed, like a finding's.
+    """
+
+    rule_id: str
+    path: str
+    line: int
+    kind: str
+    by: str
+    title: str = ""
+    severity: Severity = Severity.HIGH
+    secret_sha256: str | None = None
+    redacted: str | None = None
+    finding_id: str | None = None
+
+    @property
+    def check(self) -> None:
+        """Described like a finding (``findings.describe_rules``): the rule id names the rule or check."""
+        return None
+
+    @classmethod
+    def of(cls, finding: "Finding", kind: str, by: str) -> "Suppressed":
+        return cls(finding.rule_id, finding.path, finding.line, kind, by, finding.title, finding.severity,
+                   finding.secret_sha256, finding.redacted, finding.id)

@@ -53,16 +53,16 @@ class _Position:
 @dataclass
 class ChunkedScan:
     matches: list[Match] = field(default_factory=list)
-    suppressed: int = 0
+    hidden: list[tuple[Match, str]] = field(default_factory=list)  # (match, marker) allowed inline
     bytes: int = 0
     encoding: str = ""
 
 
 def scan_oversize(detector, item: Oversize, chunk_size: int,
-                  suppressed: Callable[[bytes, Match], bool]) -> ChunkedScan:
+                  marker_of: Callable[[bytes, Match], str | None]) -> ChunkedScan:
     """Every rule match in an oversize file, streamed in chunks of about ``chunk_size`` (clamped
-    to [MIN_CHUNK, CHUNK]). ``suppressed(window, match)`` is the inline-suppression test, asked on
-    the main reading's window around the match. Raises ``ReadFailed``/``OSError`` from ``parts``."""
+    to [MIN_CHUNK, CHUNK]). ``marker_of(window, match)`` names the inline marker that allows the
+    match (None: none does), asked on the main reading's window around the match. Raises ``ReadFailed``/``OSError`` from ``parts``."""
     chunk = max(MIN_CHUNK, min(CHUNK, chunk_size)) // 4 * 4  # whole UTF-32 units in every part
     overlap = min(OVERLAP, chunk)
     parts = iter(item.parts(chunk))
@@ -87,8 +87,9 @@ def scan_oversize(detector, item: Oversize, chunk_size: int,
                     if (m.secret, placed.line) in seen:
                         continue
                     seen.add((m.secret, placed.line))
-                    if i == 0 and suppressed(view, m):
-                        result.suppressed += 1
+                    marker = marker_of(view, m) if i == 0 else None
+                    if marker is not None:
+                        result.hidden.append((placed, marker))
                         continue
                     result.matches.append(placed)
             _advance(pos, own)

@@ -56,6 +56,7 @@ def render(result: ScanResult, color: bool = False) -> str:
         lines.append("  Deleting the line is not enough: the value stays in git history, so rotate first. "
                      "`--advisories FILE.md` writes every step in full.")
         lines.append("")
+    lines += _suppressed(result, style)
     for note in result.stats.notes:
         lines.append(style(f"note: {note}", fg="yellow"))
     lines += _gate_changes(result, style)
@@ -112,6 +113,23 @@ def _gate_changes(result: ScanResult, style) -> list[str]:
     return lines
 
 
+SUPPRESSED_SHOWN = 20  # the text report stays short; every other format lists them all
+
+
+def _suppressed(result: ScanResult, style) -> list[str]:
+    """What was not reported because a marker, the configuration file or the baseline said so:
+    a reviewer must see every suppression, so each is listed (the first ``SUPPRESSED_SHOWN``)."""
+    if not result.suppressed:
+        return []
+    lines = [style(f"Suppressed ({len(result.suppressed)})", bold=True)]
+    for x in result.suppressed[:SUPPRESSED_SHOWN]:
+        value = f"  {x.redacted}" if x.redacted else ""
+        lines.append(f"  {x.path}:{x.line}  [{x.rule_id}]  {x.kind}: {x.by}{value}")
+    if len(result.suppressed) > SUPPRESSED_SHOWN:
+        lines.append(f"  ... and {len(result.suppressed) - SUPPRESSED_SHOWN} more (--format json lists every one)")
+    return lines + [""]
+
+
 def _summary(result: ScanResult) -> str:
     counts = Counter(f.severity for f in result.findings)
     parts = [f"{counts[sev]} {sev}" for sev in sorted(counts, reverse=True)]
@@ -119,8 +137,8 @@ def _summary(result: ScanResult) -> str:
     head = (f"{len(result.findings)} finding(s) ({', '.join(parts)}) in {files} file(s)"
             if result.findings else "No secrets found")
     extra = []
-    if result.stats.suppressed:
-        extra.append(f"{result.stats.suppressed} suppressed inline")
+    if result.suppressed:
+        extra.append(f"{len(result.suppressed)} suppressed")
     skipped = Counter(k.reason for k in result.stats.skipped)
     if skipped:
         extra.append("skipped: " + ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items())))

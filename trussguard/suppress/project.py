@@ -3,8 +3,9 @@
 Runs after the pipeline, on its findings: what the team excluded (paths), turned off (rules) or
 allowed (exact placeholder values, compared by hash: findings never keep the value) is dropped;
 what the baseline acknowledges is hidden, and the baseline entries nothing matched any more are
-returned as stale. Advisories follow their findings (an advisory whose every finding is hidden
-goes too). Rotation acknowledgements mark advisories instead of hiding anything.
+returned as stale. Every finding dropped here is listed in ``result.suppressed`` with the key
+or file that hid it, so every report shows it to a reviewer. Advisories follow their findings
+(an advisory whose every finding is hidden goes too). Rotation acknowledgements mark advisories instead of hiding anything.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from trussguard.advise import mark_rotated
 from trussguard.baseline import DEFAULT_NAME, Baseline, apply, hash_values
 from trussguard.pipeline import ScanResult
 from trussguard.project_config import ProjectConfig
+from trussguard.types import Suppressed
 
 
 # Files of hashes, never values (trussguard's and detect-secrets' baselines): their SHA-256/SHA-1
@@ -37,18 +39,27 @@ def by_config(result: ScanResult, config: ProjectConfig, baseline_path: Path | N
     root = Path(result.target)
     allowed = {hashlib.sha256(v.encode("utf-8")).hexdigest() for v in config.allow_values}
 
-    def kept(f) -> bool:
+    def hidden_by(f) -> str | None:
+        """The configuration key that hides ``f`` (with the file's name, for the listing), or None."""
         rel = _relative(root / f.path, base)
-        return not (rel is not None and config.excluded(rel)) and config.rule_enabled(f.rule_id) \
-            and f.secret_sha256 not in allowed
-    return _keep(result, [f for f in result.findings if kept(f)])
+        if rel is not None and config.excluded(rel):
+            key = "exclude"
+        elif not config.rule_enabled(f.rule_id):
+            key = "disable" if _disabled(config, f.rule_id) else "enable"
+        elif f.secret_sha256 in allowed:
+            key = "allow-values"
+        else:
+            return None
+        return f"{config.path.name}: {key}"
+    return _hide(result, hidden_by, "config")
 
 
 def by_baseline(result: ScanResult, baseline: Baseline | None, report_stale: bool = True) -> ScanResult:
     if baseline is None:
         return result
     visible, stale = apply(baseline, result)
-    result = _keep(result, visible)
+    shown = {id(f) for f in visible}
+    result = _hide(result, lambda f: None if id(f) in shown else baseline.path.name, "baseline")
     if stale and report_stale:
         result.stats.notes.append(f"baseline {baseline.path}: {len(stale)} stale entr{'y' if len(stale) == 1 else 'ies'} "
                                   "(no longer found; `trussguard baseline update` drops them): "
@@ -57,6 +68,25 @@ def by_baseline(result: ScanResult, baseline: Baseline | None, report_stale: boo
     advisories = mark_rotated(result.advisories, baseline.rotations())
     return dataclasses.replace(result, advisories=advisories,
                                rotated=frozenset(a.id for a in advisories if a.rotation))
+
+
+def _hide(result: ScanResult, hidden_by, kind: str) -> ScanResult:
+    """Drops the findings ``hidden_by`` names a reason for, and lists each in ``result.suppressed``
+    (a reviewer sees every suppression in every report; the count follows the list)."""
+    kept, listed = [], list(result.suppressed)
+    for f in result.findings:
+        by = hidden_by(f)
+        if by is None:
+            kept.append(f)
+        else:
+            listed.append(Suppressed.of(f, kind, by))
+    result = _keep(result, kept)
+    result.stats.suppressed = len(listed)
+    return dataclasses.replace(result, suppressed=listed)
+
+
+def _disabled(config: ProjectConfig, rule_id: str) -> bool:
+    return bool(config.disable) and not dataclasses.replace(config, enable=()).rule_enabled(rule_id)
 
 
 def _keep(result: ScanResult, findings: list) -> ScanResult:
