@@ -218,7 +218,7 @@ def test_push_of_a_new_branch_audits_what_the_default_branch_lacks(repo: Repo, t
 
 def test_scan_of_a_subfolder_annotates_repository_paths(repo: Repo, tmp_path: Path, fake_token):
     repo.write("models/llm/app.py", leak(fake_token(HF)))
-    run = run_action(tmp_path, repo.root, "pull_request", command="scan", path="models", fail_on="critical")
+    run = run_action(tmp_path, repo.root, "workflow_dispatch", command="scan", path="models", fail_on="critical")
     assert run.code == 0 and run.outputs["findings"] == "1"  # high, below critical
     assert run.errors[0].startswith("::error file=models/llm/app.py,line=1,")
     assert "Scope: the working tree" in run.summary

@@ -60,6 +60,21 @@ def _report_options(what: str):
     return apply
 
 
+def _gate_options(f):
+    """Pull-request mode: the change being gated does not get to configure its own gate."""
+    for option in reversed([
+        click.option("--trusted-rev", metavar="REV",
+                     help="Read the configuration and the baseline from this git revision (the pull request's "
+                          "base), not from the files being checked; list, and fail on, what the change widens. "
+                          "`audit --range BASE..HEAD` implies --trusted-rev BASE."),
+        click.option("--allow-config-changes", is_flag=True,
+                     help="Accept a change that widens the configuration or the baseline (after review): the "
+                          "changed settings apply, the changes are still listed."),
+    ]):
+        f = option(f)
+    return f
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="trussguard")
 def cli() -> None:
@@ -75,6 +90,7 @@ def cli() -> None:
 @click.option("--no-cache", is_flag=True, help="Do not read or write the rule cache.")
 @click.option("--staged", is_flag=True,
               help="Scan what is about to be committed: the index version of each staged file (pre-commit).")
+@_gate_options
 def scan(**options) -> None:
     """Scan a working tree (default: the current directory) for embedded credentials."""
     from trussguard.commands import run_scan
@@ -104,6 +120,7 @@ def scan(**options) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
 @_rules_option
 @_report_options("blobs")
+@_gate_options
 def audit(**options) -> None:
     """Audit every blob reachable from every ref of a git repository (default: the current one)."""
     from trussguard.commands import run_audit

@@ -57,6 +57,7 @@ class ScanResult:
     rotated: frozenset[str] = frozenset()  # advisory ids the baseline says were rotated: reported, never failing
     catalogue: dict[str, dict] = field(default_factory=dict)  # rule/check id -> description (findings.describe_rules)
     suppressed: list[Suppressed] = field(default_factory=list)  # every hidden finding, listed in every report
+    gate_changes: tuple = ()  # gate_changes.GateChange: what the change did to its own gate's settings
 
     @property
     def errors(self) -> list[Skipped]:
@@ -66,6 +67,8 @@ class ScanResult:
         """0 clean, 1 findings at or above the threshold, 2 when something could not be scanned."""
         if self.errors and not config.allow_unreadable:
             return 2
+        if any(change.blocks for change in self.gate_changes):  # the change widened its own gate
+            return 1
         return 1 if any(f.severity >= config.fail_on and f.advisory_id not in self.rotated
                         for f in self.findings) else 0
 

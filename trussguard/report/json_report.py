@@ -43,6 +43,7 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
     }
     if s.history is not None:
         out["stats"].update(s.history)
+    out["gate_changes"] = [c.to_dict() for c in result.gate_changes]  # pull-request mode: see gate_changes.py
     return out
 
 

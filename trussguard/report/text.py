@@ -59,6 +59,7 @@ def render(result: ScanResult, color: bool = False) -> str:
     lines += _suppressed(result, style)
     for note in result.stats.notes:
         lines.append(style(f"note: {note}", fg="yellow"))
+    lines += _gate_changes(result, style)
     lines.append(_summary(result))
     for skipped in result.errors:
         lines.append(style(f"error: could not read {skipped.path}: {skipped.detail}", fg="red"))
@@ -99,6 +100,16 @@ def _history_items(result: ScanResult, style) -> list[str]:
             more = f" ({total} refs in all)" if total > len(refs) else ""
             lines.append(f"    reachable from: {', '.join(refs)}{more}")
         lines.append("")
+    return lines
+
+
+def _gate_changes(result: ScanResult, style) -> list[str]:
+    """Pull-request mode: what the change does to its own gate's settings (gate_changes.py)."""
+    lines = []
+    for change in result.gate_changes:
+        verdict = " (fails the gate: --allow-config-changes accepts it)" if change.blocks else \
+            " (accepted)" if change.widens else ""
+        lines.append(style(f"gate: {change.message}{verdict}", fg="red" if change.blocks else "yellow"))
     return lines
 
 
