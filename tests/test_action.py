@@ -218,7 +218,7 @@ def test_push_of_a_new_branch_audits_what_the_default_branch_lacks(repo: Repo, t
 
 def test_scan_of_a_subfolder_annotates_repository_paths(repo: Repo, tmp_path: Path, fake_token):
     repo.write("models/llm/app.py", leak(fake_token(HF)))
-    run = run_action(tmp_path, repo.root, "pull_request", command="scan", path="models", fail_on="critical")
+    run = run_action(tmp_path, repo.root, "workflow_dispatch", command="scan", path="models", fail_on="critical")
     assert run.code == 0 and run.outputs["findings"] == "1"  # high, below critical
     assert run.errors[0].startswith("::error file=models/llm/app.py,line=1,")
     assert "Scope: the working tree" in run.summary
@@ -269,15 +269,32 @@ def test_a_bad_payload_sha_fails_closed(repo: Repo, tmp_path: Path):
     assert run.code == 2 and len(run.errors) == 1 and "not a commit id" in run.errors[0]
 
 
-def test_a_shallow_checkout_asks_for_the_whole_history(repo: Repo, tmp_path: Path):
+def test_a_shallow_checkout_is_unshallowed_before_the_audit(repo: Repo, fake_token, tmp_path: Path):
     base = repo.git("rev-parse", "HEAD")
     repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("key", {"a.txt": f"HF_TOKEN={fake_token(HF)}\n"})
     head = repo.commit("work", {"a.txt": "a\n"})
     shallow = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "feature", f"file://{repo.root}", str(shallow)],
                    check=True, capture_output=True)
     run = run_action(tmp_path, shallow, "pull_request", pull_request(base, head))
+    assert run.code == 1 and "fetched the whole history" in run.stdout, run.stdout
+    assert subprocess.run(["git", "-C", str(shallow), "rev-parse", "--is-shallow-repository"], capture_output=True,
+                          text=True).stdout.strip() == "false"
+    shutil.rmtree(shallow)
+
+
+def test_a_shallow_checkout_that_cannot_be_unshallowed_fails_with_one_line(repo: Repo, tmp_path: Path):
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "feature")
+    head = repo.commit("work", {"a.txt": "a\n"})
+    origin = tmp_path / "origin"
+    shutil.copytree(repo.root, origin)
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "feature", f"file://{origin}", str(shallow)],
+                   check=True, capture_output=True)
+    shutil.rmtree(origin)  # no network, no credentials: the fetch fails
+    run = run_action(tmp_path, shallow, "pull_request", pull_request(base, head))
     assert run.code == 2 and len(run.errors) == 1, run.stdout
-    assert f"commit {base[:12]}" in run.errors[0] and "shallow clone" in run.errors[0]
-    assert "fetch-depth: 0" in run.errors[0]
+    assert "shallow" in run.errors[0] and "fetch-depth: 0" in run.errors[0]
     shutil.rmtree(shallow)

@@ -6,6 +6,8 @@ credential is generated at run time from a rule's token template (``fake_token``
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import os
 import subprocess
@@ -277,12 +279,12 @@ def test_bad_revisions_exit_2_with_one_line(repo: Repo, capsys, args):
 # ----------------------------------------------------------------------------- damaged and partial repositories
 
 
-def test_shallow_clone_says_so(repo: Repo, fake_token, tmp_path: Path):
+def test_shallow_clone_with_allow_shallow_says_so(repo: Repo, fake_token, tmp_path: Path):
     repo.commit("key", {"app.py": leak(fake_token(HF))})
     repo.commit("clean", {"app.py": "import os\n"})
     clone = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone)], check=True)
-    result = audit_history(AuditConfig(clone, ScanConfig(cache_dir=None)))
+    result = audit_history(AuditConfig(clone, ScanConfig(cache_dir=None), allow_shallow=True))
     assert result.stats.history["shallow"] is True
     assert any("shallow clone" in n for n in result.stats.notes)
     assert result.findings == [] and result.errors == []
@@ -336,23 +338,26 @@ def test_partial_clone_reports_unfetched_blobs_and_never_fetches(repo: Repo, fak
     assert main(["audit", str(clone), "--no-cache", "--allow-missing"]) == 0
 
 
-def test_oversize_and_binary_blobs_are_counted(repo: Repo, fake_token):
-    repo.commit("big", {"big.txt": "x" * 5000 + "\n", "app.py": leak(fake_token(HF))})
-    (repo.root / "w.bin").write_bytes(b"\0\1\2" * 100)
+def test_oversize_and_binary_blobs_are_scanned_and_counted(repo: Repo, fake_token):
+    in_big, in_binary = fake_token(HF), fake_token(HF)
+    repo.commit("big", {"big.txt": "x" * 5000 + "\n" + leak(in_big), "app.py": leak(fake_token(HF))})
+    (repo.root / "w.bin").write_bytes(b"\0\1\2" * 100 + leak(in_binary).encode())
     repo.git("add", "w.bin")
     repo.git("commit", "-q", "-m", "binary")
     result = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None, max_file_size=1000)))
-    assert sorted((s.path, s.reason) for s in result.stats.skipped) == [("big.txt", "too_large"),
-                                                                       ("w.bin", "binary")]
+    assert result.stats.skipped == []
     only(result, "app.py")
+    assert only(result, "big.txt").line == 2
+    assert only(result, "w.bin").secret_sha256 == hashlib.sha256(in_binary.encode()).hexdigest()
 
 
-def test_lfs_pointer_is_reported_not_scanned(repo: Repo):
+def test_lfs_pointer_is_scanned(repo: Repo, fake_token):
+    """A pointer file is text in git: whatever is appended to it is committed, so it is scanned."""
     pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 123\n"
-    repo.commit("weights", {"model/weights.bin": pointer})
+    repo.commit("weights", {"model/weights.bin": pointer + leak(fake_token(HF))})
     result = audit(repo)
-    assert [(s.path, s.reason) for s in result.stats.skipped] == [("model/weights.bin", "lfs_pointer")]
-    assert "1 lfs_pointer" in text.render(result)
+    assert result.stats.skipped == []
+    assert only(result, "model/weights.bin").line == 4
 
 
 def test_submodule_reported_not_recursed(repo: Repo):

@@ -231,7 +231,9 @@ class TestUnreadable:
 
 
 class TestSkipped:
-    def test_binary_and_oversize_files_skipped_and_counted(self, truss_tree, fake_token):
+    def test_binary_and_oversize_files_scanned_and_counted(self, truss_tree, fake_token):
+        """Neither a NUL byte nor a size makes a file unscanned (issue 11): a binary's bytes and an
+        oversize file's chunks go through the rules, and both count as scanned."""
         in_binary, in_large, in_text = fake_token(HF), fake_token(HF), fake_token(HF)
         root = truss_tree({
             "weights/model.bin": b"\x00\x01GGUF" + f'token="{in_binary}"'.encode() + b"\x00" * 64,
@@ -241,14 +243,12 @@ class TestSkipped:
         result = invoke(["scan", str(root), "--format", "json", "--max-file-size", "2KB"])
         assert result.exit_code == 1
         data = json.loads(result.stdout)
-        assert data["stats"]["skipped"] == {"binary": 1, "too_large": 1}
-        reasons = {s["path"]: s["reason"] for s in data["stats"]["skipped_files"]}
-        assert reasons == {"weights/model.bin": "binary", "data/big.txt": "too_large"}
-        digests = {f["secret_sha256"] for f in data["findings"]}
-        assert digests == {hashlib.sha256(in_text.encode()).hexdigest()}
-        assert data["stats"]["files_scanned"] == 5  # config, model/__init__, model/model, README, ok.py
-        text = invoke(["scan", str(root), "--max-file-size", "2KB"]).stdout
-        assert "1 binary" in text and "1 too_large" in text
+        assert data["stats"]["skipped"] == {}
+        found = {(f["path"], f["secret_sha256"]) for f in data["findings"]}
+        assert found == {(path, hashlib.sha256(token.encode()).hexdigest()) for path, token in
+                         (("weights/model.bin", in_binary), ("data/big.txt", in_large), ("scripts/ok.py", in_text))}
+        assert data["stats"]["files_scanned"] == 7  # config, model/__init__, model/model, README, and the three
+        assert any(n.startswith("data/big.txt: over --max-file-size") for n in data["stats"]["notes"])
 
     def test_large_file_scanned_under_default_limit(self, truss_tree, fake_token):
         hf = fake_token(HF)

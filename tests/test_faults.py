@@ -53,7 +53,7 @@ def test_symlink_loop_is_skipped_not_followed(tmp_path: Path, truss_tree):
 
 def test_file_deleted_during_the_scan(truss_tree):
     root = truss_tree({"gone.py": "x = 1\n"})
-    listing = list_tree([root], 10 << 20)
+    listing = list_tree([root])
     (root / "gone.py").unlink()
     (candidate,) = [c for c in listing.candidates if c.path == "gone.py"]
     assert read_fragment(candidate, 10 << 20) == Skipped("gone.py", "vanished", "deleted during the scan")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import random_password
-from test_action import run_action
+from test_action import pull_request, run_action
 from test_audit import Repo, _slow_history, leak
 
 from trussguard.audit_cache import FILENAME
@@ -46,8 +46,9 @@ def test_encoding_declaration_value_reaches_no_report_cache_or_notice(tmp_path: 
     was quoted in the "not valid Python" note of every report, the audit cache and ::notice::."""
     token = fake_token(HF)
     repo = Repo(tmp_path / "repo")
-    repo.commit("model", {"config.yaml": CONFIG, "model/__init__.py": "",
-                          "model/model.py": f"# TODO stop hard-coding: {token}\nclass Model:\n    pass\n"})
+    base = repo.commit("base", {"README.md": "# demo\n"})
+    head = repo.commit("model", {"config.yaml": CONFIG, "model/__init__.py": "",
+                                 "model/model.py": f"# TODO stop hard-coding: {token}\nclass Model:\n    pass\n"})
     cache = tmp_path / "cache"
     env = {"TRUSSGUARD_CACHE_DIR": str(cache)}
     outputs = []
@@ -64,7 +65,8 @@ def test_encoding_declaration_value_reaches_no_report_cache_or_notice(tmp_path: 
     assert any("unknown encoding" in n for n in json.loads(done.stdout)["stats"]["notes"])  # the note is kept
     outputs += [done.stdout, done.stderr, (tmp_path / "r.html").read_bytes(), (tmp_path / "e.json").read_bytes(),
                 files_under(cache)]
-    action = run_action(tmp_path, repo.root, "pull_request", command="scan")
+    repo.git("reset", "-q", "--hard")
+    action = run_action(tmp_path, repo.root, "pull_request", pull_request(base, head), command="scan")
     outputs += [action.stdout.encode(), action.summary.encode()]
     assert "::notice::" in action.stdout
     for text in outputs:

@@ -57,7 +57,7 @@ def audit_would_skip(detector: Detector, data: bytes, truss_file: bool = True) -
 
 def leak_hits(detector: Detector, data: bytes) -> list:
     """What ``check_code(kind="leak")`` reports with a secret, with the matches ``audit._scan_blob`` keeps."""
-    kept = [m for m in detector.detect(PATH, data, True) if not is_suppressed(data, m)]
+    kept = [m for m in detector.detect(PATH, data, True) if not is_suppressed(data, m, PATH)]
     hits, _, _ = check_code(PATH, data, kept, detector, truss=None, kind="leak")
     return [h for h in hits if h.secret is not None]
 

@@ -177,7 +177,7 @@ def test_matcher_never_raises_on_arbitrary_bytes(ctx, data):
     for m in detector.detect("model/model.py", blob, True):
         # (exact offsets after invalid UTF-8 are covered by a dedicated test in test_engine.py)
         assert 0 <= m.start <= m.end and m.line >= 1 and m.column >= 1
-        is_suppressed(blob, m)
+        is_suppressed(blob, m, "model/model.py")
     decode.encoded_runs(blob)
 
 

@@ -24,22 +24,25 @@ from trussguard import __version__
 from trussguard.advise import build_advisories
 from trussguard.audit_cache import BlobCache, BlobResult
 from trussguard.config import ScanConfig
+from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import describe_rules, fingerprint, merge_policy, to_finding
-from trussguard.pipeline import ERROR_REASONS, ScanResult, ScanStats, hit_suppressed
+from trussguard.findings import describe_rules, fingerprint, from_policy, merge_policy, to_finding
+from trussguard.pipeline import ERROR_REASONS, ScanResult, ScanStats, hit_marker, oversize_markers
 from trussguard.policy import truss_dirs
 from trussguard.policy.code_checks import COMMAND_SECRETS
 from trussguard.policy.literal_screen import may_hold_literal_secret
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, check_code, check_config
 from trussguard.sources import history
+from trussguard.sources.content import Decoded, Oversize, ReadFailed
 from trussguard.sources.truss_files import truss_files
-from trussguard.suppress.inline import is_suppressed
-from trussguard.types import Finding, Skipped
+from trussguard.suppress.inline import Inline, language
+from trussguard.types import Finding, Skipped, Suppressed
 from trussguard.workers import ignore_interrupts
 
 MAX_OCCURRENCES = 20
+MAX_REFS = 50  # refs and branch tips named per finding; the counts are always whole
 
 
 @dataclass(frozen=True)
@@ -53,26 +56,46 @@ class AuditConfig:
     blob_cache: Path | None = None  # directory of the per-blob result cache; None: off
     progress: bool = False  # a progress bar on stderr
     recurse_submodules: bool = False  # also audit checked-out submodules' own repositories
+    allow_shallow: bool = False  # a shallow clone's missing history is a note, not exit 2
+
+
+class ShallowClone(history.GitError):
+    """The walk reached commits whose parents a shallow clone never fetched: the older history,
+    which may hold a secret added and removed long ago, cannot be audited."""
 
 
 def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     """The whole audit. ``reader_hook(reader)`` lets tests observe the BlobReader (read counts)."""
     started = time.monotonic()
+    history.require_git_version()
     root = history.repository_root(config.repo)
     scan = config.scan
     ruleset = load_rules(list(scan.rule_dirs), cache_dir=scan.cache_dir)
     refs, notes = history.list_refs(root, config.ref_patterns)
     notes[:0] = ruleset.notes  # e.g. a rule cache that failed its checks
     tips, excludes, span = _revisions(root, config, refs)
-    unreachable, loose = history.unreachable_objects(root) if config.include_unreachable else ([], [])
-    index = history.build_index(root, tips + unreachable, excludes)
+    unreachable, loose, broken = history.unreachable_objects(root) if config.include_unreachable else ([], [], [])
+    unfetched = history.unfetched_trees(root, tips + unreachable, excludes)
+    if unfetched.commits:  # a tree:0 partial clone: walk only the commits whose trees are here
+        index = history.build_index(root, unfetched.present, excludes, unfetched.cut)
+    else:
+        index = history.build_index(root, tips + unreachable, excludes)
     dangling = [b for b in loose if b not in index.blobs]  # staged, then discarded: in no commit
     for blob in dangling:
         index.blobs[blob] = [(f"{history.DANGLING}/{blob}", "")]
     shallow = history.is_shallow(root)
-    if shallow:
-        notes.append("shallow clone: only the commits that were fetched were audited; "
-                     "run `git fetch --unshallow` and audit again for the older history")
+    cut_off = sorted(history.shallow_boundary(root) & set(index.commits)) if shallow else []
+    if cut_off and not config.allow_shallow:
+        raise ShallowClone(f"shallow clone: {len(cut_off)} commits' history is missing; "
+                           "run `git fetch --unshallow` or pass --allow-shallow")
+    if cut_off:
+        notes.append(f"shallow clone: {len(cut_off)} commits' history is missing (--allow-shallow); only the "
+                     "commits that were fetched were audited")
+    lost = [Skipped(f"(commit {c[:12]})", "missing", f"commit {c}: its tree {t} is not in this partial clone "
+                    "(never fetched, and an audit does not fetch); its files were not scanned")
+            for c, t in sorted(unfetched.commits.items())]
+    lost += [Skipped(f"({what})", "missing", f"git fsck: {what} is missing from the object database")
+             for what in broken if what.split()[-1] not in index.blobs]  # those the reader reports itself
     if not config.recurse_submodules:
         notes += [f"submodule {path} ({len(pins)} pinned commit(s)): its repository was not audited "
                   f"(use --recurse-submodules)" for path, pins in sorted(index.submodules.items())]
@@ -104,10 +127,11 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     for blob in sorted(results):
         for path, finding in results[blob].places:
             per_place.setdefault((finding.secret_sha256, path), {}).setdefault(blob, finding)
-    findings = _history_findings(root, refs, index, per_place)
+    findings = _history_findings(root, refs, index, per_place, set(unfetched.commits))
     parts = list(results.values())
+    suppressed = _listed(x for r in parts for x in r.suppressions)
     stats = ScanStats(sum(r.scanned for r in parts), sum(r.bytes for r in parts),
-                      [s for r in parts for s in r.skipped], sum(r.suppressed for r in parts),
+                      lost + [s for r in parts for s in r.skipped], len(suppressed),
                       notes + [n for r in parts for n in r.notes], 0, 0.0, len(ruleset.rules), len(checks), 1)
     stats.history = {"refs": len(refs), "commits": len(index.commits), "unique_blobs": len(index.blobs),
                      "shallow": shallow, "range": span, "unreachable_commits": len(unreachable),
@@ -117,11 +141,19 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
                      "date_range": _date_range(index), "rules_digest": ruleset.digest}
     if config.recurse_submodules:
         for path in sorted(index.submodules):
-            findings += _submodule(root, path, config, stats, reader_hook)
+            findings += _submodule(root, path, config, stats, reader_hook, suppressed)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
     stats.duration_seconds = time.monotonic() - started
+    catalogue = describe_rules(findings, rules)
+    catalogue.update({k: v for k, v in describe_rules(suppressed, rules).items() if k not in catalogue})
     return ScanResult("history", str(root), findings, build_advisories(findings, rules), stats,
-                      catalogue=describe_rules(findings, rules))
+                      catalogue=catalogue, suppressed=suppressed)
+
+
+def _listed(records) -> list[Suppressed]:
+    """Inline suppressions of every blob, once per (rule, path, line), in report order."""
+    unique = {(x.rule_id, x.path, x.line): x for x in records}
+    return [unique[k] for k in sorted(unique, key=lambda k: (k[1], k[2], k[0]))]
 
 
 def _dangling(by_blob: dict[str, Finding]) -> Finding:
@@ -129,12 +161,14 @@ def _dangling(by_blob: dict[str, Finding]) -> Finding:
     no author, date or ref to tell; anyone with a copy of the .git folder has it."""
     (blob, lead), = by_blob.items()
     record = {"introduced": None, "occurrence_count": 0, "occurrences": [], "occurrences_truncated": False,
-              "refs": [], "at_head": False, "branch_tips": {}, "first_seen": None, "last_seen": None,
+              "refs": [], "refs_count": 0, "refs_truncated": False, "at_head": False, "branch_tips": {},
+              "branch_tips_holding": 0, "branch_tips_truncated": False, "first_seen": None, "last_seen": None,
               "removed_in": None, "still_present": False, "unreachable_blob": blob}
     return replace(lead, commit=None, history=record)
 
 
-def _submodule(root: Path, path: str, config: AuditConfig, stats: ScanStats, reader_hook) -> list[Finding]:
+def _submodule(root: Path, path: str, config: AuditConfig, stats: ScanStats, reader_hook,
+               suppressed: list[Suppressed]) -> list[Finding]:
     """Audits a checked-out submodule's own repository (--recurse-submodules); its findings and
     counts join the parent's, paths prefixed with the submodule's path."""
     repo = _submodule_repo(root, path)
@@ -145,6 +179,7 @@ def _submodule(root: Path, path: str, config: AuditConfig, stats: ScanStats, rea
     stats.files_scanned += inner.stats.files_scanned
     stats.bytes_scanned += inner.stats.bytes_scanned
     stats.suppressed += inner.stats.suppressed
+    suppressed += [replace(x, path=f"{path}/{x.path}") for x in inner.suppressed]
     stats.skipped += [replace(s, path=f"{path}/{s.path}") for s in inner.stats.skipped]
     stats.notes += [f"submodule {path}: {n}" for n in inner.stats.notes]
     for key in ("commits", "unique_blobs", "cache_hits", "cache_misses"):
@@ -154,8 +189,8 @@ def _submodule(root: Path, path: str, config: AuditConfig, stats: ScanStats, rea
 
 def _submodule_repo(root: Path, path: str) -> Path | None:
     """The submodule's repository: its work tree in the parent's, else the parent's .git/modules."""
-    for candidate in (root / path, Path(history.git(root, "rev-parse", "--git-path", f"modules/{path}",
-                                                    check=False).decode().strip() or "-")):
+    for candidate in (root / path, Path(history.git(root, "rev-parse", "--git-path", f"modules/{path}"
+                                                    ).decode().strip() or "-")):
         candidate = candidate if candidate.is_absolute() else root / candidate
         if (candidate / ".git").exists() or (candidate / "HEAD").is_file():
             return candidate
@@ -292,27 +327,67 @@ def _scan_chunk(blobs: list[str]) -> dict[str, BlobResult]:
     return {blob: _scan_blob(blob, data, _STATE) for blob, data in _READER.read_many(blobs, paths)}
 
 
-def _scan_blob(blob: str, data: bytes | Skipped, state: _BlobState) -> BlobResult:
-    """Rules once on the bytes, then the path-dependent value checks once per path of the blob."""
+def _scan_blob(blob: str, content: Decoded | Oversize | Skipped, state: _BlobState) -> BlobResult:
+    """Rules once on the bytes, then the path-dependent value checks once per path of the blob
+    (text only: a binary or an oversize blob gets the rules alone)."""
     result = BlobResult([], [], [], 0, 0, 0)
-    if isinstance(data, Skipped):
-        result.skipped.append(data)
+    if isinstance(content, Oversize):
+        content = _scan_oversize(blob, content, state, result)
+        if content is None:
+            return result
+    if isinstance(content, Skipped):
+        result.skipped.append(content)
         return result
+    data = content.text
     paths = state.index.paths(blob)
     result.scanned, result.bytes = 1, len(data)
     truss_path = next((p for p in paths if p in state.selected), None)
     matches = state.detector.detect(truss_path or paths[0], data, truss_path is not None)
-    kept = [m for m in matches if not is_suppressed(data, m)]
+    # The blob's own bytes decide; under every path it had (a language each), or it is not allowed.
+    inlines = list({language(p): Inline(data, p) for p in paths}.values()) if matches else []
+    markers = [_agreed(inlines, lambda i: i.marker(m.start, m.rule_id)) for m in matches]
+    kept = [m for m, marker in zip(matches, markers) if marker is None]
     result.suppressed = len(matches) - len(kept)
+    kept += extra_matches(state.detector, paths[0], content.extra, matches)
     show = state.scan.show_secrets
     for path in paths:
-        shipped = path in state.selected or chains_source(path, data)
-        hits, blob_notes = _policy(path, data, kept, state.detector, shipped, bool(matches))
+        shipped = path in state.selected or (not content.binary and chains_source(path, data))
+        hits, blob_notes, dropped = _policy(path, data, kept, state.detector, shipped, bool(matches)) \
+            if not content.binary else ([], [], [])
         result.notes += [f"{n} (blob {blob[:12]})" for n in blob_notes]
+        result.suppressions += [Suppressed.of(to_finding(m, state.rules[m.rule_id], path), "inline", marker)
+                                for m, marker in zip(matches, markers) if marker is not None]
+        result.suppressions += [Suppressed.of(from_policy(h, state.checks[h.code]), "inline", marker)
+                                for h, marker in dropped]
         found = [to_finding(m, state.rules[m.rule_id], path, keep_secret=show) for m in kept]
         result.places += [(path, f) for f in merge_policy(found, hits, state.checks, keep_secret=show)
                           if f.secret_sha256 is not None]
     return result
+
+
+def _scan_oversize(blob: str, item: Oversize, state: _BlobState, result: BlobResult) -> Skipped | None:
+    """A blob over the size limit, streamed from git in chunks through the rules (no value checks);
+    a Skipped when git stopped before its end."""
+    try:
+        paths = state.index.paths(blob)
+        # As for other blobs, a marker counts only when every path reads it the same way (one language).
+        marker_of = oversize_markers(item.path) if len({language(p) for p in paths}) == 1 else _no_marker
+        scanned = scan_oversize(state.detector, item, state.scan.max_file_size, marker_of)
+    except ReadFailed as exc:
+        return Skipped(item.path, "unreadable", str(exc))
+    result.scanned, result.bytes, result.suppressed = 1, scanned.bytes, len(scanned.hidden)
+    result.notes.append(f"{oversize_note(item.path)} (blob {blob[:12]})")
+    show = state.scan.show_secrets
+    for path in paths:
+        result.suppressions += [Suppressed.of(to_finding(m, state.rules[m.rule_id], path), "inline", marker)
+                                for m, marker in scanned.hidden]
+        found = [to_finding(m, state.rules[m.rule_id], path, keep_secret=show) for m in scanned.matches]
+        result.places += [(path, f) for f in merge_policy(found, [], state.checks, keep_secret=show)]
+    return None
+
+
+def _no_marker(view: bytes, match) -> None:
+    return None
 
 
 def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool, any_match: bool):
@@ -329,23 +404,57 @@ def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool, 
         if not any_match and not may_hold_literal_secret(
                 data, lambda text: bool(detector.matcher.scan(text.encode("utf-8", "replace"))),
                 COMMAND_SECRETS if b"truss_chains" in data else ()):
-            return [], []
+            return [], [], []
         hits, notes, _ = check_code(path, data, matches, detector, truss=None, kind="leak")
     else:
-        return [], []
-    return [h for h in hits if h.secret is not None and not hit_suppressed(h, data)], notes
+        return [], [], []
+    inline = Inline(data, path)
+    marked = [(h, hit_marker(h, inline)) for h in hits if h.secret is not None]
+    return [h for h, m in marked if m is None], notes, [(h, m) for h, m in marked if m is not None]
+
+
+def _agreed(inlines: list[Inline], ask) -> str | None:
+    """The marker when every reading agrees one allows the finding, else None."""
+    found = None
+    for inline in inlines:
+        found = ask(inline)
+        if found is None:
+            return None
+    return found
+
+
+def _branch_tips(holding: list[str], branches: list[str]) -> dict[str, bool]:
+    """branch -> whether its tip still holds the secret: every branch when there are at most
+    ``MAX_REFS``; otherwise the first ``MAX_REFS`` holding it (by name), then others, so a
+    finding stays small however many branches the repository has (``branch_tips_holding`` counts
+    them all)."""
+    if len(branches) <= MAX_REFS:
+        held = set(holding)
+        return {name: name in held for name in branches}
+    shown = dict.fromkeys(holding[:MAX_REFS], True)
+    for name in branches:
+        if len(shown) >= MAX_REFS:
+            break
+        shown.setdefault(name, False)
+    return dict(sorted(shown.items()))
 
 
 def _history_findings(root: Path, refs: list[history.Ref], index: history.HistoryIndex,
-                      per_place: dict[tuple[str, str], dict[str, Finding]]) -> list[Finding]:
-    """One finding per (secret, path), pointing at the commit that introduced it, with its story."""
+                      per_place: dict[tuple[str, str], dict[str, Finding]], unfetched: set[str]) -> list[Finding]:
+    """One finding per (secret, path), pointing at the commit that introduced it, with its story.
+    Tips in ``unfetched`` (a partial clone's commits without their trees) are never looked into:
+    that would fetch."""
     if not per_place:
         return []
     head = next((r.commit for r in refs if r.name == "HEAD"), None) or \
-        history.git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).decode().strip()
-    head_tree = history.tree_blobs(root, head) if head else {}
-    tips = {r.branch: history.tree_blobs(root, r.commit) for r in refs if r.branch}
-    reach = history.refs_reaching(index, refs, root)
+        history.git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1)).decode().strip()
+    branches = sorted((r.branch, r.commit) for r in refs if r.branch)
+    leaked_paths = sorted({path for _, path in per_place if not path.startswith(history.DANGLING)})
+    # (commit, path) -> blob at HEAD and at every branch tip, for the leaked paths only: one git process
+    looked = [c for c in [*(c for _, c in branches), *([head] if head else [])] if c not in unfetched]
+    at = history.blobs_at(root, looked, leaked_paths)
+    introduced = {c for by_blob in per_place.values() for b in by_blob for _, c in index.blobs.get(b, ())}
+    reach = history.refs_reaching(root, index, refs, introduced)
     out = []
     for (_, path), by_blob in per_place.items():
         blobs = set(by_blob)
@@ -357,9 +466,10 @@ def _history_findings(root: Path, refs: list[history.Ref], index: history.Histor
         first = index.commits[places[0]]
         lead_blob = next(b for b in blobs if any(p == path and c == first.commit for p, c in index.blobs[b]))
         lead = by_blob[lead_blob]
-        branch_tips = {name: tree.get(path) in blobs for name, tree in sorted(tips.items())}
-        at_head = head_tree.get(path) in blobs
-        still = at_head or any(branch_tips.values())
+        holding = [name for name, commit in branches if at.get((commit, path)) in blobs]
+        at_head = bool(head) and at.get((head, path)) in blobs
+        still = at_head or bool(holding)
+        ref_names, ref_count = reach.refs(places, MAX_REFS)
         removals = [c for b in blobs for c, new in index.removals.get((path, b), ()) if new not in blobs]
         last = min(removals, key=lambda c: index.commits[c].order) if removals and not still else None
         occurrences = [{"commit": c, "path": path, "date": index.commits[c].committer_date} for c in places]
@@ -368,9 +478,13 @@ def _history_findings(root: Path, refs: list[history.Ref], index: history.Histor
             "occurrence_count": len(occurrences),
             "occurrences": occurrences if len(occurrences) <= MAX_OCCURRENCES else [occurrences[0], occurrences[-1]],
             "occurrences_truncated": len(occurrences) > MAX_OCCURRENCES,
-            "refs": sorted({n for c in places for n in reach.get(c, ())}),
+            "refs": ref_names,
+            "refs_count": ref_count,
+            "refs_truncated": ref_count > len(ref_names),
             "at_head": at_head,
-            "branch_tips": branch_tips,
+            "branch_tips": _branch_tips(holding, [name for name, _ in branches]),
+            "branch_tips_holding": len(holding),
+            "branch_tips_truncated": len(branches) > MAX_REFS,
             "first_seen": first.committer_date,
             "last_seen": None if last is None else index.commits[last].committer_date,
             "removed_in": last,

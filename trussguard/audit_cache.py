@@ -23,10 +23,10 @@ import json
 import os
 import sqlite3
 import zlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from trussguard.types import Finding, Severity, Skipped
+from trussguard.types import Finding, Severity, Skipped, Suppressed
 
 FILENAME = "audit-blobs-v2.sqlite3"  # another payload or table layout gets another name, never a migration
 _TABLE = "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, payload BLOB NOT NULL) WITHOUT ROWID"
@@ -51,6 +51,7 @@ class BlobResult:
     scanned: int  # 0 or 1
     bytes: int
     suppressed: int
+    suppressions: list[Suppressed] = field(default_factory=list)  # each finding a marker hid, per path
 
 
 class BlobCache:
@@ -208,6 +209,8 @@ def _encode(result: BlobResult) -> bytes:
               for path, f in result.places]
     skipped = [[s.path, s.reason, s.detail] for s in result.skipped]
     data = [places, skipped, result.notes, result.scanned, result.bytes, result.suppressed]
+    if result.suppressions:  # a seventh element only when there is something to list
+        data.append([[*(getattr(x, n) for n in _SUPPRESSED_FIELDS), x.severity.name] for x in result.suppressions])
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return zlib.compress(text) if len(text) > _COMPRESS_OVER else text  # JSON starts "[", zlib "x"
 
@@ -236,7 +239,10 @@ def _inflate(payload: bytes) -> bytes:
 def _result(value) -> BlobResult | None:
     """The BlobResult, or None for anything that is not exactly what ``_encode`` writes."""
     try:
-        places, skipped, notes, scanned, size, suppressed = value
+        places, skipped, notes, scanned, size, suppressed, *rest = value
+        suppressions = [_suppressed(x) for x in rest.pop()] if rest else []
+        if rest or (value[6:] and not suppressions):
+            return None
         if type(places) is not list or type(skipped) is not list or type(notes) is not list \
                 or type(scanned) is not int or type(size) is not int or type(suppressed) is not int:
             return None
@@ -244,13 +250,26 @@ def _result(value) -> BlobResult | None:
             if not all(type(n) is str for n in notes) or not all(_skip_ok(s) for s in skipped):
                 return None
             places, skipped = [_place(p) for p in places], [Skipped(*s) for s in skipped]
-        return BlobResult(places, skipped, notes, scanned, size, suppressed)
+        return BlobResult(places, skipped, notes, scanned, size, suppressed, suppressions)
     except _BAD:
         return None
 
 
 def _skip_ok(value) -> bool:
     return type(value) is list and len(value) == 3 and all(type(v) is str for v in value)
+
+
+_SUPPRESSED_FIELDS = tuple(f.name for f in fields(Suppressed) if f.name != "severity")
+_SUPPRESSED_TYPES = {"line": (int,), "secret_sha256": (str, type(None)), "redacted": (str, type(None)),
+                     "finding_id": (str, type(None))}
+
+
+def _suppressed(value) -> Suppressed:
+    *values, severity = value
+    if len(values) != len(_SUPPRESSED_FIELDS) or not all(
+            type(v) in _SUPPRESSED_TYPES.get(n, (str,)) for n, v in zip(_SUPPRESSED_FIELDS, values)):
+        raise ValueError("not a stored suppression")
+    return Suppressed(**dict(zip(_SUPPRESSED_FIELDS, values)), severity=Severity[severity])
 
 
 def _place(value) -> tuple[str, Finding]:

@@ -87,7 +87,75 @@ def load(path: Path) -> Baseline:
     """The baseline at ``path``; a missing file is an empty baseline (``rotated`` creates it)."""
     if not path.exists():
         return Baseline(path)
-    data = _read_json(path, "baseline")
+    return _parsed(_read_json(path, "baseline"), path)
+
+
+def loads(data: bytes, path: Path) -> Baseline:
+    """The baseline in ``data`` (a file's bytes read elsewhere, e.g. from a git revision), checked as
+    strictly as ``load``; ``path`` names it in messages."""
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BaselineError(f"cannot read baseline {path}: {exc}") from None
+    return _parsed(parsed, path)
+
+
+def load_at_revision(root: Path, commit: str, path: Path) -> Baseline:
+    """The baseline ``path`` as revision ``commit`` holds it, read through git (a pull request's gate
+    uses its base's acknowledgements, not the ones the pull request adds); missing there: empty.
+    A file outside the repository is not versioned: it is read from disk."""
+    from trussguard.sources.at_revision import read_file, relative
+
+    rel = relative(root, path)
+    if rel is None:
+        return load(path)
+    data = read_file(root, commit, rel)
+    return Baseline(path) if data is None else loads(data, path)
+
+
+def hash_values(data: bytes, detect_secrets: bool = False) -> frozenset[str] | None:
+    """The hashes a baseline file holds where its format expects hashes (fingerprints, SHA-256s,
+    advisory ids, detect-secrets' SHA-1s), or None when ``data`` is not a well-formed baseline of
+    that kind (trussguard's, or detect-secrets' with ``detect_secrets``).
+
+    Why: these hashes look like generic secrets to the rules, so a scan must not report them; but
+    only them, and only in a file that really is a baseline. Anything else in the file (a token in
+    ``reason``, a file that merely carries the name) is scanned like any other text."""
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if detect_secrets:
+        return _detect_secrets_hashes(parsed)
+    try:
+        entries = _parsed(parsed, Path(DEFAULT_NAME)).entries
+    except BaselineError:
+        return None
+    values = set()
+    for entry in entries:
+        imported = entry.get("detect_secrets") or {}
+        values.update(v for v in (entry.get("fingerprint"), entry.get("secret_sha256"), entry.get("advisory_id"),
+                                  imported.get("hashed_secret")) if isinstance(v, str))
+    return frozenset(values)
+
+
+def _detect_secrets_hashes(parsed) -> frozenset[str] | None:
+    results = parsed.get("results") if isinstance(parsed, dict) else None
+    if not isinstance(results, dict) or not isinstance(parsed.get("version"), str):
+        return None
+    values = set()
+    for filename, secrets in results.items():
+        if not isinstance(secrets, list):
+            return None
+        for secret in secrets:
+            if not isinstance(secret, dict) or not isinstance(secret.get("hashed_secret"), str) \
+                    or not _SHA1.match(secret["hashed_secret"]) or not isinstance(secret.get("type"), str):
+                return None
+            values.add(secret["hashed_secret"])
+    return frozenset(values)
+
+
+def _parsed(data, path: Path) -> Baseline:
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION \
             or not isinstance(data.get("entries"), list):
         raise BaselineError(f"{path} is not a trussguard baseline (schema_version {SCHEMA_VERSION} with entries)")

@@ -45,7 +45,7 @@ def _report_options(what: str):
                          type=click.Choice(["low", "medium", "high", "critical"]),
                          help="Exit 1 when a finding has at least this severity."),
             click.option("--max-file-size", default=None, show_default="10MiB, or max-file-size in the config file",
-                         help=f"Skip (and count) {what} larger than this, e.g. 500KB, 10MiB."),
+                         help=f"Scan {what} larger than this in chunks, by the rules only (not parsed), e.g. 500KB."),
             click.option("--show-secrets", is_flag=True, help="Print full secret values (never use in CI logs)."),
             click.option(*(("--allow-missing", "--allow-unreadable") if what == "blobs" else ("--allow-unreadable",)),
                          "allow_unreadable", is_flag=True,
@@ -58,6 +58,21 @@ def _report_options(what: str):
         return f
 
     return apply
+
+
+def _gate_options(f):
+    """Pull-request mode: the change being gated does not get to configure its own gate."""
+    for option in reversed([
+        click.option("--trusted-rev", metavar="REV",
+                     help="Read the configuration and the baseline from this git revision (the pull request's "
+                          "base), not from the files being checked; list, and fail on, what the change widens. "
+                          "`audit --range BASE..HEAD` implies --trusted-rev BASE."),
+        click.option("--allow-config-changes", is_flag=True,
+                     help="Accept a change that widens the configuration or the baseline (after review): the "
+                          "changed settings apply, the changes are still listed."),
+    ]):
+        f = option(f)
+    return f
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,6 +90,7 @@ def cli() -> None:
 @click.option("--no-cache", is_flag=True, help="Do not read or write the rule cache.")
 @click.option("--staged", is_flag=True,
               help="Scan what is about to be committed: the index version of each staged file (pre-commit).")
+@_gate_options
 def scan(**options) -> None:
     """Scan a working tree (default: the current directory) for embedded credentials."""
     from trussguard.commands import run_scan
@@ -94,6 +110,9 @@ def scan(**options) -> None:
               help="Per-blob result cache folder (default: the user cache folder).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write any cache.")
 @click.option("--recurse-submodules", is_flag=True, help="Also audit checked-out submodules' repositories.")
+@click.option("--allow-shallow", is_flag=True,
+              help="Audit a shallow clone's fetched commits only (a note, not exit 2); "
+                   "`git fetch --unshallow` is better.")
 @click.option("--html", "html_report", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML report (summary, timeline, advisories, scope).")
 @click.option("--evidence", type=click.Path(dir_okay=False, path_type=Path),
@@ -101,6 +120,7 @@ def scan(**options) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
 @_rules_option
 @_report_options("blobs")
+@_gate_options
 def audit(**options) -> None:
     """Audit every blob reachable from every ref of a git repository (default: the current one)."""
     from trussguard.commands import run_audit
@@ -121,6 +141,7 @@ def _baseline_options(f):
                      help="Why these findings are acknowledged."),
         click.option("--by", "who", help="Who acknowledges them (default: git user.name, else $USER)."),
         click.option("--history", is_flag=True, help="Baseline the findings of the git history (audit), not the tree."),
+        click.option("--allow-shallow", is_flag=True, help="With --history: accept a shallow clone's partial history."),
     ]):
         f = option(f)
     return f

@@ -7,6 +7,7 @@ directly from tests and from the demo.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import json
 import sys
@@ -94,9 +95,11 @@ def run_rules_check(dirs: list[Path], seed: int | None) -> int:
 def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, output: Path | None,
              fail_on: str, max_file_size: str, show_secrets: bool, no_detect_secrets: bool, no_decode: bool,
              allow_unreadable: bool, jobs: int | None, no_cache: bool, advisories: Path | None = None,
-             baseline: Path | None = None, staged: bool = False, config_file: Path | None = None) -> int:
+             baseline: Path | None = None, staged: bool = False, config_file: Path | None = None,
+             trusted_rev: str | None = None, allow_config_changes: bool = False) -> int:
     result, config = scan_result(paths, rule_dirs, fail_on, max_file_size, show_secrets, no_detect_secrets, no_decode,
-                                 allow_unreadable, jobs, no_cache, baseline, staged, config_file)
+                                 allow_unreadable, jobs, no_cache, baseline, staged, config_file, trusted_rev,
+                                 allow_config_changes)
     emit(fmt, result, output, advisories)
     return exit_code(result, config, "file(s) could not be read", "--allow-unreadable")
 
@@ -110,6 +113,12 @@ def exit_code(result, config, what: str, flag: str) -> int:
         first = result.errors[0]
         click.echo(redact_text(f"trussguard: error: {len(result.errors)} {what} (first: {first.path}: "
                                f"{first.detail}); use {flag} to accept"), err=True)
+    blocking = [c.message for c in result.gate_changes if c.blocks]
+    if code == 1 and blocking:
+        click.echo(" ".join(f"trussguard: error: this change widens its own gate: {'; '.join(blocking)}. The "
+                            "trusted revision's configuration and baseline were applied; once reviewed, accept "
+                            "it with --allow-config-changes (Action input allow-config-changes: true)".split()),
+                   err=True)
     return code
 
 
@@ -117,15 +126,15 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
                 max_file_size: str | None = None, show_secrets: bool = False, no_detect_secrets: bool = False,
                 no_decode: bool = False, allow_unreadable: bool = False, jobs: int | None = None,
                 no_cache: bool = False, baseline: Path | None = None, staged: bool = False,
-                config_file: Path | None = None):
+                config_file: Path | None = None, trusted_rev: str | None = None, allow_config_changes: bool = False):
     """``scan``'s post-processed result (configuration file and baseline applied) and the ``ScanConfig``
     that decides its exit code; nothing is printed (the GitHub Action renders several reports from one run)."""
     from trussguard.config import ScanConfig
     from trussguard.pipeline import scan_tree
 
-    project = load_project(paths[0] if paths else Path("."), config_file)
+    project, known, changes = gated_settings(paths[0] if paths else Path("."), config_file, baseline, trusted_rev,
+                                             None, allow_config_changes)
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
-    known = load_baseline(baseline)
     config = ScanConfig(
         paths=tuple(paths), rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
         show_secrets=show_secrets, use_detect_secrets=not no_detect_secrets, decode_depth=0 if no_decode else 1,
@@ -138,7 +147,8 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
             result = scan_tree(config)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
-    return redact_result(by_baseline(by_config(result, project), known, report_stale=not staged)), config
+    result = by_baseline(by_config(result, project, baseline), known, report_stale=not staged)
+    return redact_result(dataclasses.replace(result, gate_changes=changes)), config
 
 
 def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bool, since: str | None,
@@ -146,11 +156,15 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
               html_report: Path | None, evidence: Path | None, quiet: bool,
               rule_dirs: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, max_file_size: str,
               show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None,
-              baseline: Path | None = None, config_file: Path | None = None) -> int:
+              baseline: Path | None = None, config_file: Path | None = None, allow_shallow: bool = False,
+              trusted_rev: str | None = None, allow_config_changes: bool = False) -> int:
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    if trusted_rev is None and rev_range is not None:  # a pull request's gate: its base decides the settings
+        trusted_rev = range_ends(rev_range)[0]
     result, scan = audit_result(repo, ref_patterns, include_unreachable, since, rev_range, blob_cache, no_cache,
                                 recurse_submodules, quiet, rule_dirs, fail_on, max_file_size, show_secrets,
-                                allow_unreadable, jobs, baseline, config_file)
+                                allow_unreadable, jobs, baseline, config_file, allow_shallow, trusted_rev,
+                                allow_config_changes)
     emit(fmt, result, output, advisories)
     if html_report is not None:
         from trussguard.report.html import render_html
@@ -171,25 +185,30 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
                  no_cache: bool = False, recurse_submodules: bool = False, quiet: bool = True,
                  rule_dirs: tuple[Path, ...] = (), fail_on: str | None = None, max_file_size: str | None = None,
                  show_secrets: bool = False, allow_unreadable: bool = False, jobs: int | None = None,
-                 baseline: Path | None = None, config_file: Path | None = None):
-    """``audit``'s post-processed result and the ``ScanConfig`` that decides its exit code; nothing is printed."""
+                 baseline: Path | None = None, config_file: Path | None = None, allow_shallow: bool = False,
+                 trusted_rev: str | None = None, allow_config_changes: bool = False):
+    """``audit``'s post-processed result and the ``ScanConfig`` that decides its exit code; nothing is printed.
+    With ``trusted_rev``, settings come from that revision and the changes are measured up to the head of
+    ``rev_range`` (else the working tree)."""
     from trussguard.audit import AuditConfig, audit_history
     from trussguard.config import ScanConfig
     from trussguard.sources.history import GitError, NotARepository
 
-    project = load_project(repo, config_file)
+    head_rev = range_ends(rev_range)[1] if trusted_rev is not None and rev_range is not None else None
+    project, known, changes = gated_settings(repo, config_file, baseline, trusted_rev, head_rev, allow_config_changes)
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
-    known = load_baseline(baseline)
     scan = ScanConfig(rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
                       show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
     blobs = None if no_cache else blob_cache or (cache_dir / "audit" if cache_dir else None)
     config = AuditConfig(repo, scan, tuple(ref_patterns), include_unreachable, since, rev_range, blobs,
-                         progress=not quiet and sys.stderr.isatty(), recurse_submodules=recurse_submodules)
+                         progress=not quiet and sys.stderr.isatty(), recurse_submodules=recurse_submodules,
+                         allow_shallow=allow_shallow)
     try:
         result = audit_history(config)
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
-    return redact_result(by_baseline(by_config(result, project), known)), scan
+    result = by_baseline(by_config(result, project, baseline), known)
+    return redact_result(dataclasses.replace(result, gate_changes=changes)), scan
 
 
 def _scan_staged(config, paths: tuple[Path, ...]):
@@ -202,6 +221,34 @@ def _scan_staged(config, paths: tuple[Path, ...]):
         return scan_staged(config, paths[0] if paths else Path("."))
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None
+
+
+def gated_settings(start: Path, config_file: Path | None, baseline: Path | None, trusted_rev: str | None,
+                   head_rev: str | None, allow_config_changes: bool):
+    """(configuration, baseline, gate changes). Without ``trusted_rev``: the working tree's files, no
+    changes. With it: see ``gate_changes.resolve_gate`` (the trusted revision's files, read through git)."""
+    if trusted_rev is None:
+        return load_project(start, config_file), load_baseline(baseline), ()
+    from trussguard.baseline import BaselineError
+    from trussguard.gate_changes import resolve_gate
+    from trussguard.project_config import ConfigError
+    from trussguard.sources.history import GitError, NotARepository
+
+    try:
+        gate = resolve_gate(start, config_file, baseline, trusted_rev, head_rev, allow_config_changes)
+    except NotARepository as exc:
+        raise OutputError(f"--trusted-rev needs a git repository: {exc}") from None
+    except (ConfigError, BaselineError, GitError) as exc:
+        raise OutputError(str(exc)) from None
+    return gate.project, gate.baseline, gate.changes
+
+
+def range_ends(rev_range: str) -> tuple[str, str]:
+    """(BASE, HEAD) of ``--range BASE..HEAD`` (an empty side is HEAD)."""
+    base, dots, head = rev_range.partition("..")
+    if not dots or head.startswith("."):
+        raise OutputError(f"--range expects BASE..HEAD, got {rev_range!r}")
+    return base or "HEAD", head or "HEAD"
 
 
 def load_project(start: Path, explicit: Path | None = None):
@@ -253,10 +300,10 @@ def redact_result(result):
     return apply_redaction(result)
 
 
-def by_config(result, project):
+def by_config(result, project, baseline: Path | None = None):
     from trussguard.suppress.project import by_config as apply_config
 
-    return apply_config(result, project)
+    return apply_config(result, project, baseline)
 
 
 def by_baseline(result, known, report_stale: bool = True):
@@ -275,7 +322,8 @@ def _who(who: str | None) -> str:
     return name or getpass.getuser()
 
 
-def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | None, history: bool) -> int:
+def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | None, history: bool,
+                 allow_shallow: bool = False) -> int:
     """``baseline create|update``: scan (or audit) TARGET with the project's settings, then write."""
     from trussguard import baseline
     from trussguard.config import ScanConfig
@@ -289,8 +337,8 @@ def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | 
             from trussguard.sources.history import GitError, NotARepository
 
             try:
-                result = audit_history(AuditConfig(target, ScanConfig(rule_dirs=rule_dirs, max_file_size=size,
-                                                                      cache_dir=cache_dir)))
+                scan = ScanConfig(rule_dirs=rule_dirs, max_file_size=size, cache_dir=cache_dir)
+                result = audit_history(AuditConfig(target, scan, allow_shallow=allow_shallow))
             except (NotARepository, GitError) as exc:
                 raise OutputError(str(exc)) from None
         else:
@@ -298,7 +346,7 @@ def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | 
 
             result = scan_tree(ScanConfig(paths=(target,), rule_dirs=rule_dirs, max_file_size=size,
                                           cache_dir=cache_dir))
-        result = by_config(result, project)
+        result = by_config(result, project, path)
         if known is None:
             written, dropped = baseline.create(result, reason, _who(who), path), []
         else:

@@ -7,7 +7,9 @@ shell script as text, which is how template injection owns actions) and GitHub's
 commits (base..head), a push's commits (before..after), otherwise the whole history. The scan or
 audit runs once, in process, through the same functions as the CLI (``commands.scan_result`` /
 ``audit_result``), and every output is rendered from that one result: annotations on stdout, the
-job summary, the JSON report, SARIF when asked, and the step outputs.
+job summary, the JSON report, SARIF when asked, and the step outputs. On pull requests (and merge
+groups) the base commit's configuration and baseline gate the change, for ``scan`` and ``audit``
+alike, and what the pull request does to them is annotated (``gate_changes.py``).
 
 Exit status: 0 clean, 1 findings at or above fail-on, 2 a bad input or an error (one ``::error::``
 line). Secrets appear only redacted: the action never asks for ``--show-secrets``.
@@ -28,14 +30,16 @@ from pathlib import Path
 
 import click
 
-from trussguard.report.github import escape_data
+from trussguard.report.github import escape_data, escape_property
 
 COMMANDS = ("scan", "audit")
 SEVERITIES = ("low", "medium", "high", "critical")
 PR_EVENTS = ("pull_request", "pull_request_target")
 INPUTS = {"TG_COMMAND": "command", "TG_PATH": "path", "TG_FAIL_ON": "fail-on", "TG_BASELINE": "baseline",
-          "TG_CONFIG": "config", "TG_SARIF": "upload-sarif"}  # environment variable -> action input
+          "TG_CONFIG": "config", "TG_SARIF": "upload-sarif",
+          "TG_ALLOW_CONFIG_CHANGES": "allow-config-changes"}  # environment variable -> action input
 COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 repositories
+MAX_MARKER_ANNOTATIONS = 50  # per change; the JSON report lists every place
 FETCH_HINT = "check out the whole history: actions/checkout with `fetch-depth: 0`"
 
 
@@ -51,6 +55,7 @@ class Inputs:
     baseline: Path | None
     config: Path | None
     sarif: bool
+    allow_config_changes: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,12 +71,13 @@ def main(env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     try:
         inputs = read_inputs(env)
+        ensure_full_history(inputs)
         scope = decide_scope(inputs, env)
         if scope.skip:
             print(f"::notice::trussguard: {escape_data(scope.description)}; nothing to audit")
             write_outputs(env, {"findings": "0", "exit-code": "0"})
             return 0
-        result, config = run(inputs, scope)
+        result, config = run(inputs, scope, trusted_revision(inputs, env))
         code = result.exit_code(config)
         publish(inputs, scope, result, code, env)
     except ActionError as exc:
@@ -85,7 +91,10 @@ def main(env: Mapping[str, str] | None = None) -> int:
         first = result.errors[0]
         return fail(env, f"{len(result.errors)} file(s) or blob(s) could not be read (first: {first.path}: "
                          f"{first.detail}); the reports list them", outputs=False)
-    if code == 1:
+    if code == 1 and any(c.blocks for c in result.gate_changes):
+        print("trussguard: this pull request widens its own gate's configuration or baseline: the job fails "
+              "(see the annotations; once reviewed, set the input allow-config-changes: true)")
+    if code == 1 and any(f.severity >= config.fail_on and f.advisory_id not in result.rotated for f in result.findings):
         print(f"trussguard: {len(result.findings)} finding(s), at least one at or above {config.fail_on}: "
               "the job fails (see the annotations and the job summary)")
     return code
@@ -105,12 +114,37 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
     sarif = env.get("TG_SARIF") or "false"
     if sarif not in ("true", "false"):
         raise ActionError(f"input upload-sarif must be true or false, got {sarif!r}")
+    allow = env.get("TG_ALLOW_CONFIG_CHANGES") or "false"
+    if allow not in ("true", "false"):
+        raise ActionError(f"input allow-config-changes must be true or false, got {allow!r}")
     workspace = Path(env.get("GITHUB_WORKSPACE") or ".")
     path = workspace / (env.get("TG_PATH") or ".")
     if not path.exists():
         raise ActionError(f"input path {env.get('TG_PATH')!r} does not exist in the workspace")
     optional = {k: workspace / env[k] if env.get(k) else None for k in ("TG_BASELINE", "TG_CONFIG")}
-    return Inputs(command, path.resolve(), fail_on, optional["TG_BASELINE"], optional["TG_CONFIG"], sarif == "true")
+    return Inputs(command, path.resolve(), fail_on, optional["TG_BASELINE"], optional["TG_CONFIG"], sarif == "true",
+                  allow == "true")
+
+
+def ensure_full_history(inputs: Inputs) -> None:
+    """An audit of a shallow checkout (actions/checkout's default, ``fetch-depth: 1``) would miss
+    every commit before the cut, so the action fetches the rest itself (``git fetch --unshallow
+    --tags``, with the credentials checkout left); if it cannot (no network, no credentials), it
+    stops with one line saying how to check out the whole history, rather than audit part of it."""
+    if inputs.command != "audit":
+        return
+    root = _repository(inputs.path)
+    if not _shallow(root):
+        return
+    proc = subprocess.run(["git", "-C", str(root), "fetch", "--quiet", "--unshallow", "--tags"],
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=3600,
+                          env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+    if proc.returncode != 0 or _shallow(root):
+        from trussguard.sources.history import summarise
+
+        raise ActionError(f"the checkout is shallow and `git fetch --unshallow` failed "
+                          f"({summarise(proc.stderr)}); {FETCH_HINT}")
+    print("trussguard: the checkout was shallow; fetched the whole history (`git fetch --unshallow --tags`)")
 
 
 def decide_scope(inputs: Inputs, env: Mapping[str, str]) -> Scope:
@@ -158,11 +192,41 @@ def _push_scope(inputs: Inputs, payload: dict) -> Scope:
     return Scope(None, f"push ({why}): every commit of every ref")
 
 
-def run(inputs: Inputs, scope: Scope):
+def trusted_revision(inputs: Inputs, env: Mapping[str, str]) -> str | None:
+    """The pull request's base commit, whose configuration and baseline gate it (for ``scan`` and
+    ``audit`` alike): a pull request must not configure its own gate. None for other events."""
+    event = env.get("GITHUB_EVENT_NAME", "")
+    if event not in PR_EVENTS and event != "merge_group":
+        return None
+    payload = _payload(env)
+    if event == "merge_group":
+        base = (payload.get("merge_group") or {}).get("base_sha")
+    else:
+        base = ((payload.get("pull_request") or {}).get("base") or {}).get("sha")
+    base = _commit_id(base, f"{event} base sha")
+    root = _repository(inputs.path)
+    if not _exists(root, base) and _shallow(root):
+        _fetch_commit(root, base)
+    _require(root, base, f"the {event} base, whose configuration gates it")
+    return base
+
+
+def _fetch_commit(root: Path, sha: str) -> None:
+    """``scan`` on a shallow checkout (actions/checkout's default) needs only the base commit itself:
+    fetch that one (``--depth=1``). On failure ``_require`` says how to check out the history."""
+    proc = subprocess.run(["git", "-C", str(root), "fetch", "--quiet", "--no-tags", "--depth=1", "origin", sha],
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=600,
+                          env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+    if proc.returncode == 0:
+        print(f"trussguard: fetched the pull request's base commit {sha[:12]} (its configuration gates the change)")
+
+
+def run(inputs: Inputs, scope: Scope, trusted_rev: str | None = None):
     """One scan or audit, in process; (post-processed result, the ScanConfig deciding its exit code)."""
     from trussguard import commands
 
-    common = {"fail_on": inputs.fail_on, "baseline": inputs.baseline, "config_file": inputs.config}
+    common = {"fail_on": inputs.fail_on, "baseline": inputs.baseline, "config_file": inputs.config,
+              "trusted_rev": trusted_rev, "allow_config_changes": inputs.allow_config_changes}
     if inputs.command == "scan":
         result, config = commands.scan_result((inputs.path,), **common)
     else:
@@ -186,8 +250,36 @@ def publish(inputs: Inputs, scope: Scope, result, code: int, env: Mapping[str, s
         print(f"::notice::trussguard: {escape_data(note)}")
     head, _, rest = markdown.render_summary(result).partition("\n\n")
     _append(env.get("GITHUB_STEP_SUMMARY"), f"{head}\n\nScope: {scope.description}.\n\n{rest}\n")
+    publish_gate_changes(result, env)
     write_outputs(env, outputs)
     sys.stdout.flush()
+
+
+def publish_gate_changes(result, env: Mapping[str, str]) -> None:
+    """What the pull request does to its own gate: one annotation per change (``::error`` when it fails
+    the gate, else ``::warning``), one per added suppression marker on its line, and a job summary section."""
+    if not result.gate_changes:
+        return
+    allowed = any(c.widens and not c.blocks for c in result.gate_changes)
+    applied = "allow-config-changes is true: the pull request's own" if allowed else "the base's"
+    lines = ["### Changes to the gate", "",
+             f"This pull request changes what trussguard checks; {applied} configuration and baseline were applied.",
+             ""]
+    for change in result.gate_changes:
+        text = change.message if change.message.startswith("this change") else f"this change {change.message}"
+        if change.blocks:
+            print(f"::error::trussguard: {escape_data(text)} (the gate fails: once reviewed, set the input "
+                  "allow-config-changes: true)")
+        elif change.kind != "markers":
+            print(f"::warning::trussguard: {escape_data(text)}" + (" (allowed)" if change.widens else ""))
+        for place in change.places[:MAX_MARKER_ANNOTATIONS] if change.kind == "markers" else ():
+            path, _, line = place.rpartition(":")
+            print(f"::warning file={escape_property(path)},line={line}::trussguard: this change adds a suppression "
+                  "marker here: what it hides on this line is not reported")
+        verdict = " (fails the gate: set `allow-config-changes: true` once reviewed)" if change.blocks else \
+            " (allowed)" if change.widens else ""
+        lines.append(f"- {' '.join(change.message.split())}{verdict}")
+    _append(env.get("GITHUB_STEP_SUMMARY"), "\n".join(lines) + "\n\n")
 
 
 def write_outputs(env: Mapping[str, str], outputs: dict[str, str]) -> None:

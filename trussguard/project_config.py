@@ -93,7 +93,44 @@ def find_config(start: Path) -> Path | None:
 def load_config(path: Path) -> ProjectConfig:
     """Parse and validate one config file; every problem is a ``ConfigError``."""
     path = Path(path)
-    data = _read(path)
+    return _settings(_read(path), path)
+
+
+def load_config_data(data: bytes, path: Path) -> ProjectConfig:
+    """Like ``load_config``, for a file's bytes read elsewhere (a git revision); ``path`` is where the
+    file sits in the repository (messages name it, ``rules`` and ``cache-dir`` are relative to it)."""
+    path = Path(path)
+    return _settings(_parse(data, path), path)
+
+
+def load_at_revision(root: Path, commit: str, start: Path, explicit: Path | None = None) -> ProjectConfig:
+    """The configuration as revision ``commit`` of the repository at ``root`` has it: ``explicit``
+    (``--config``) at that revision, else the nearest config file from ``start`` up to the root, read
+    through git. Without one at that revision the defaults apply (never the working tree's file).
+    An ``explicit`` file outside the repository is not versioned: it is read from disk."""
+    from trussguard.sources.at_revision import read_file, relative
+
+    if explicit is not None:
+        rel = relative(root, explicit)
+        if rel is None:
+            return load_config(explicit)
+        data = read_file(root, commit, rel)
+        return ProjectConfig() if data is None else load_config_data(data, Path(root) / rel)
+    folder = relative(root, start if Path(start).is_dir() else Path(start).parent) or ""
+    parts = folder.split("/") if folder else []
+    for depth in range(len(parts), -1, -1):
+        prefix = "/".join(parts[:depth])
+        for name in CONFIG_NAMES:
+            rel = f"{prefix}/{name}" if prefix else name
+            data = read_file(root, commit, rel)
+            if data is None:
+                continue
+            if name == CONFIG_NAMES[0] or _table(_parse(data, Path(root) / rel), Path(root) / rel) is not None:
+                return load_config_data(data, Path(root) / rel)
+    return ProjectConfig()
+
+
+def _settings(data: dict, path: Path) -> ProjectConfig:
     table, where = _table(data, path), "[tool.trussguard]"
     if table is None:
         table, where = ({} if path.name == CONFIG_NAMES[1] else data), "the top level"
@@ -116,11 +153,17 @@ def load_nearest(start: Path) -> ProjectConfig:
 def _read(path: Path) -> dict:
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+            data = handle.read()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return _parse(data, path)
+
+
+def _parse(data: bytes, path: Path) -> dict:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
 def _table(data: dict, path: Path) -> dict | None:

@@ -103,11 +103,13 @@ def redact_result(result, detector: Detector | None = None):
     stats.notes = [redact_text(n, detector) for n in stats.notes]
     stats.skipped = [dataclasses.replace(s, path=redact_text(s.path, detector), detail=redact_text(s.detail, detector))
                      for s in stats.skipped]
-    masked = {p: redact_text(p, detector) for p in {f.path for f in result.findings}}
+    suppressed = getattr(result, "suppressed", [])  # findings hidden by a marker, config or baseline
+    masked = {p: redact_text(p, detector) for p in {f.path for f in result.findings} | {s.path for s in suppressed}}
     masked = {p: m for p, m in masked.items() if m != p}
     if masked:
         result.findings = [_masked_finding(f, masked) for f in result.findings]
         result.advisories = [_masked_advisory(a, masked) for a in result.advisories]
+        result.suppressed = [dataclasses.replace(s, path=masked.get(s.path, s.path)) for s in suppressed]
     return result
 
 

@@ -11,17 +11,18 @@ from pathlib import Path
 
 from trussguard.advise import build_advisories
 from trussguard.config import ScanConfig
+from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import describe_rules, merge_policy, to_finding
+from trussguard.findings import describe_rules, from_policy, merge_policy, to_finding
 from trussguard.name_findings import name_findings
-from trussguard.pipeline import ScanResult, ScanStats, hit_suppressed
+from trussguard.pipeline import ScanResult, ScanStats, inline_records, oversize_markers, split_hits, split_matches
 from trussguard.policy import truss_dirs
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, run_policy
+from trussguard.sources.content import Oversize, ReadFailed
 from trussguard.sources.staged import IndexListing, IndexReader, list_staged
 from trussguard.sources.truss_files import truss_files
-from trussguard.suppress.inline import is_suppressed
 from trussguard.types import Skipped
 
 
@@ -34,19 +35,25 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     selected = truss_files(sorted(listing.index))
     reader = IndexReader(listing, config.max_file_size)
     stats = ScanStats(rules=len(ruleset.rules), checks=len(checks), notes=list(ruleset.notes))
-    matches, chains = {}, []
+    matches, chains, hidden = {}, [], []
     try:
-        for path, data in sorted(reader.read_many(sorted(listing.staged)).items()):
-            if isinstance(data, Skipped):
-                stats.skipped.append(data)
+        for path, content in sorted(reader.read_many(sorted(listing.staged)).items()):
+            if isinstance(content, Oversize):
+                content = _scan_oversize(detector, content, config.max_file_size, stats, matches, hidden, rules)
+                if content is None:
+                    continue
+            if isinstance(content, Skipped):
+                stats.skipped.append(content)
                 continue
+            data = content.text
             stats.files_scanned += 1
             stats.bytes_scanned += len(data)
-            if chains_source(path, data):
+            if not content.binary and chains_source(path, data):
                 chains.append(path)
             found = detector.detect(path, data, path in selected)
-            kept = [m for m in found if not is_suppressed(data, m)]
-            stats.suppressed += len(found) - len(kept)
+            kept, dropped = split_matches(data, path, found)
+            hidden += [(to_finding(m, rules[m.rule_id], path), marker) for m, marker in dropped]
+            kept += extra_matches(detector, path, content.extra, found)
             if kept:
                 matches[path] = kept
         findings = [to_finding(m, rules[m.rule_id], path, keep_secret=config.show_secrets)
@@ -54,7 +61,8 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
         wanted = _policy_paths(listing)
         reader.read_many([p for p in wanted if p.endswith((".py", ".sh", ".yaml", ".txt"))])  # one batch
         policy = run_policy(wanted, reader.read, matches, detector, frozenset(chains))
-        hits = [h for h in policy.hits if h.path in listing.staged and not hit_suppressed(h, reader.read(h.path))]
+        hits, dropped_hits = split_hits([h for h in policy.hits if h.path in listing.staged], reader.read)
+        hidden += [(from_policy(h, checks[h.code]), marker) for h, marker in dropped_hits]
         stats.notes += [n for n in policy.notes if n.split(":", 1)[0] in listing.staged]
         stats.trusses = len(policy.trusses)
     finally:
@@ -62,9 +70,28 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     findings = merge_policy(findings, hits, checks, keep_secret=config.show_secrets)
     findings += name_findings(sorted(listing.staged), detector, rules, findings, config.show_secrets)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
+    suppressed = inline_records(hidden)
+    stats.suppressed = len(suppressed)
     stats.duration_seconds = time.monotonic() - started
     return ScanResult("staged", str(listing.root), findings, build_advisories(findings, rules), stats,
-                      catalogue=describe_rules(findings, rules))
+                      catalogue=describe_rules(findings + [f for f, _ in hidden], rules), suppressed=suppressed)
+
+
+def _scan_oversize(detector: Detector, item: Oversize, max_size: int, stats: ScanStats,
+                   matches: dict, hidden: list, rules: dict) -> Skipped | None:
+    """A staged file over the size limit: the rules over its chunks (read from memory: the index
+    reader keeps blobs), counted as scanned and noted; a Skipped when git could not give it."""
+    try:
+        scanned = scan_oversize(detector, item, max_size, oversize_markers(item.path))
+    except ReadFailed as exc:
+        return Skipped(item.path, "unreadable", str(exc))
+    stats.files_scanned += 1
+    stats.bytes_scanned += scanned.bytes
+    hidden += [(to_finding(m, rules[m.rule_id], item.path), marker) for m, marker in scanned.hidden]
+    stats.notes.append(oversize_note(item.path))
+    if scanned.matches:
+        matches[item.path] = scanned.matches
+    return None
 
 
 def _policy_paths(listing: IndexListing) -> list[str]:

@@ -34,8 +34,10 @@ class Fragment:
     """The bytes of one file (or blob) and where they came from."""
 
     path: str  # relative to the scan root, POSIX separators
-    data: bytes
+    data: bytes  # the text the rules and the policy read (UTF-8), or a binary's raw bytes
     commit: str | None = None
+    extra: tuple[bytes, ...] = ()  # other readings for the rules only (sources.content.decode)
+    binary: bool = False  # never parsed by the policy
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,40 @@ class Advisory:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file that was not scanned, and why (binary, too_large, unreadable, ...)."""
+    """A file that was not scanned, and why (unreadable, missing, symlink, submodule, ...)."""
 
     path: str
     reason: str
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """A finding that was not reported because someone said so, and where they said it.
+
+    Every report lists these (a suppression hides a credential from the gate, so a reviewer must
+    see each one). ``kind`` is ``inline`` (a marker in the file), ``config`` (the configuration
+    file's ``exclude``/``enable``/``disable``/``allow-values``) or ``baseline``; ``by`` names the
+    marker or key. The value appears only redacted and hashed, like a finding's.
+    """
+
+    rule_id: str
+    path: str
+    line: int
+    kind: str
+    by: str
+    title: str = ""
+    severity: Severity = Severity.HIGH
+    secret_sha256: str | None = None
+    redacted: str | None = None
+    finding_id: str | None = None
+
+    @property
+    def check(self) -> None:
+        """Described like a finding (``findings.describe_rules``): the rule id names the rule or check."""
+        return None
+
+    @classmethod
+    def of(cls, finding: "Finding", kind: str, by: str) -> "Suppressed":
+        return cls(finding.rule_id, finding.path, finding.line, kind, by, finding.title, finding.severity,
+                   finding.secret_sha256, finding.redacted, finding.id)

@@ -147,7 +147,18 @@ def _scope(result: ScanResult) -> str:
             ("Skipped", ", ".join(f"{n} {r}" for r, n in _counts(s.skipped)) or "nothing")]
     table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     notes = "".join(f"<li>{escape(n)}</li>" for n in s.notes)
-    return f"<table>{table}</table>" + (f"<h3>Notes</h3><ul>{notes}</ul>" if notes else "")
+    return f"<table>{table}</table>" + _suppressed(result) + (f"<h3>Notes</h3><ul>{notes}</ul>" if notes else "")
+
+
+def _suppressed(result: ScanResult) -> str:
+    """Every finding a marker, the configuration file or the baseline hid, and what hid it."""
+    if not result.suppressed:
+        return ""
+    rows = "".join(f"<tr><td><code>{escape(x.path)}:{x.line}</code></td><td><code>{escape(x.rule_id)}</code></td>"
+                   f"<td>{escape(x.kind)}</td><td><code>{escape(x.by)}</code></td>"
+                   f"<td><code>{escape(x.redacted or '')}</code></td></tr>" for x in result.suppressed)
+    return (f'<h3 id="suppressed">Suppressed ({len(result.suppressed)})</h3><table><tr><th>where</th><th>rule</th>'
+            f"<th>kind</th><th>by</th><th>value</th></tr>{rows}</table>")
 
 
 def _counts(skipped) -> list[tuple[str, int]]:

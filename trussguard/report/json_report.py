@@ -8,7 +8,7 @@ from typing import Any
 
 from trussguard import __version__
 from trussguard.pipeline import ScanResult
-from trussguard.types import Advisory, Finding
+from trussguard.types import Advisory, Finding, Suppressed
 
 SCHEMA_VERSION = 1
 
@@ -29,7 +29,8 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
             "bytes_scanned": s.bytes_scanned,
             "skipped": dict(sorted(Counter(k.reason for k in s.skipped).items())),
             "skipped_files": [{"path": k.path, "reason": k.reason, "detail": k.detail} for k in s.skipped],
-            "suppressed": s.suppressed,
+            "suppressed": len(result.suppressed),
+            "suppressed_by_kind": dict(sorted(Counter(x.kind for x in result.suppressed).items())),
             "rules": s.rules,
             "checks": s.checks,
             "trusses": s.trusses,
@@ -38,9 +39,11 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
         },
         "findings": [finding_dict(f) for f in result.findings],
         "advisories": [advisory_dict(a) for a in result.advisories],
+        "suppressed": [suppressed_dict(x) for x in result.suppressed],
     }
     if s.history is not None:
         out["stats"].update(s.history)
+    out["gate_changes"] = [c.to_dict() for c in result.gate_changes]  # pull-request mode: see gate_changes.py
     return out
 
 
@@ -68,3 +71,11 @@ def advisory_dict(a: Advisory) -> dict[str, Any]:
         "state": "rotated" if a.rotation else "open",
         "rotation": a.rotation,
     }
+
+
+def suppressed_dict(x: Suppressed) -> dict[str, Any]:
+    """A finding that was hidden, and by what: ``kind`` inline/config/baseline, ``by`` the marker
+    (``trussguard: allow[TG205]``) or key (``.trussguard.toml: exclude``) or baseline file."""
+    return {"rule_id": x.rule_id, "path": x.path, "line": x.line, "kind": x.kind, "by": x.by, "title": x.title,
+            "severity": str(x.severity), "secret_sha256": x.secret_sha256, "redacted": x.redacted,
+            "finding_id": x.finding_id}

@@ -10,6 +10,8 @@ from trussguard import __version__
 from trussguard.advise import rotation_label
 from trussguard.pipeline import ScanResult
 
+SUPPRESSED_SHOWN = 200  # rows of the suppressed table; a job summary is limited to 1 MiB
+
 
 def render_advisories(result: ScanResult) -> str:
     findings = {f.id: f for f in result.findings}
@@ -53,6 +55,17 @@ def render_summary(result: ScanResult) -> str:
             where = f"`{f.path}:{f.line}`" + (f" @ `{f.commit[:12]}`" if f.commit else "")
             lines.append(f"| {f.severity} | `{f.rule_id}` | {_cell(where)} | {_cell(f'`{f.redacted}`' if f.redacted else '')} "
                          f"| {_cell(f.fix or '')} |")
+        lines.append("")
+    if result.suppressed:
+        lines += [f"### Suppressed ({len(result.suppressed)})", "",
+                  "Not reported because a marker, the configuration file or the baseline says so:", "",
+                  "| rule | where | kind | by | value |", "|---|---|---|---|---|"]
+        for x in result.suppressed[:SUPPRESSED_SHOWN]:
+            lines.append(f"| `{x.rule_id}` | {_cell(f'`{x.path}:{x.line}`')} | {x.kind} | {_cell(f'`{x.by}`')} "
+                         f"| {_cell(f'`{x.redacted}`' if x.redacted else '')} |")
+        if len(result.suppressed) > SUPPRESSED_SHOWN:
+            lines.append(f"\n... and {len(result.suppressed) - SUPPRESSED_SHOWN} more: the JSON and SARIF reports "
+                         "list every one.")
         lines.append("")
     if result.advisories:
         lines += ["### What to do", ""]

@@ -4,7 +4,9 @@ Checked in the test suite with Microsoft's SARIF Multitool (its SARIF and GitHub
 errors and warnings alike). Rules carry their description and, as help, what to do (the rule's
 rotation steps or the check's explanation); results carry a relative location, a fingerprint
 that survives moved lines, the commit of history findings, and a ``security-severity``. Values
-appear only redacted.
+appear only redacted. Suppressed findings are results too, with a SARIF ``suppressions`` entry
+(``inSource`` for an inline marker, ``external`` for the configuration file or the baseline) and
+its justification, so code scanning shows them as dismissed instead of not at all.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from trussguard import __version__
 from trussguard.pipeline import ScanResult
-from trussguard.types import Finding
+from trussguard.types import Finding, Suppressed
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/trussguard/"
@@ -28,7 +30,7 @@ def render(result: ScanResult) -> str:
 
 
 def to_sarif(result: ScanResult) -> dict[str, Any]:
-    ids = sorted({f.rule_id for f in result.findings})
+    ids = sorted({f.rule_id for f in result.findings} | {x.rule_id for x in result.suppressed})
     index = {rule_id: n for n, rule_id in enumerate(ids)}
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "trussguard", "version": __version__, "semanticVersion": __version__,
@@ -36,7 +38,8 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
                             "rules": [_rule(i, result.catalogue.get(i, {})) for i in ids]}},
         "automationDetails": {"id": f"trussguard/{result.mode}/"},
         "columnKind": "unicodeCodePoints",
-        "results": [_result(f, index[f.rule_id]) for f in result.findings],
+        "results": [_result(f, index[f.rule_id]) for f in result.findings]
+        + [_suppressed(x, index[x.rule_id]) for x in result.suppressed],
     }
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
@@ -94,3 +97,24 @@ def _uri(path: str) -> str:
     from urllib.parse import quote
 
     return quote(path, safe="/")
+
+
+def _suppressed(x: Suppressed, rule_index: int) -> dict[str, Any]:
+    value = f" ({x.redacted})" if x.redacted else ""
+    how = "an inline marker" if x.kind == "inline" else "the configuration file" if x.kind == "config" \
+        else "the baseline"
+    out: dict[str, Any] = {
+        "ruleId": x.rule_id,
+        "ruleIndex": rule_index,
+        "level": LEVELS.get(str(x.severity), "error"),
+        "message": {"text": _sentence(f"{x.title or x.rule_id}{value}: suppressed by {how} ({x.by})")},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(x.path)},
+                                            "region": {"startLine": max(x.line, 1)}}}],
+        "suppressions": [{"kind": "inSource" if x.kind == "inline" else "external", "status": "accepted",
+                          "justification": f"{x.kind}: {x.by}"}],
+        "properties": {"security-severity": SECURITY_SEVERITY.get(str(x.severity), "8.0"),
+                       "suppressedBy": x.kind},
+    }
+    if x.finding_id:
+        out["partialFingerprints"] = {"trussguardFindingId/v1": x.finding_id}
+    return out

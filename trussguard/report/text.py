@@ -56,8 +56,10 @@ def render(result: ScanResult, color: bool = False) -> str:
         lines.append("  Deleting the line is not enough: the value stays in git history, so rotate first. "
                      "`--advisories FILE.md` writes every step in full.")
         lines.append("")
+    lines += _suppressed(result, style)
     for note in result.stats.notes:
         lines.append(style(f"note: {note}", fg="yellow"))
+    lines += _gate_changes(result, style)
     lines.append(_summary(result))
     for skipped in result.errors:
         lines.append(style(f"error: could not read {skipped.path}: {skipped.detail}", fg="red"))
@@ -94,9 +96,38 @@ def _history_items(result: ScanResult, style) -> list[str]:
             lines.append(f"    {o['path']} @ {o['commit'][:12]}")
         refs = sorted({r for f in group for r in (f.history or {}).get("refs", [])})
         if refs:
-            lines.append(f"    reachable from: {', '.join(refs)}")
+            total = max((f.history or {}).get("refs_count", 0) for f in group)  # lists stop at 50 names
+            more = f" ({total} refs in all)" if total > len(refs) else ""
+            lines.append(f"    reachable from: {', '.join(refs)}{more}")
         lines.append("")
     return lines
+
+
+def _gate_changes(result: ScanResult, style) -> list[str]:
+    """Pull-request mode: what the change does to its own gate's settings (gate_changes.py)."""
+    lines = []
+    for change in result.gate_changes:
+        verdict = " (fails the gate: --allow-config-changes accepts it)" if change.blocks else \
+            " (accepted)" if change.widens else ""
+        lines.append(style(f"gate: {change.message}{verdict}", fg="red" if change.blocks else "yellow"))
+    return lines
+
+
+SUPPRESSED_SHOWN = 20  # the text report stays short; every other format lists them all
+
+
+def _suppressed(result: ScanResult, style) -> list[str]:
+    """What was not reported because a marker, the configuration file or the baseline said so:
+    a reviewer must see every suppression, so each is listed (the first ``SUPPRESSED_SHOWN``)."""
+    if not result.suppressed:
+        return []
+    lines = [style(f"Suppressed ({len(result.suppressed)})", bold=True)]
+    for x in result.suppressed[:SUPPRESSED_SHOWN]:
+        value = f"  {x.redacted}" if x.redacted else ""
+        lines.append(f"  {x.path}:{x.line}  [{x.rule_id}]  {x.kind}: {x.by}{value}")
+    if len(result.suppressed) > SUPPRESSED_SHOWN:
+        lines.append(f"  ... and {len(result.suppressed) - SUPPRESSED_SHOWN} more (--format json lists every one)")
+    return lines + [""]
 
 
 def _summary(result: ScanResult) -> str:
@@ -106,8 +137,8 @@ def _summary(result: ScanResult) -> str:
     head = (f"{len(result.findings)} finding(s) ({', '.join(parts)}) in {files} file(s)"
             if result.findings else "No secrets found")
     extra = []
-    if result.stats.suppressed:
-        extra.append(f"{result.stats.suppressed} suppressed inline")
+    if result.suppressed:
+        extra.append(f"{len(result.suppressed)} suppressed")
     skipped = Counter(k.reason for k in result.stats.skipped)
     if skipped:
         extra.append("skipped: " + ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items())))

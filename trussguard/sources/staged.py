@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from trussguard.sources.content import Decoded
 from trussguard.sources.history import BlobReader, decode_path, git, repository_root
 
 
@@ -52,11 +53,11 @@ class IndexReader:
 
     def __init__(self, listing: IndexListing, max_size: int):
         self._listing = listing
-        self._reader = BlobReader(listing.root, max_size)
+        self._reader = BlobReader(listing.root, max_size, stream=False)  # read more than once: in memory
         self._cache: dict[str, object] = {}
 
     def read_many(self, paths: list[str]) -> dict[str, object]:
-        """path -> text bytes or a Skipped, for paths that are in the index."""
+        """path -> Decoded, Oversize or Skipped, for paths that are in the index."""
         todo = [p for p in paths if p not in self._cache and p in self._listing.index]
         blobs = [self._listing.index[p] for p in todo]
         by_blob = dict(self._reader.read_many(blobs, {self._listing.index[p]: p for p in todo}))
@@ -65,8 +66,9 @@ class IndexReader:
         return {p: self._cache[p] for p in paths if p in self._cache}
 
     def read(self, path: str) -> bytes | None:
+        """The text the policy parses: None for a binary or an oversize file (rules only)."""
         data = self.read_many([path]).get(path)
-        return data if isinstance(data, bytes) else None
+        return data.text if isinstance(data, Decoded) and not data.binary else None
 
     def close(self) -> None:
         self._reader.close()
