@@ -123,7 +123,8 @@ class BlobCache:
                 decoded: dict[str, BlobResult] = {}
                 _decode_rows(sound, decoded)
                 for k, result in decoded.items():
-                    if self._plausible(k, result):
+                    if (result.scanned == 1 and result.bytes > 0 and result.suppressed >= 0 and not result.places) \
+                            or self._plausible(k, result):  # the common case first: a blob holding nothing
                         found[k] = result
                     else:
                         self.rejected += 1
