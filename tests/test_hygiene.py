@@ -122,6 +122,18 @@ def test_a_file_named_after_a_token_is_a_finding_with_a_masked_path(tmp_path: Pa
     assert token.encode() not in done.stdout
 
 
+def test_a_file_name_token_in_history_is_a_finding_with_its_commit(tmp_path: Path, fake_token):
+    token = fake_token(HF)
+    repo = Repo(tmp_path / "repo")
+    added = repo.commit("add", {f"notes/{token}.md": "remember to rotate\n"})
+    repo.commit("remove", {f"notes/{token}.md": None})
+    done = run("audit", str(repo.root), "--format", "json")
+    assert done.returncode == 1, done.stderr
+    (finding,) = json.loads(done.stdout)["findings"]
+    assert finding["rule_id"] == HF and finding["commit"] == added and finding["path"].startswith("notes/hf_")
+    assert token.encode() not in done.stdout + done.stderr
+
+
 @pytest.mark.parametrize("shape", ["slash", "at", "query"])
 def test_evidence_remote_url_keeps_no_credential(tmp_path: Path, fake_token, shape: str):
     """The issue's three: a password holding `/`, a `?private_token=` query, a raw `@` that left a
