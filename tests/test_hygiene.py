@@ -92,6 +92,16 @@ def test_rule_file_yaml_error_line_masks_the_quoted_secret(tmp_path: Path, fake_
     assert "rule error" in err and "undefined alias" in err and token not in err
 
 
+def test_config_file_error_line_masks_a_key_holding_a_token(tmp_path: Path, fake_token):
+    """"unknown key '<whatever the file says>'" quoted a pasted token into the exit-2 line."""
+    token = fake_token(HF)
+    (tmp_path / ".trussguard.toml").write_text(f"{token} = 1\n", "utf-8")
+    done = run("scan", str(tmp_path))
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert len(err.strip().splitlines()) == 1 and "unknown key" in err and token not in err
+
+
 def test_a_path_holding_a_token_is_masked_in_notes(tmp_path: Path, fake_token):
     token = fake_token(HF)
     folder = tmp_path / "tree" / token
