@@ -270,7 +270,8 @@ def _run(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="trussguard", standalone_mode=False)
     except SystemExit as exc:
-        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # click's answer to EPIPE: exit 1, read as "findings"
+        # click's answer to EPIPE is exit 1 (read as "findings") with this wrapper on stdout
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
             raise BrokenPipeError(32, "standard output closed") from None
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     except _NO_ARGS_IS_HELP as exc:
