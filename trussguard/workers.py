@@ -77,7 +77,10 @@ def install_parent_handlers() -> dict | None:
 
 
 def restore_handlers(previous: dict | None) -> None:
-    """Puts back what ``install_parent_handlers`` replaced (in-process callers, such as tests)."""
+    """Puts back what ``install_parent_handlers`` replaced and forgets the signal (in-process
+    callers, such as tests, run more commands afterwards)."""
+    global _received
+    _received = None
     previous = dict(previous or {})
     if "excepthook" in previous:
         threading.excepthook = previous.pop("excepthook")
