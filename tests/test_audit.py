@@ -463,6 +463,21 @@ def _slow_history(root: Path, versions: int = 250) -> None:
     subprocess.run(["git", "-C", str(root), "fast-import", "--quiet"], input=bytes(stream), check=True)
 
 
+def _runs_git(pid: int) -> bool:
+    """Whether a child of ``pid`` is git (Linux /proc; elsewhere, assume so and rely on the delay)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for entry in proc.iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid) \
+                    and (entry / "cmdline").read_bytes().split(b"\0")[0].endswith(b"git"):
+                return True
+        except (OSError, IndexError):
+            continue
+    return False
+
+
 def test_sigint_during_an_audit_exits_130_without_a_report(tmp_path: Path):
     import signal
     import sys
@@ -473,7 +488,12 @@ def test_sigint_during_an_audit_exits_130_without_a_report(tmp_path: Path):
     report = tmp_path / "report.json"
     proc = subprocess.Popen([sys.executable, "-m", "trussguard", "audit", str(root), "--no-cache", "-j", "2",
                              "--format", "json", "-o", str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.0)
+    # Signal once the audit is under way (it has started git), not after a fixed delay: on a loaded
+    # machine 1.0 s could still be inside Python's own start-up, before any handler exists.
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and not _runs_git(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
     if proc.poll() is not None:
         pytest.skip("the audit finished before the signal could be sent (a very fast machine)")
     proc.send_signal(signal.SIGINT)

@@ -651,7 +651,7 @@ class TestLoader:
         cache_file.write_bytes(garbage)
         again = load_rules([rules_dir], include_builtin=False, cache_dir=cache)
         assert again.rules == good.rules
-        assert json.loads(cache_file.read_text("utf-8"))[0]["id"] == "acme.api-key"  # rewritten
+        assert json.loads(cache_file.read_text("utf-8"))["rules"][0]["id"] == "acme.api-key"  # rewritten
 
     def test_unwritable_cache_is_not_fatal(self, tmp_path):
         blocker = tmp_path / "cache"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from test_audit import Repo, leak
 
+from trussguard import audit_cache
 from trussguard.sources.tree import list_tree, read_fragment
 from trussguard.types import Skipped
 
@@ -62,7 +63,7 @@ def test_unusable_cache_folder_still_gives_a_correct_scan(repo: Repo, tmp_path: 
     blocked = tmp_path / "cache-is-a-file"
     blocked.write_text("not a folder")
     jammed = tmp_path / "jammed"  # the cache database's name is taken by a folder: sqlite cannot open it
-    (jammed / "audit-blobs-v1.sqlite3").mkdir(parents=True)
+    (jammed / audit_cache.FILENAME).mkdir(parents=True)
     expected = run(["audit", ".", "--format", "json", "--no-cache"], repo.root)
     for args, env in ((["audit", ".", "--format", "json"], {"TRUSSGUARD_CACHE_DIR": str(blocked)}),
                       (["audit", ".", "--format", "json", "--cache", str(jammed)], {})):

@@ -28,6 +28,7 @@ from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversiz
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.findings import describe_rules, fingerprint, from_policy, merge_policy, to_finding
+from trussguard.name_findings import name_findings
 from trussguard.pipeline import ERROR_REASONS, ScanResult, ScanStats, hit_marker, oversize_markers
 from trussguard.policy import truss_dirs
 from trussguard.policy.code_checks import COMMAND_SECRETS
@@ -72,6 +73,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     scan = config.scan
     ruleset = load_rules(list(scan.rule_dirs), cache_dir=scan.cache_dir)
     refs, notes = history.list_refs(root, config.ref_patterns)
+    notes[:0] = ruleset.notes  # e.g. a rule cache that failed its checks
     tips, excludes, span = _revisions(root, config, refs)
     unreachable, loose, broken = history.unreachable_objects(root) if config.include_unreachable else ([], [], [])
     unfetched = history.unfetched_trees(root, tips + unreachable, excludes)
@@ -126,6 +128,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     for blob in sorted(results):
         for path, finding in results[blob].places:
             per_place.setdefault((finding.secret_sha256, path), {}).setdefault(blob, finding)
+    _name_places(index, ruleset, scan, rules, per_place)
     findings = _history_findings(root, refs, index, per_place, set(unfetched.commits))
     parts = list(results.values())
     suppressed = _listed(x for r in parts for x in r.suppressions)
@@ -153,6 +156,25 @@ def _listed(records) -> list[Suppressed]:
     """Inline suppressions of every blob, once per (rule, path, line), in report order."""
     unique = {(x.rule_id, x.path, x.line): x for x in records}
     return [unique[k] for k in sorted(unique, key=lambda k: (k[1], k[2], k[0]))]
+
+
+def _name_places(index: history.HistoryIndex, ruleset, scan: ScanConfig, rules: dict,
+                 per_place: dict[tuple[str, str], dict[str, Finding]]) -> None:
+    """Credentials in the names of files that ever existed (``name_findings``), as places of every
+    blob stored under that name: the history then says which commit introduced the name."""
+    names = sorted({p for pairs in index.blobs.values() for p, _ in pairs if not p.startswith(history.DANGLING)})
+    found = name_findings(names, Detector(ruleset, scan.cache_dir, False, 0), rules, [], scan.show_secrets)
+    if not found:
+        return
+    wanted = {f.path for f in found}
+    blobs_at: dict[str, list[str]] = {}
+    for blob, pairs in index.blobs.items():
+        for path in {p for p, _ in pairs if p in wanted}:
+            blobs_at.setdefault(path, []).append(blob)
+    for f in found:
+        by_blob = per_place.setdefault((f.secret_sha256, f.path), {})
+        for blob in sorted(blobs_at.get(f.path, ())):
+            by_blob.setdefault(blob, f)  # the content's own finding of the same secret, if any, wins
 
 
 def _dangling(by_blob: dict[str, Finding]) -> Finding:

@@ -4,6 +4,15 @@ A blob never changes: what scanning it produced depends only on the blob, the pa
 under and the settings the caller folds into ``salt``. The cache is a convenience, never a
 dependency: an I/O or sqlite problem turns it into an empty no-op cache and ``problem`` says why.
 It holds hashes and redacted text only; a finding that still carries its secret is never written.
+
+A cache must never change a result: rewriting payloads (``UPDATE blobs SET payload = <no
+findings>``) once turned a leak into exit 0. Each row's SHA-256 over its key and payload is kept
+in a second table and checked on every read, and a decoded result must be plausible for the blob
+and paths it was asked for (one scanned blob of 0 bytes is the empty blob; findings only at the
+paths of the key). A row failing either is discarded, scanned again, rewritten, and ``notice``
+says how many. What this defends against is corruption and tools editing the file: the checksum
+is not keyed, and a key stored beside the cache would not stop anyone able to write the cache
+(a local attacker, or a CI cache restored from an untrusted branch); for those, use ``--no-cache``.
 """
 
 from __future__ import annotations
@@ -19,8 +28,11 @@ from pathlib import Path
 
 from trussguard.types import Finding, Severity, Skipped, Suppressed
 
-FILENAME = "audit-blobs-v1.sqlite3"  # another payload or table layout gets another name, never a migration
+FILENAME = "audit-blobs-v2.sqlite3"  # another payload or table layout gets another name, never a migration
 _TABLE = "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, payload BLOB NOT NULL) WITHOUT ROWID"
+_SUMS = "CREATE TABLE IF NOT EXISTS sums (key TEXT PRIMARY KEY, sha256 BLOB NOT NULL) WITHOUT ROWID"
+EMPTY_BLOBS = frozenset({"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",  # git's empty blob, SHA-1 and SHA-256
+                         "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813"})
 _SCHEMA = [("key", "TEXT", 1), ("payload", "BLOB", 0)]  # (name, type, pk) per column of PRAGMA table_info
 _FINDING_FIELDS = frozenset(f.name for f in fields(Finding)) - {"secret", "history"}
 _CHUNK = 500  # keys per SELECT ... IN (...), well under sqlite's bound-parameter limit
@@ -49,8 +61,10 @@ class BlobCache:
         self.salt, self.directory = salt, directory
         self.enabled = False
         self.problem: str | None = None  # why the cache cannot be used, one line
-        self.notice: str | None = None  # a corrupt file was moved aside and a fresh one started
+        self.moved: str | None = None  # a corrupt file was moved aside and a fresh one started
+        self.rejected = 0  # entries that failed their checksum or made no sense: scanned again
         self.hits = self.misses = 0
+        self._asked: dict[str, tuple[str, frozenset[str]]] = {}  # key -> (blob, paths) it was made for
         self._conn: sqlite3.Connection | None = None
 
     @classmethod
@@ -70,17 +84,27 @@ class BlobCache:
                     os.replace(path, path.with_name(path.name + ".corrupt"))
                 except OSError as err:
                     raise OSError(err.errno, f"{exc}, and moving it aside failed: {err.strerror}") from err
-                cache.notice = f"cache {path} was corrupt ({exc}); moved aside to {path.name}.corrupt"
+                cache.moved = f"cache {path} was corrupt ({exc}); moved aside to {path.name}.corrupt"
                 cache._conn = _connect(path)
             cache.enabled = True
         except (OSError, sqlite3.Error) as exc:
             cache._disable(exc)
         return cache
 
+    @property
+    def notice(self) -> str | None:
+        """What the audit should say about the cache besides a problem, one line, or None."""
+        rejected = (f"cache {self.directory}: {self.rejected} entr{'y' if self.rejected == 1 else 'ies'} failed "
+                    "the checksum or did not fit the blob (edited or corrupt); discarded and scanned again"
+                    if self.rejected else None)
+        return "; ".join(n for n in (self.moved, rejected) if n) or None
+
     def key(self, blob: str, paths: list[tuple[str, bool]]) -> str:
         """The same blob under other paths (or other path flags) is another scan, so another key."""
         pairs = sorted([path, bool(flag)] for path, flag in paths)
-        return hashlib.sha256(json.dumps([self.salt, blob, pairs]).encode()).hexdigest()
+        key = hashlib.sha256(json.dumps([self.salt, blob, pairs]).encode()).hexdigest()
+        self._asked[key] = (blob, frozenset(path for path, _ in pairs))
+        return key
 
     def get_many(self, keys: list[str]) -> dict[str, BlobResult]:
         """Cached results by key; a missing or undecodable entry is simply absent (a miss)."""
@@ -91,8 +115,19 @@ class BlobCache:
         try:
             for start in range(0, len(wanted) if self.enabled else 0, _CHUNK):
                 chunk = wanted[start:start + _CHUNK]
-                sql = f"SELECT key, payload FROM blobs WHERE key IN ({','.join('?' * len(chunk))})"
-                _decode_rows(self._conn.execute(sql, chunk).fetchall(), found)
+                sql = (f"SELECT blobs.key, payload, sha256 FROM blobs LEFT JOIN sums ON sums.key = blobs.key "
+                       f"WHERE blobs.key IN ({','.join('?' * len(chunk))})")
+                rows = self._conn.execute(sql, chunk).fetchall()
+                sound = [(k, p) for k, p, digest in rows if digest == _checksum(k, p)]
+                self.rejected += len(rows) - len(sound)
+                decoded: dict[str, BlobResult] = {}
+                _decode_rows(sound, decoded)
+                for k, result in decoded.items():
+                    if (result.scanned == 1 and result.bytes > 0 and result.suppressed >= 0 and not result.places) \
+                            or self._plausible(k, result):  # the common case first: a blob holding nothing
+                        found[k] = result
+                    else:
+                        self.rejected += 1
         except sqlite3.Error as exc:
             self._disable(exc)
             found = {}
@@ -112,8 +147,25 @@ class BlobCache:
             with self._conn:  # commits, or rolls back on error; the explicit BEGIN makes it one transaction
                 self._conn.execute("BEGIN IMMEDIATE")
                 self._conn.executemany("INSERT OR REPLACE INTO blobs (key, payload) VALUES (?, ?)", rows)
+                self._conn.executemany("INSERT OR REPLACE INTO sums (key, sha256) VALUES (?, ?)",
+                                       [(key, _checksum(key, payload)) for key, payload in rows])
         except sqlite3.Error as exc:
             self._disable(exc)
+
+    def _plausible(self, key: str, result: BlobResult) -> bool:
+        """Whether a decoded entry can be what scanning the blob produced (when this cache made
+        the key, and so knows the blob and paths): counts in range, one scanned blob of 0 bytes
+        only for the empty blob, findings only at the key's paths."""
+        if result.scanned not in (0, 1) or result.bytes < 0 or result.suppressed < 0 \
+                or (result.scanned == 0 and (result.bytes or result.places)):
+            return False
+        asked = self._asked.get(key)
+        if asked is None:
+            return True
+        blob, paths = asked
+        if result.scanned == 1 and result.bytes == 0 and blob not in EMPTY_BLOBS:
+            return False
+        return all(path in paths for path, _ in result.places)
 
     def close(self) -> None:
         conn, self._conn, self.enabled = self._conn, None, False
@@ -135,6 +187,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     try:
         conn.execute("BEGIN IMMEDIATE")  # waits out (then reports) another audit holding the write lock
         conn.execute(_TABLE)
+        conn.execute(_SUMS)
         conn.execute("DELETE FROM blobs WHERE key = ''")  # a no-op write: fails on a read-only file
         columns = [(name, kind, pk) for _, name, kind, _, _, pk in conn.execute("PRAGMA table_info(blobs)")]
         conn.execute("COMMIT")
@@ -144,6 +197,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     except BaseException:
         conn.close()
         raise
+
+
+def _checksum(key: str, payload) -> bytes:
+    data = payload if isinstance(payload, bytes) else str(payload).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape") + b"\0" + data).digest()
 
 
 def _encode(result: BlobResult) -> bytes:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from trussguard import __version__
+from trussguard import __version__, workers
 from trussguard.baseline import DEFAULT_NAME as BASELINE
 from trussguard.engine.loader import RuleLoadError
 
@@ -240,32 +240,131 @@ def rules_check(dirs: tuple[Path, ...], seed: int | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: maps every failure to exit 2 with a one-line message."""
+    """Entry point: maps every failure to exit 2 with a one-line message (masked by the redactor:
+    an error may quote a file, a path or a URL), Ctrl-C to 130 and SIGTERM to 143."""
+    previous = workers.install_parent_handlers()  # first: a Ctrl-C from here on is one line and 130
+    _tolerant_streams()
+    try:
+        code = _run(argv)
+        workers.check_signalled()  # a signal whose exception something swallowed still counts
+        _flush_stdout()
+        return code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        workers.stop_workers()
+        _error("trussguard: interrupted")
+        return 130
+    except workers.Terminated:
+        workers.stop_workers()
+        _error("trussguard: terminated (SIGTERM); no report written")
+        return 143
+    except BrokenPipeError:
+        _silence_stdout()
+        _error("trussguard: error: standard output was closed before the report was written "
+               "(use --output FILE to write it to a file)")
+        return EXIT_ERROR
+    finally:
+        workers.restore_handlers(previous)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="trussguard", standalone_mode=False)
     except SystemExit as exc:
+        # click's answer to EPIPE is exit 1 (read as "findings") with this wrapper on stdout
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+            raise BrokenPipeError(32, "standard output closed") from None
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
-    except click.exceptions.Abort:
-        click.echo("trussguard: interrupted", err=True)
-        return 130
     except _NO_ARGS_IS_HELP as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
         return EXIT_ERROR
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        click.echo(f"trussguard: error: {exc.format_message()}{hint}", err=True)
+        _error(f"trussguard: error: {exc.format_message()}{hint}")
         return EXIT_ERROR
     except click.ClickException as exc:
-        click.echo(f"trussguard: error: {exc.format_message()}", err=True)
+        _error(f"trussguard: error: {exc.format_message()}")
         return EXIT_ERROR
     except RuleLoadError as exc:
         for problem in exc.problems:
-            click.echo(f"trussguard: rule error: {problem}", err=True)
+            _error(f"trussguard: rule error: {problem}")
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        click.echo("trussguard: interrupted", err=True)
-        return 130
+    except (KeyboardInterrupt, click.exceptions.Abort, BrokenPipeError):
+        raise
     except Exception as exc:  # fail closed: a crash must never look like a clean scan
-        click.echo(f"trussguard: error: {type(exc).__name__}: {exc}", err=True)
+        _error(f"trussguard: error: {type(exc).__name__}: {exc}")
         return EXIT_ERROR
     return EXIT_CLEAN
+
+
+def _error(line: str) -> None:
+    """One line on stderr, credentials and URL passwords masked, never raising."""
+    from trussguard.redact import redact_text
+
+    try:
+        click.echo(redact_text(" ".join(line.split())) if "error" in line else line, err=True)
+    except (OSError, ValueError):
+        pass  # stderr closed too: the exit code is all that is left to say it
+
+
+class _ClosedStream:
+    """Stands in for a standard stream that was closed before start (``trussguard scan >&-``):
+    Python sets it to None and every print crashed with AttributeError. Writing to it is a
+    BrokenPipeError, so a report with nowhere to go is exit 2 with one line, like a closed pipe."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def write(self, _text: str) -> int:
+        raise BrokenPipeError(32, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError(9, "standard output is closed")
+
+
+def _tolerant_streams() -> None:
+    """stdout/stderr that never raise UnicodeEncodeError (a non-UTF-8 locale, LANG=C on old
+    Pythons, PYTHONIOENCODING=ascii: characters the encoding lacks become escapes), and a
+    stand-in for a closed stdout/stderr. A closed descriptor 1 or 2 is taken by /dev/null so no
+    file or pipe opened later (sqlite, git's pipes) lands on it and receives stray output."""
+    import os
+
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        stream = getattr(sys, name)
+        if stream is None:
+            try:
+                os.fstat(fd)
+            except OSError:
+                null = os.open(os.devnull, os.O_WRONLY)
+                if null != fd:
+                    os.dup2(null, fd)
+                    os.close(null)
+            setattr(sys, name, _ClosedStream())
+        elif hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
+def _flush_stdout() -> None:
+    """Flushes now, so a pipe closed by the reader is reported here, not as Python's
+    "Exception ignored" message at exit."""
+    sys.stdout.flush()
+
+
+def _silence_stdout() -> None:
+    """After EPIPE: points descriptor 1 at /dev/null so the interpreter's final flush is quiet."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass

@@ -108,9 +108,11 @@ def exit_code(result, config, what: str, flag: str) -> int:
     """The result's exit code; for 2 (something was not scanned), the one line that says what."""
     code = result.exit_code(config)
     if code == 2:
+        from trussguard.redact import redact_text
+
         first = result.errors[0]
-        click.echo(f"trussguard: error: {len(result.errors)} {what} (first: {first.path}: {first.detail}); "
-                   f"use {flag} to accept", err=True)
+        click.echo(redact_text(f"trussguard: error: {len(result.errors)} {what} (first: {first.path}: "
+                               f"{first.detail}); use {flag} to accept"), err=True)
     blocking = [c.message for c in result.gate_changes if c.blocks]
     if code == 1 and blocking:
         click.echo(" ".join(f"trussguard: error: this change widens its own gate: {'; '.join(blocking)}. The "
@@ -146,7 +148,7 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
     result = by_baseline(by_config(result, project, baseline), known, report_stale=not staged)
-    return dataclasses.replace(result, gate_changes=changes), config
+    return redact_result(dataclasses.replace(result, gate_changes=changes)), config
 
 
 def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bool, since: str | None,
@@ -172,7 +174,8 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
         from trussguard.report.evidence import render_evidence
         from trussguard.sources.history import git
 
-        remote = git(Path(result.target), "config", "--get", "remote.origin.url", check=False).decode().strip()
+        remote = git(Path(result.target), "config", "--get", "remote.origin.url",
+                     check=False).decode("utf-8", "replace").strip()
         _write(evidence, render_evidence(result, started_at, remote or None), "evidence")
     return exit_code(result, scan, "blob(s) missing or unreadable in the repository", "--allow-missing")
 
@@ -205,7 +208,7 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
     result = by_baseline(by_config(result, project, baseline), known)
-    return dataclasses.replace(result, gate_changes=changes), scan
+    return redact_result(dataclasses.replace(result, gate_changes=changes)), scan
 
 
 def _scan_staged(config, paths: tuple[Path, ...]):
@@ -287,6 +290,14 @@ def load_baseline(path: Path | None):
         return baseline.load(path)
     except baseline.BaselineError as exc:
         raise OutputError(str(exc)) from None
+
+
+def redact_result(result):
+    """Every note and skipped-file detail masked (trussguard.redact): the one point all reports,
+    the exit-2 line and the Action's notices read them from."""
+    from trussguard.redact import redact_result as apply_redaction
+
+    return apply_redaction(result)
 
 
 def by_config(result, project, baseline: Path | None = None):
@@ -384,7 +395,9 @@ def emit(fmt: str, result, output: Path | None, advisories: Path | None = None) 
     import os
 
     from trussguard.report import render
+    from trussguard.workers import check_signalled
 
+    check_signalled()  # interrupted, even if something swallowed the exception: no report at all
     if advisories is not None:
         from trussguard.report.markdown import render_advisories
 
@@ -397,8 +410,12 @@ def emit(fmt: str, result, output: Path | None, advisories: Path | None = None) 
 
 
 def _write(path: Path, text: str, what: str) -> None:
-    """Atomically: a reader never sees half a report."""
+    """Atomically: a reader never sees half a report (nor one of an interrupted run)."""
     import os
+
+    from trussguard.workers import check_signalled
+
+    check_signalled()
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -289,8 +289,11 @@ def write_outputs(env: Mapping[str, str], outputs: dict[str, str]) -> None:
 
 
 def fail(env: Mapping[str, str], message: str, outputs: bool = True) -> int:
-    """One ``::error::`` line (escaped: a crafted input cannot start another workflow command); exit 2."""
-    print(f"::error::trussguard: {escape_data(' '.join(message.split()))}")
+    """One ``::error::`` line (escaped: a crafted input cannot start another workflow command; masked:
+    an error may quote a file, a path or a remote URL); exit 2."""
+    from trussguard.redact import redact_text
+
+    print(f"::error::trussguard: {escape_data(redact_text(' '.join(message.split())))}")
     if outputs:
         try:
             write_outputs(env, {"exit-code": "2"})

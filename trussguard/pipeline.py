@@ -18,6 +18,7 @@ from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversiz
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.findings import describe_rules, from_policy, merge_policy, to_finding
+from trussguard.name_findings import name_findings
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, run_policy
 from trussguard.sources.content import Oversize, ReadFailed
@@ -101,11 +102,13 @@ def scan_tree(config: ScanConfig) -> ScanResult:
     policy, dropped_hits = _policy_stage(listing, chunk, detector, config)
     checks = {c.code: c for c in iter_checks()}
     findings = merge_policy(findings, policy.hits, checks, keep_secret=config.show_secrets)
+    findings += name_findings([c.path for c in listing.candidates] + [s.path for s in listing.skipped], detector,
+                              rules, findings, config.show_secrets)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
     hidden = [(to_finding(m, rules[m.rule_id], path), marker) for path, m, marker in chunk.inline] \
         + [(from_policy(h, checks[h.code]), marker) for h, marker in dropped_hits]
     suppressed = inline_records(hidden)
-    notes = policy.notes + [oversize_note(p) for p in sorted(chunk.oversize)]
+    notes = list(ruleset.notes) + policy.notes + [oversize_note(p) for p in sorted(chunk.oversize)]
     stats = ScanStats(chunk.files, chunk.bytes, listing.skipped + chunk.skipped, len(suppressed),
                       notes, len(policy.trusses), time.monotonic() - started,
                       len(ruleset.rules), len(checks), workers)

@@ -15,6 +15,7 @@ from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversiz
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.findings import describe_rules, from_policy, merge_policy, to_finding
+from trussguard.name_findings import name_findings
 from trussguard.pipeline import ScanResult, ScanStats, inline_records, oversize_markers, split_hits, split_matches
 from trussguard.policy import truss_dirs
 from trussguard.policy.registry import iter_checks
@@ -33,7 +34,7 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     rules, checks = ruleset.by_id(), {c.code: c for c in iter_checks()}
     selected = truss_files(sorted(listing.index))
     reader = IndexReader(listing, config.max_file_size)
-    stats = ScanStats(rules=len(ruleset.rules), checks=len(checks))
+    stats = ScanStats(rules=len(ruleset.rules), checks=len(checks), notes=list(ruleset.notes))
     matches, chains, hidden = {}, [], []
     try:
         for path, content in sorted(reader.read_many(sorted(listing.staged)).items()):
@@ -67,6 +68,7 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     finally:
         reader.close()
     findings = merge_policy(findings, hits, checks, keep_secret=config.show_secrets)
+    findings += name_findings(sorted(listing.staged), detector, rules, findings, config.show_secrets)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
     suppressed = inline_records(hidden)
     stats.suppressed = len(suppressed)

@@ -1,14 +1,126 @@
-"""What every worker process does first: leave Ctrl-C to the parent.
+"""Worker processes live and die with the command that started them.
 
-On SIGINT the whole process group gets the signal; workers that ignore it let the parent alone
-report "interrupted" once and exit 130 (no traceback per worker, no partial report: reports are
-written only after the scan completed).
+Ctrl-C: the whole process group gets SIGINT; workers ignore it and the parent alone reports
+"interrupted" once and exits 130 (no traceback per worker, no partial report: reports are written
+only after the scan completed).
+
+SIGTERM (a CI runner cancelling the job) and SIGKILL (its timeout) reach only the parent. Left
+alone, forked workers kept scanning for minutes, orphaned. So each worker asks the Linux kernel
+to SIGKILL it when its parent dies (``PR_SET_PDEATHSIG``; checked right after, in case the
+parent died before the request), and the parent turns SIGTERM into one line and exit 143 after
+killing its workers itself. Their ``git cat-file`` children die too: their pipes close with the
+worker (EOF on stdin, EPIPE on stdout).
+
+The parent's handlers also *remember* the signal: a KeyboardInterrupt raised inside a
+``__del__`` or another callback is swallowed by Python ("Exception ignored in ..."), and the scan
+went on to write a report and exit 0 after a Ctrl-C. ``check_signalled`` is asked before any
+report is written and when the command ends, so a signal is never lost.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import signal
+import sys
+import threading
+
+_PR_SET_PDEATHSIG = 1
+_received: int | None = None  # the first of SIGINT/SIGTERM the parent received
+
+
+class Terminated(BaseException):
+    """SIGTERM reached the parent: stop now, write nothing, exit 143 (a BaseException, like
+    KeyboardInterrupt, so that no ``except Exception`` on the way swallows it)."""
 
 
 def ignore_interrupts() -> None:
+    """Every worker's initializer: Ctrl-C is the parent's business, SIGTERM kills (the parent's
+    handler must not run in a worker), and the worker dies with its parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent()
+
+
+def die_with_parent() -> None:
+    """Linux: SIGKILL this process when its parent exits. Elsewhere a no-op (there is no such
+    request on macOS or Windows; the parent's SIGTERM handler still stops its workers)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = multiprocessing.parent_process()
+    expected = parent.pid if parent is not None else None
+    try:
+        import ctypes  # here: only workers need it, and the parent's start-up stays short
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if expected is not None and os.getppid() != expected:  # the parent died before the request
+        os._exit(1)
+
+
+def install_parent_handlers() -> dict | None:
+    """In the command's main process: SIGINT and SIGTERM stop the workers, are remembered, and
+    raise KeyboardInterrupt / Terminated in the main thread. Returns the previous handlers for
+    ``restore_handlers`` (None off the main thread, where Python allows no handler)."""
+    global _received
+    _received = None
+    try:
+        previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: an embedding program keeps its own handling
+        return None
+    previous["excepthook"] = threading.excepthook
+    threading.excepthook = _quiet_once_stopping
+    return previous
+
+
+def restore_handlers(previous: dict | None) -> None:
+    """Puts back what ``install_parent_handlers`` replaced and forgets the signal (in-process
+    callers, such as tests, run more commands afterwards)."""
+    global _received
+    _received = None
+    previous = dict(previous or {})
+    if "excepthook" in previous:
+        threading.excepthook = previous.pop("excepthook")
+    for signum, handler in previous.items():
+        signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def _quiet_once_stopping(args) -> None:
+    """After a stop signal, a pool's manager thread can trip over futures the main thread is
+    cancelling (CPython 3.11: InvalidStateError in ``terminate_broken``); the run is ending with
+    its one line and 130/143, so that traceback is noise. Before a signal, report as usual."""
+    if _received is None:
+        threading.__excepthook__(args)
+
+
+def _on_signal(signum: int, _frame) -> None:
+    global _received
+    if _received is None:
+        _received = signum
+    stop_workers()
+    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+
+
+def stop_workers() -> None:
+    """Kills the worker processes of this process (a pool would otherwise finish every queued
+    task before its ``with`` block lets the exception through)."""
+    for child in multiprocessing.active_children():
+        try:
+            child.kill()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+def signalled() -> int | None:
+    return _received
+
+
+def check_signalled() -> None:
+    """Raises again a signal received earlier, even if something swallowed its exception."""
+    if _received == signal.SIGINT:
+        raise KeyboardInterrupt
+    if _received == signal.SIGTERM:
+        raise Terminated()

@@ -4,6 +4,14 @@ The built-in rules are the top-level ``rules/`` folder of the source tree, shipp
 wheel as ``trussguard/rules``. Start-up time matters (a pre-commit hook runs on every
 commit), so the parsed rules are cached as JSON keyed by a hash of every rule file's bytes;
 a broken or unwritable cache is ignored, never fatal.
+
+A cache must never change a result: a file replaced by ``[]`` once made every scan run zero
+rules, silently, with exit 0. So the cached document carries the rule files' digest, its rule
+count and a SHA-256 of its rules, and is used only if all three agree and every cached rule id
+appears in the rule files; anything else is discarded, the files are parsed again and the
+rule set says so in ``notes`` (shown with the report). The checksum catches corruption and
+tools that rewrite files; someone who can write the cache folder can also recompute it, so it
+is no defence against a local attacker (who could as well edit the installed rules).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ class RuleLoadError(Exception):
 class RuleSet:
     rules: tuple[Rule, ...]
     digest: str  # hash of the rule files' bytes and the tool version: keys every cache
+    notes: tuple[str, ...] = ()  # e.g. a rule cache that failed its checks and was rebuilt
 
     def by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
@@ -97,14 +106,15 @@ def load_rules(extra_dirs: list[Path] | None = None, include_builtin: bool = Tru
         contents.append(data)
         hasher.update(path.name.encode() + b"\0" + data + b"\0")
     digest = hasher.hexdigest()
-    cached = _read_cache(cache_dir, digest)
+    cached, problem = _read_cache(cache_dir, digest, b"\0".join(contents))
     if cached is not None:
         return RuleSet(cached, digest)
     rules, problems = parse_files(files)
     if problems:
         raise RuleLoadError(problems)
     _write_cache(cache_dir, digest, rules)
-    return RuleSet(tuple(rules), digest)
+    notes = (f"rule cache {problem}; discarded, the rule files were parsed again",) if problem else ()
+    return RuleSet(tuple(rules), digest, notes)
 
 
 def default_cache_dir() -> Path | None:
@@ -119,23 +129,53 @@ def default_cache_dir() -> Path | None:
     return Path(platformdirs.user_cache_dir("trussguard"))
 
 
-def _read_cache(cache_dir: Path | None, digest: str) -> tuple[Rule, ...] | None:
+CACHE_VERSION = 2  # the name of a cache file says its layout: an older layout is never read
+
+
+def _cache_path(cache_dir: Path, digest: str) -> Path:
+    return cache_dir / f"rules-v{CACHE_VERSION}-{digest[:32]}.json"
+
+
+def _rules_sha256(rules: list) -> str:
+    return hashlib.sha256(json.dumps(rules, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _read_cache(cache_dir: Path | None, digest: str, sources: bytes) -> tuple[tuple[Rule, ...] | None, str | None]:
+    """(rules, None) from a cache that passes every check; (None, why) for one that does not;
+    (None, None) when there is no cache to read."""
     if cache_dir is None:
-        return None
+        return None, None
+    path = _cache_path(cache_dir, digest)
     try:
-        data = json.loads((cache_dir / f"rules-{digest[:32]}.json").read_text("utf-8"))
-        return tuple(rule_from_dict(d) for d in data)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        text = path.read_bytes()
+    except OSError:
+        return None, None  # no cache yet (or unreadable): nothing to report
+    try:
+        doc = json.loads(text.decode("utf-8"))
+        if type(doc) is not dict or set(doc) != {"digest", "count", "sha256", "rules"}:
+            return None, f"{path.name} is not a rule cache"
+        rules = doc["rules"]
+        if doc["digest"] != digest:
+            return None, f"{path.name} was made for other rule files"
+        if type(rules) is not list or doc["count"] != len(rules) or doc["sha256"] != _rules_sha256(rules):
+            return None, f"{path.name} failed its checksum (corrupt or edited)"
+        parsed = tuple(rule_from_dict(d) for d in rules)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None, f"{path.name} could not be read back"
+    if (not parsed and b"id:" in sources) or any(r.id.encode() not in sources for r in parsed):
+        return None, f"{path.name} does not hold the rules of the rule files"
+    return parsed, None
 
 
 def _write_cache(cache_dir: Path | None, digest: str, rules: list[Rule]) -> None:
     if cache_dir is None:
         return
+    data = [r.to_dict() for r in rules]
+    doc = {"digest": digest, "count": len(data), "sha256": _rules_sha256(data), "rules": data}
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = cache_dir / f".rules-{digest[:32]}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps([r.to_dict() for r in rules]), "utf-8")
-        os.replace(tmp, cache_dir / f"rules-{digest[:32]}.json")
+        tmp.write_text(json.dumps(doc), "utf-8")
+        os.replace(tmp, _cache_path(cache_dir, digest))
     except OSError:
         pass  # a cache that cannot be written only costs start-up time

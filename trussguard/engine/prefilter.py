@@ -48,6 +48,19 @@ def _compile(keywords: list[str]) -> hyperscan.Database:
     return db
 
 
+def _finds_every_keyword(db: hyperscan.Database, keywords: list[str]) -> bool:
+    """A cached database is used only if it reports every keyword, each under its own index, in a
+    text made of them all: one replaced by a database of other (or no) keywords would otherwise
+    make the rules behind them never run (a cache must never change a result)."""
+    found: set[int] = set()
+
+    def on_match(kw: int, _start: int, _end: int, _flags: int, _ctx: object) -> None:
+        found.add(kw)
+
+    db.scan("\n".join(keywords).encode(), match_event_handler=on_match)
+    return found == set(range(len(keywords)))
+
+
 def _load_or_compile(keywords: list[str], cache_dir: Path | None) -> hyperscan.Database:
     if cache_dir is None:
         return _compile(keywords)
@@ -56,7 +69,8 @@ def _load_or_compile(keywords: list[str], cache_dir: Path | None) -> hyperscan.D
     try:
         db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
         db.scratch = hyperscan.Scratch(db)  # a deserialised database has none
-        return db
+        if _finds_every_keyword(db, keywords):
+            return db
     except (OSError, hyperscan.error, TypeError, ValueError):
         pass
     db = _compile(keywords)

@@ -20,6 +20,7 @@ from trussguard.engine.detector import Detector
 from trussguard.policy import truss_dirs
 from trussguard.policy.context import CodeContext, ConfigContext, ProjectContext
 from trussguard.policy.registry import PolicyHit, iter_checks
+from trussguard.redact import redact_python_error, redact_text
 from trussguard.types import Match
 from trussguard.workers import ignore_interrupts
 
@@ -42,7 +43,7 @@ def parse_python(path: str, data: bytes) -> tuple[ast.Module | None, str | None]
             warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes in user code
             return ast.parse(data, filename=path), None
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        reason = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
+        reason = redact_python_error(exc.msg) if isinstance(exc, SyntaxError) else type(exc).__name__
         line = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
         return None, f"{path}: not valid Python{line}: {reason}; scanned with the credential rules only"
 
@@ -51,11 +52,12 @@ def check_config(path: str, data: bytes, matches: list[Match], detector: Detecto
                  ) -> tuple[list[PolicyHit], list[str], truss_dirs.TrussDir | None]:
     """Config checks for one file named config.yaml (a Truss config or a committed local config)."""
     if len(data) > MAX_PARSE_BYTES:
-        return [], [f"{path}: too large to parse as YAML; scanned with the credential rules only"], None
+        return [], [redact_text(f"{path}: too large to parse as YAML; scanned with the credential rules only",
+                                detector)], None
     kind, doc = truss_dirs.classify(data)
     if kind is None:
         if doc is None and data.strip():
-            return [], [f"{path}: not valid YAML; scanned with the credential rules only"], None
+            return [], [redact_text(f"{path}: not valid YAML; scanned with the credential rules only", detector)], None
         return [], [], None
     truss = truss_dirs.truss_dir(path, doc) if kind == "truss" else None
     ctx = ConfigContext(path, data, matches, detector, doc=doc, truss=truss, kind=kind)
@@ -66,7 +68,8 @@ def check_requirements(path: str, data: bytes, matches: list[Match], detector: D
                        truss: truss_dirs.TrussDir) -> tuple[list[PolicyHit], list[str]]:
     """Config checks on the file a Truss names in `requirements_file` (ConfigContext kind "requirements")."""
     if len(data) > MAX_PARSE_BYTES:
-        return [], [f"{path}: too large to check as a requirements file; scanned with the credential rules only"]
+        return [], [redact_text(f"{path}: too large to check as a requirements file; scanned with the credential "
+                                "rules only", detector)]
     ctx = ConfigContext(path, data, matches, detector, doc=None, truss=truss, kind="requirements")
     return [h for c in iter_checks("config") for h in c.func(ctx)], []
 
@@ -81,7 +84,7 @@ def check_code(path: str, data: bytes, matches: list[Match], detector: Detector,
     """
     tree, note = parse_python(path, data)
     if tree is None:
-        return [], [note] if note else [], None
+        return [], [redact_text(note, detector)] if note else [], None
     ctx = CodeContext(path, data, matches, detector, tree=tree, truss=truss)
     checks = [c for c in iter_checks("code") if kind is None or c.kind == kind]
     return [h for c in checks for h in c.func(ctx)], [], tree

@@ -12,15 +12,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import re
 from collections import Counter
 from typing import Any
 
 from trussguard import __version__
 from trussguard.pipeline import ScanResult
+from trussguard.redact import redact_url
 
 EVIDENCE_VERSION = 1
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")  # a remote URL's user:token@ part
 
 
 def evidence(result: ScanResult, started_at: str, remote: str | None) -> dict[str, Any]:
@@ -38,7 +37,7 @@ def evidence(result: ScanResult, started_at: str, remote: str | None) -> dict[st
         "run": {"started_at": started_at, "duration_seconds": round(s.duration_seconds, 3)},
         "scope": {
             "repository": result.target,
-            "remote": _USERINFO.sub("", remote) if remote else None,
+            "remote": redact_url(remote) if remote else None,
             "refs": h.get("ref_tips", {}),
             "range": h.get("range"),
             "unreachable_commits": h.get("unreachable_commits", 0),

@@ -152,11 +152,17 @@ def _directory(absolute: str, rel: str, gitlinks: set[str]) -> Skipped:
 
 
 def _relative(absolute: str, root: Path) -> str:
+    """The path as reported: relative, POSIX separators, and printable: a byte that is not UTF-8
+    (a Latin-1 file name) is shown as ``\\xNN``, as the history audit shows it, where the raw
+    surrogate escape crashed every report writer with UnicodeEncodeError. ``Candidate.absolute``
+    keeps the real name for reading."""
+    from trussguard.sources.history import decode_path  # history imports this module
+
     try:
         rel = os.path.relpath(absolute, root)
     except ValueError:  # another drive on Windows
         rel = absolute
-    return Path(rel).as_posix()
+    return decode_path(os.fsencode(Path(rel).as_posix()))
 
 
 def read_fragment(candidate: Candidate, max_size: int) -> Fragment | Oversize | Skipped:
