@@ -374,6 +374,22 @@ def test_rule_cache_with_a_recomputed_but_empty_list_is_not_trusted(tmp_path: Pa
     assert again.rules == good.rules and again.notes
 
 
+def test_rule_cache_keeping_a_consistent_subset_of_the_rules_is_not_trusted(tmp_path: Path):
+    """A forged cache whose own count and checksum agree, holding all rules but one: the rule files
+    declare one more id, so it is refused and the full set is parsed."""
+    from trussguard.engine import loader
+
+    cache = tmp_path / "cache"
+    good = load_rules(cache_dir=cache)
+    (rule_cache,) = cache.glob("rules-*.json")
+    doc = json.loads(rule_cache.read_text("utf-8"))
+    kept = [r for r in doc["rules"] if r["id"] != HF]
+    doc.update(rules=kept, count=len(kept), sha256=loader._rules_sha256(kept))
+    rule_cache.write_text(json.dumps(doc), "utf-8")
+    again = load_rules(cache_dir=cache)
+    assert HF in again.by_id() and again.rules == good.rules and again.notes
+
+
 def test_keyword_database_of_other_keywords_is_not_used(tmp_path: Path, fake_token, ruleset):
     from trussguard.engine import prefilter
     from trussguard.engine.matcher import Matcher

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +141,13 @@ def _rules_sha256(rules: list) -> str:
     return hashlib.sha256(json.dumps(rules, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+# A rule's id as rule files declare it (``- id: NAME`` opening a list item). The cached rules must
+# be exactly these, as many as the files declare: a forged cache that keeps a consistent subset of
+# the real rules (its own count and checksum agreeing) is refused. A rule file that opens its items
+# with another key only loses the cache (always re-parsed), never a rule.
+_DECLARED_ID = re.compile(rb"^[ \t]*-[ \t]+id:[ \t]*['\"]?([^\s'\"#]+)", re.M)
+
+
 def _read_cache(cache_dir: Path | None, digest: str, sources: bytes) -> tuple[tuple[Rule, ...] | None, str | None]:
     """(rules, None) from a cache that passes every check; (None, why) for one that does not;
     (None, None) when there is no cache to read."""
@@ -162,7 +170,7 @@ def _read_cache(cache_dir: Path | None, digest: str, sources: bytes) -> tuple[tu
         parsed = tuple(rule_from_dict(d) for d in rules)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None, f"{path.name} could not be read back"
-    if (not parsed and b"id:" in sources) or any(r.id.encode() not in sources for r in parsed):
+    if sorted(r.id.encode() for r in parsed) != sorted(_DECLARED_ID.findall(sources)):
         return None, f"{path.name} does not hold the rules of the rule files"
     return parsed, None
 
