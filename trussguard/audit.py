@@ -26,7 +26,7 @@ from trussguard.audit_cache import BlobCache, BlobResult
 from trussguard.config import ScanConfig
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import describe_rules, fingerprint, merge_policy, to_finding
+from trussguard.findings import cap_findings, describe_rules, fingerprint, merge_policy, to_finding
 from trussguard.pipeline import ERROR_REASONS, ScanResult, ScanStats, hit_suppressed
 from trussguard.policy import truss_dirs
 from trussguard.policy.code_checks import COMMAND_SECRETS
@@ -118,6 +118,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
         for path in sorted(index.submodules):
             findings += _submodule(root, path, config, stats, reader_hook)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
+    findings = cap_findings(findings)
     stats.duration_seconds = time.monotonic() - started
     return ScanResult("history", str(root), findings, build_advisories(findings, rules), stats,
                       catalogue=describe_rules(findings, rules))

@@ -13,7 +13,7 @@ from trussguard.advise import build_advisories
 from trussguard.config import ScanConfig
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import describe_rules, merge_policy, to_finding
+from trussguard.findings import cap_findings, describe_rules, merge_policy, to_finding
 from trussguard.pipeline import ScanResult, ScanStats, hit_suppressed
 from trussguard.policy import truss_dirs
 from trussguard.policy.registry import iter_checks
@@ -60,6 +60,7 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
         reader.close()
     findings = merge_policy(findings, hits, checks, keep_secret=config.show_secrets)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
+    findings = cap_findings(findings)
     stats.duration_seconds = time.monotonic() - started
     return ScanResult("staged", str(listing.root), findings, build_advisories(findings, rules), stats,
                       catalogue=describe_rules(findings, rules))
