@@ -6,7 +6,6 @@ machine's cores; each worker inherits the compiled engine by fork where the OS a
 
 from __future__ import annotations
 
-import functools
 import multiprocessing
 import os
 import re
@@ -160,12 +159,19 @@ def _offset_of_line(data: bytes, line: int) -> int:
     return starts[line - 1] if 0 < line <= len(starts) else len(data) if line > 0 else 0
 
 
-@functools.lru_cache(maxsize=4)
 def _line_starts(data: bytes) -> list[int]:
     """Offsets of every line of a file, once per file: counting newlines from the top for each policy hit
-    was quadratic (20,000 hits in one model.py: 2 x 10^8 finds). ``bytes`` caches its hash, and the hits
-    of one file come together, so the few cached files cost one hash each."""
-    return [0, *(m.end() for m in re.finditer(b"\n", data))]
+    was quadratic (20,000 hits in one model.py: 2 x 10^8 finds). Cached by identity (the hits of one
+    file come together): a cache keyed by value would compare equal copies of the file in full."""
+    found = _LINE_STARTS.get(id(data))
+    if found is None or found[0] is not data:
+        if len(_LINE_STARTS) >= 4:
+            _LINE_STARTS.clear()
+        found = _LINE_STARTS[id(data)] = (data, [0, *(m.end() for m in re.finditer(b"\n", data))])
+    return found[1]
+
+
+_LINE_STARTS: dict[int, tuple[bytes, list[int]]] = {}
 
 
 def _chunks(candidates: list[Candidate]) -> list[list[Candidate]]:

@@ -8,7 +8,6 @@ before it: ``trussguard: allow-next-line`` (optionally ``[rule-id]``) and detect
 
 from __future__ import annotations
 
-import functools
 import re
 
 from trussguard.types import Match
@@ -43,12 +42,20 @@ def allowed_at(data: bytes, offset: int, rule_id: str) -> bool:
     return _allows(_NEXT_LINE, data[prev_start:start - 1], rule_id)
 
 
-@functools.lru_cache(maxsize=8)
 def _mentions_allow(data: bytes) -> bool:
     """Every marker spells "allow": a file without it needs no per-match look at its lines, which cost
-    up to 128 KiB each on a long line (100,000 keys on one 2 MB line: 14 s). Once per file (``bytes``
-    caches its hash; the matches of one file come together)."""
-    return _ALLOW_WORD.search(data) is not None
+    up to 128 KiB each on a long line (100,000 keys on one 2 MB line: 14 s). Once per file object, kept
+    by identity: an equal copy of the file (the policy stage re-reads it) would cost a full comparison
+    per lookup in a cache keyed by value."""
+    found = _MENTIONS.get(id(data))
+    if found is None or found[0] is not data:
+        if len(_MENTIONS) >= 8:
+            _MENTIONS.clear()
+        found = _MENTIONS[id(data)] = (data, _ALLOW_WORD.search(data) is not None)
+    return found[1]
+
+
+_MENTIONS: dict[int, tuple[bytes, bool]] = {}
 
 
 def _allows(marker: re.Pattern[bytes], line: bytes, rule_id: str) -> bool:
