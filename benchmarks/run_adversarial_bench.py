@@ -16,7 +16,8 @@ Trees are scanned with ``trussguard scan`` / ``gitleaks dir`` / ``kingfisher sca
 ``trussguard audit --no-cache`` / ``gitleaks git`` (all refs) / ``kingfisher scan --git-history full``.
 Each tool runs ``--runs`` times per input, round-robin (the starting tool rotates), no warm-up round
 (the inputs are large enough that start-up does not matter). Reported per tool: median wall time,
-peak resident memory of the scanner process (``os.wait4``; with its waited-for workers), exit codes,
+peak resident memory of the scanner process (``/usr/bin/time -f %M``, else ``os.wait4``; with its
+waited-for workers), exit codes,
 findings, and the ratios to gitleaks. A run over ``--timeout`` is killed and shown as ``>T``.
 No secret is printed or saved: reports are only counted.
 """
@@ -43,7 +44,7 @@ from run_scan_bench import HERE, native_exe, ratio, round_robin, scratch_dir, to
 
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 AWS_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-SIZE_CAP_MB = 10
+GNU_TIME = Path("/usr/bin/time").exists()
 
 TREE = {
     "trussguard": "scan {target} --format json --output {report} --fail-on low",
@@ -179,25 +180,38 @@ def count_findings(name: str, report: Path) -> int | None:
 
 def run_measured(argv: list[str], cwd: Path, log: Path, timeout: float) -> tuple[float, int, int | None]:
     """Wall seconds, peak RSS in KiB (the process and its waited-for children), exit code (None: killed
-    at the timeout)."""
+    at the timeout).
+
+    The peak comes from ``/usr/bin/time -f %M`` when there is one: a process forked from this (large)
+    Python and exec'd inherits its high-water mark in ``ru_maxrss``, so ``wait4`` on it would report at
+    least this script's own size; ``time`` is small, and the scanner is forked from it.
+    """
+    rss_file = log.with_suffix(".rss")
+    rss_file.unlink(missing_ok=True)
+    wrapped = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *argv] if GNU_TIME else argv
     with log.open("wb") as err, log.with_suffix(".out").open("wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(wrapped, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
         deadline = start + timeout
+        code: int | None = None
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
+                code = os.waitstatus_to_exitcode(status)
                 break
             if time.perf_counter() > deadline:
                 os.killpg(proc.pid, signal.SIGKILL)
                 _, status, usage = os.wait4(proc.pid, 0)
-                proc.returncode = -9
-                return time.perf_counter() - start, usage.ru_maxrss, None
+                break
             time.sleep(0.02)
         wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss, proc.returncode
+    proc.returncode = -9 if code is None else code
+    try:
+        rss = int(rss_file.read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        rss = usage.ru_maxrss
+    return wall, rss, code
 
 
 def discover() -> dict[str, list[str]]:
@@ -247,7 +261,7 @@ def bench_case(case: Case, tools: dict[str, list[str]], workdir: Path, runs: int
 
 def print_table(results: dict[str, dict], runs: int) -> None:
     print(f"\nMedian of {runs} round-robin runs; peak RSS of the scanner process; ratio = tool / gitleaks")
-    head = f"{'input':<34}{'tool':<12}{'time':>10}{'RSS MB':>9}{'t/gl':>7}{'m/gl':>7}{'exit':>7}{'findings':>10}"
+    head = f"{'input':<38}{'tool':<12}{'time':>10}{'RSS MB':>9}{'t/gl':>7}{'m/gl':>7}{'exit':>7}{'findings':>10}"
     print(head)
     print("-" * len(head))
     for case, tools in results.items():
@@ -257,7 +271,7 @@ def print_table(results: dict[str, dict], runs: int) -> None:
             rt = ratio(r["median_s"], gl.get("median_s")) if name != "gitleaks" else None
             rm = ratio(r["peak_rss_mb"], gl.get("peak_rss_mb")) if name != "gitleaks" else None
             codes = ",".join(map(str, r["exit_codes"])) or "-"
-            print(f"{case:<34}{name:<12}{t:>10}{r['peak_rss_mb']:>9.0f}{(f'{rt:.1f}x' if rt else '-'):>7}"
+            print(f"{case:<38}{name:<12}{t:>10}{r['peak_rss_mb']:>9.0f}{(f'{rt:.1f}x' if rt else '-'):>7}"
                   f"{(f'{rm:.1f}x' if rm else '-'):>7}{codes:>7}{r['findings'] if r['findings'] is not None else '-':>10}")
 
 
