@@ -60,7 +60,8 @@ class MatchIndex:
 
         Few matches there (the normal case): each is tried. Many (a hostile line of thousands of keys in
         as many literals): the distinct secrets of those lines are looked up by every substring of
-        ``value`` of a length they have, whichever is cheaper, so a file costs O(its literals' length).
+        ``value`` of a length they have. Either way a literal costs O(its length x the number of distinct
+        secret lengths), so a file costs O(its literals' length), not O(literals x matches).
         """
         candidates = self.on_lines(first, last)
         if len(candidates) <= 16:
@@ -72,7 +73,7 @@ class MatchIndex:
                 order.setdefault(m.secret, i)
             self._firsts[key] = order, sorted({len(s) for s in order})
         order, lengths = self._firsts[key]
-        if len(value) * len(lengths) >= len(order):
+        if len(order) <= 4 * len(lengths):  # each `in` scans the value: as dear as one slice per length
             return next((candidates[i] for s, i in order.items() if s in value), None)
         best = min((order[value[j:j + n]] for n in lengths for j in range(len(value) - n + 1)
                     if value[j:j + n] in order), default=None)
