@@ -384,3 +384,26 @@ def test_one_line_of_100k_aws_key_ids_is_capped_listed_and_fails(tmp_path, layou
     assert more + len(listed) >= 99_000
     assert f"{more} more matches of rule aws.access-key-id in this file not listed" in summaries[0]["message"]
     assert summaries[0]["severity"] == max(f["severity"] for f in listed if f["rule_id"] == "aws.access-key-id")
+
+
+def test_history_audit_caps_findings_per_path_across_commits(tmp_path):
+    """A file that gains 700 AWS key ids in each of two commits: the audit lists 1,000 for the path and
+    one summary for the other 400, whatever commit introduced them, and still exits 1."""
+    import json
+
+    from test_audit import Repo
+
+    from trussguard.cli import main
+    from trussguard.findings import MAX_FINDINGS_PER_FILE
+
+    rng = random.Random("history-cap")
+    repo = Repo(tmp_path / "repo")
+    first = _aws_ids(rng, 700).replace(" ", "\n") + "\n"
+    repo.commit("first keys", {"keys.txt": first})
+    repo.commit("more keys", {"keys.txt": first + _aws_ids(rng, 700).replace(" ", "\n") + "\n"})
+    report = tmp_path / "audit.json"
+    assert main(["audit", str(repo.root), "--no-cache", "--format", "json", "--output", str(report)]) == 1
+    findings = [f for f in json.loads(report.read_text())["findings"] if f["path"] == "keys.txt"]
+    summaries = [f for f in findings if not f["secret_sha256"]]
+    assert len(findings) - len(summaries) == MAX_FINDINGS_PER_FILE
+    assert [s["message"].split(" of rule ")[0] for s in summaries] == ["400 more matches"]
