@@ -197,3 +197,213 @@ def test_many_valid_keys_scale_linearly(matcher, fake_token):
     # linear: ~4x for 4x the input; quadratic: ~16x. 8x leaves room for noise either way.
     if ratio >= 8:
         raise SuperLinear(f"4x more keys took {ratio:.1f}x longer ({t_small:.2f}s -> {t_large:.2f}s)")
+
+
+# ----------------------------------------------------------------------------- the heuristics' regexes
+
+_HEURISTICS_CHILD = r'''
+import itertools, re, sys
+try:
+    from re import _constants as C, _parser as sre_parse
+except ImportError:  # Python < 3.11
+    import sre_constants as C, sre_parse
+from trussguard.engine import heuristics
+
+def alphabet(p):
+    """Every character the pattern names (literals, class members, range ends), and their other case."""
+    chars = set()
+    def walk(items):
+        for op, av in items:
+            if op in (C.LITERAL, C.NOT_LITERAL):
+                chars.add(chr(av))
+            elif op is C.IN:
+                for o, a in av:
+                    if o is C.LITERAL:
+                        chars.add(chr(a))
+                    elif o is C.RANGE:
+                        chars.update((chr(a[0]), chr(a[1])))
+                    elif o is C.CATEGORY:
+                        chars.update(" a0_")
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT) or op is getattr(C, "POSSESSIVE_REPEAT", None):
+                walk(av[2])
+            elif op is C.SUBPATTERN:
+                walk(av[-1])
+            elif op is C.BRANCH:
+                for branch in av[1]:
+                    walk(branch)
+            elif op in (C.ASSERT, C.ASSERT_NOT):
+                walk(av[1])
+    walk(sre_parse.parse(p.pattern, p.flags))
+    if p.flags & re.IGNORECASE:
+        chars |= {c.swapcase() for c in chars}
+    return sorted(chars)
+
+n = int(sys.argv[1])
+for name, p in sorted(vars(heuristics).items()):
+    if not isinstance(p, re.Pattern):
+        continue
+    print(name, flush=True)  # the last name printed is the one that hung
+    for c1, c2 in itertools.product(alphabet(p), repeat=2):
+        for text in ((c1 + c2) * n + "\x00", (c1 + c2) * n, c1 * n + c2 + "\x00", c1 + c2 * n + "\x00"):
+            p.search(text)
+            p.match(text)
+print("done", flush=True)
+'''
+HEURISTICS_RUN = 1000  # characters per run: a linear regex takes microseconds, an exponential one forever
+HEURISTICS_BACKSTOP = 300.0  # seconds: a hang guard for the child (all patterns take ~5 s), not a timing
+
+
+def test_heuristics_regexes_do_not_backtrack_on_their_own_alphabet():
+    """Every compiled regex of engine/heuristics.py (found by introspection, so a new one is covered)
+    runs Python's backtracking ``re`` on values and names from files: each gets runs and alternations of
+    the characters it names itself, with and without a failing tail. A nested quantifier such as the
+    old ``^(?:[A-Z]?[a-z]+)+$`` never finishes on ``"a" * 1000 + "z\\0"``; a linear one takes
+    microseconds, so the child's timeout is only a backstop against a hang."""
+    import subprocess
+    import sys
+
+    try:
+        proc = subprocess.run([sys.executable, "-c", _HEURISTICS_CHILD, str(HEURISTICS_RUN)],
+                              capture_output=True, text=True, timeout=HEURISTICS_BACKSTOP)
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        stuck = out.split()[-1] if out.split() else "?"
+        raise SuperLinear(f"heuristics.{stuck} backtracks: no end in {HEURISTICS_BACKSTOP:.0f}s on "
+                          f"{HEURISTICS_RUN}-character runs of its own characters") from None
+    assert proc.returncode == 0, proc.stderr
+    names = proc.stdout.split()
+    assert names[-1] == "done" and "_CAMEL_WORDS" in names and "_PLACEHOLDER" in names
+
+
+# ----------------------------------------------------------------------------- many findings in one file
+
+
+def _truss(root, config: str, model: str):
+    (root / "model").mkdir(parents=True)
+    (root / "config.yaml").write_text(config)
+    (root / "model" / "model.py").write_text(model)
+    return root
+
+
+def _assignments(rng: random.Random, n: int) -> str:
+    from conftest import random_password
+
+    return "".join(f'api_key_{i} = "{random_password(rng, 32)}"\n' for i in range(n))
+
+
+def _env_config(rng: random.Random, n: int) -> str:
+    from conftest import random_password
+
+    return "model_name: x\nenvironment_variables:\n" + "".join(
+        f'  API_KEY_{i}: "{random_password(rng, 32)}"\n' for i in range(n))
+
+
+def _calls_to_scan(root) -> tuple[int, int]:
+    """(function calls, Python and C, made by one tree scan; its findings). An operation count,
+    not a time: the same on any machine and under any load."""
+    import sys
+
+    from trussguard.config import ScanConfig
+    from trussguard.pipeline import scan_tree
+
+    calls = 0
+
+    def count(frame, event, arg):
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        result = scan_tree(ScanConfig(paths=(root,), cache_dir=None, jobs=1))
+    finally:
+        sys.setprofile(None)
+    return calls, len(result.findings)
+
+
+@pytest.mark.parametrize("where", ["model.py", "config.yaml"])
+def test_policy_stage_work_is_linear_in_the_number_of_secrets(tmp_path, where):
+    """1,000 then 2,000 hard-coded keys in one model.py (``api_key_N = "..."``) or one config.yaml
+    (``environment_variables``): the scan makes at most ~2.2x the calls for 2x the keys. Per-literal
+    walks of every match, and counting newlines from the top for each hit, made it ~3-4x (quadratic:
+    20,000 lines took 58 s, 60,000 took 523 s)."""
+    from trussguard.findings import MAX_FINDINGS_PER_FILE
+
+    rng = random.Random(f"linear-{where}")
+    _calls_to_scan(_truss(tmp_path / "warm", "model_name: x\n", _assignments(rng, 10)))  # imports, compiles
+    counts = {}
+    for n in (1000, 2000):
+        if where == "model.py":
+            root = _truss(tmp_path / f"t{n}", "model_name: x\n", _assignments(rng, n))
+        else:
+            root = _truss(tmp_path / f"t{n}", _env_config(rng, n), "class Model:\n    pass\n")
+        counts[n], findings = _calls_to_scan(root)
+        assert findings >= min(n, MAX_FINDINGS_PER_FILE)  # every key reported, up to the per-file cap
+    ratio = counts[2000] / counts[1000]
+    if ratio > 2.2:
+        raise SuperLinear(f"{where}: 2x the keys made {ratio:.2f}x the calls ({counts[1000]} -> {counts[2000]})")
+
+
+def _aws_ids(rng: random.Random, n: int) -> str:
+    return " ".join(tokens.expand_template("AKIA{16:A-Z2-7}", rng) for _ in range(n))
+
+
+@pytest.mark.parametrize("layout", ["plain", "truss"])
+def test_one_line_of_100k_aws_key_ids_is_capped_listed_and_fails(tmp_path, layout):
+    """100,000 AWS access key ids on one 2.1 MB line: the report lists the first 1,000 of the file and
+    one summary "N more matches of rule aws.access-key-id in this file not listed" with their severity,
+    holds no secret, stays small, and the gate fails (exit 1). Before: a 540 MB report and 3.1 GB."""
+    import json
+
+    from click.testing import CliRunner
+
+    from trussguard.cli import cli
+    from trussguard.findings import MAX_FINDINGS_PER_FILE
+
+    rng = random.Random(f"aws-{layout}")
+    line = _aws_ids(rng, 100_000)
+    if layout == "plain":
+        (tmp_path / "keys.txt").write_text(line + "\n")
+        path = "keys.txt"
+    else:
+        _truss(tmp_path, "model_name: x\n", f"KEYS = '{line}'\n")
+        path = "model/model.py"
+    report = tmp_path.parent / f"report-{layout}.json"
+    result = CliRunner().invoke(cli, ["scan", str(tmp_path), "--format", "json", "--output", str(report)],
+                                catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    text = report.read_text()
+    assert len(text) < 10 * MIB
+    assert not any(key in text for key in line.split()[:2000:97])  # never re-leak, summary included
+    findings = [f for f in json.loads(text)["findings"] if f["path"] == path]
+    listed = [f for f in findings if f["secret_sha256"]]
+    summaries = [f for f in findings if not f["secret_sha256"]]
+    assert len(listed) == MAX_FINDINGS_PER_FILE
+    assert [s["rule_id"] for s in summaries] == ["aws.access-key-id"]
+    more = int(summaries[0]["message"].split()[0])
+    assert more + len(listed) >= 99_000
+    assert f"{more} more matches of rule aws.access-key-id in this file not listed" in summaries[0]["message"]
+    assert summaries[0]["severity"] == max(f["severity"] for f in listed if f["rule_id"] == "aws.access-key-id")
+
+
+def test_history_audit_caps_findings_per_path_across_commits(tmp_path):
+    """A file that gains 700 AWS key ids in each of two commits: the audit lists 1,000 for the path and
+    one summary for the other 400, whatever commit introduced them, and still exits 1."""
+    import json
+
+    from test_audit import Repo
+
+    from trussguard.cli import main
+    from trussguard.findings import MAX_FINDINGS_PER_FILE
+
+    rng = random.Random("history-cap")
+    repo = Repo(tmp_path / "repo")
+    first = _aws_ids(rng, 700).replace(" ", "\n") + "\n"
+    repo.commit("first keys", {"keys.txt": first})
+    repo.commit("more keys", {"keys.txt": first + _aws_ids(rng, 700).replace(" ", "\n") + "\n"})
+    report = tmp_path / "audit.json"
+    assert main(["audit", str(repo.root), "--no-cache", "--format", "json", "--output", str(report)]) == 1
+    findings = [f for f in json.loads(report.read_text())["findings"] if f["path"] == "keys.txt"]
+    summaries = [f for f in findings if not f["secret_sha256"]]
+    assert len(findings) - len(summaries) == MAX_FINDINGS_PER_FILE
+    assert [s["message"].split(" of rule ")[0] for s in summaries] == ["400 more matches"]

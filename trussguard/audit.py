@@ -27,7 +27,7 @@ from trussguard.config import ScanConfig
 from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import describe_rules, fingerprint, from_policy, merge_policy, to_finding
+from trussguard.findings import cap_findings, describe_rules, fingerprint, from_policy, merge_policy, to_finding
 from trussguard.name_findings import name_findings
 from trussguard.pipeline import ERROR_REASONS, ScanResult, ScanStats, hit_marker, oversize_markers
 from trussguard.policy import truss_dirs
@@ -145,6 +145,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
         for path in sorted(index.submodules):
             findings += _submodule(root, path, config, stats, reader_hook, suppressed)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
+    findings = cap_findings(findings)
     stats.duration_seconds = time.monotonic() - started
     catalogue = describe_rules(findings, rules)
     catalogue.update({k: v for k, v in describe_rules(suppressed, rules).items() if k not in catalogue})

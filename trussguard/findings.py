@@ -17,6 +17,11 @@ from trussguard.policy.registry import Check, PolicyHit
 from trussguard.types import Finding, Match
 
 MAX_PREFIX = 8
+# Findings listed per file (per path, all commits together, in a history audit). A hostile file (100,000 AWS key ids on one
+# line, 80,000 `api_key_N = "..."` lines) would otherwise make a report of hundreds of megabytes and a
+# process of gigabytes; no reviewer reads past the first thousand anyway. What is not listed is still
+# counted and still fails the gate: one summary finding per rule says how many more there are.
+MAX_FINDINGS_PER_FILE = 1000
 
 
 def secret_sha256(secret: str) -> str:
@@ -124,3 +129,50 @@ def describe_rules(findings: list[Finding], rules: dict[str, Rule]) -> dict[str,
                             "help": [sections.get("Why it matters", ""), sections.get("Use instead", "")],
                             "uri": None}
     return out
+
+
+def cap_findings(findings: list[Finding], limit: int = MAX_FINDINGS_PER_FILE) -> list[Finding]:
+    """At most ``limit`` findings per file (per path in a history audit), the first ones in the order
+    given; the rest of each rule become one finding "N more matches of rule X in this file not listed".
+
+    The summary carries the worst severity of what it stands for, so a capped file fails the gate exactly
+    as the full list would (a cap never turns a hostile file into a pass); its fingerprint hashes the ids
+    of those findings, so a baseline entry for it stops covering the file as soon as one more key
+    appears. It names no secret, so it has no advisory.
+    """
+    counts: dict[str, int] = {}
+    kept: list[Finding] = []
+    dropped: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        counts[f.path] = counts.get(f.path, 0) + 1
+        if counts[f.path] <= limit:
+            kept.append(f)
+        else:
+            dropped.setdefault((f.path, f.rule_id), []).append(f)
+    for (path, rule_id), group in dropped.items():
+        first = group[0]
+        commit = first.commit
+        ids = hashlib.sha256("\0".join(f.id for f in group).encode("utf-8")).hexdigest()
+        more = f"{len(group)} more match{'es' if len(group) > 1 else ''} of rule {rule_id} in this file not listed"
+        kept.append(Finding(
+            id=fingerprint(rule_id, path, "capped:" + ids, commit),
+            rule_id=rule_id,
+            kind="policy",
+            severity=max(f.severity for f in group),
+            title=first.title,
+            message=f"{more} (trussguard lists at most {limit} findings per file; they fail the gate like "
+                    f"those listed)",
+            path=path,
+            line=first.line,
+            column=first.column,
+            commit=commit,
+            secret_sha256=None,
+            redacted=None,
+            advisory_id=None,
+            check=first.check,
+            fix=f"{more}: fix the findings listed for this file, then scan again to see the next ones",
+            history=first.history,  # a history audit: where the first of them was committed
+        ))
+    if dropped:  # each summary after the findings listed for its file, in the callers' order
+        kept.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
+    return kept

@@ -17,7 +17,7 @@ from trussguard.config import ScanConfig
 from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import describe_rules, from_policy, merge_policy, to_finding
+from trussguard.findings import cap_findings, describe_rules, from_policy, merge_policy, to_finding
 from trussguard.name_findings import name_findings
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import chains_source, run_policy
@@ -105,6 +105,7 @@ def scan_tree(config: ScanConfig) -> ScanResult:
     findings += name_findings([c.path for c in listing.candidates] + [s.path for s in listing.skipped], detector,
                               rules, findings, config.show_secrets)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
+    findings = cap_findings(findings)
     hidden = [(to_finding(m, rules[m.rule_id], path), marker) for path, m, marker in chunk.inline] \
         + [(from_policy(h, checks[h.code]), marker) for h, marker in dropped_hits]
     suppressed = inline_records(hidden)

@@ -14,7 +14,7 @@ from trussguard.config import ScanConfig
 from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
-from trussguard.findings import describe_rules, from_policy, merge_policy, to_finding
+from trussguard.findings import cap_findings, describe_rules, from_policy, merge_policy, to_finding
 from trussguard.name_findings import name_findings
 from trussguard.pipeline import ScanResult, ScanStats, inline_records, oversize_markers, split_hits, split_matches
 from trussguard.policy import truss_dirs
@@ -70,6 +70,7 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     findings = merge_policy(findings, hits, checks, keep_secret=config.show_secrets)
     findings += name_findings(sorted(listing.staged), detector, rules, findings, config.show_secrets)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))
+    findings = cap_findings(findings)
     suppressed = inline_records(hidden)
     stats.suppressed = len(suppressed)
     stats.duration_seconds = time.monotonic() - started

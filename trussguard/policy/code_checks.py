@@ -124,9 +124,9 @@ def _client_secret_name(ctx: CodeContext, site: Site) -> str:
 def _place(ctx: CodeContext, node: ast.AST, secret: str) -> tuple[int, int]:
     """The rule match's place for this secret inside the literal (so the findings merge), else the literal's."""
     last = getattr(node, "end_lineno", None) or node.lineno
-    for m in ctx.matches:
-        if m.secret == secret and node.lineno <= m.line <= last:
-            return m.line, m.column
+    m = ctx.index.first_of(secret, node.lineno, last)
+    if m is not None:
+        return m.line, m.column
     return node.lineno, node.col_offset + 1
 
 
@@ -140,9 +140,9 @@ def _baseten_secret(ctx: CodeContext, site: Site) -> str | None:
 
 def _find_baseten_secret(ctx: CodeContext, site: Site) -> str | None:
     last = getattr(site.node, "end_lineno", None) or site.node.lineno
-    for m in ctx.matches:
-        if m.rule_id.startswith("baseten.") and m.secret in site.value and site.node.lineno <= m.line <= last:
-            return m.secret
+    m = ctx.index.of_rules("baseten.").first_inside(site.value, site.node.lineno, last)
+    if m is not None:
+        return m.secret
     m = _match(ctx, site.value)
     if m is not None and m.rule_id.startswith("baseten."):
         return m.secret
