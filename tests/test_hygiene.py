@@ -417,3 +417,28 @@ def test_rewritten_audit_cache_payloads_cannot_hide_a_leak(tmp_path: Path, fake_
     assert any("failed the checksum" in n and "scanned again" in n for n in report["stats"]["notes"])
     assert run(*args).returncode == 1  # rewritten with sound entries: a third run is quiet and right
     assert not any("checksum" in n for n in json.loads(run(*args).stdout)["stats"]["notes"])
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "markdown"])
+def test_parse_errors_of_yaml_notebooks_and_settings_quote_no_token(tmp_path: Path, fake_token, fmt):
+    """Files that do not parse (a Truss config.yaml, a notebook's JSON) still have their tokens found, and
+    nothing said about them (notes, the exit-2 line of a broken baseline or configuration file) holds one."""
+    tokens = [fake_token(HF) for _ in range(4)]
+    tree = tmp_path / "tree"
+    (tree / "model").mkdir(parents=True)
+    (tree / "config.yaml").write_text(f"model_name: x\nsecrets:\n  hf_access_token: [{tokens[0]}\n  : :\n", "utf-8")
+    (tree / "model" / "model.py").write_text("class Model:\n    pass\n", "utf-8")
+    (tree / "try.ipynb").write_text('{"cells": [{"source": ["HF_TOKEN = \\"' + tokens[1] + '\\"\\n"', "utf-8")
+    done = run("scan", str(tree), "--format", fmt)
+    assert done.returncode == 1, done.stderr
+    said = done.stdout + done.stderr
+    assert b"config.yaml" in said and b"try.ipynb" in said  # both were reported, as findings or notes
+    assert not any(t.encode() in said for t in tokens)
+    bad_baseline = tmp_path / "baseline.json"
+    bad_baseline.write_text('{"version": 1, "entries": [' + tokens[2], "utf-8")
+    bad_config = tmp_path / "bad.toml"
+    bad_config.write_text(f'exclude = ["{tokens[3]}"\nfail-on = \n', "utf-8")
+    for flags in (["--baseline", str(bad_baseline)], ["--config", str(bad_config)]):
+        done = run("scan", str(tree), "--format", fmt, *flags)
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert not any(t.encode() in done.stdout + done.stderr for t in tokens)

@@ -141,11 +141,14 @@ def _rules_sha256(rules: list) -> str:
     return hashlib.sha256(json.dumps(rules, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-# A rule's id as rule files declare it (``- id: NAME`` opening a list item). The cached rules must
-# be exactly these, as many as the files declare: a forged cache that keeps a consistent subset of
-# the real rules (its own count and checksum agreeing) is refused. A rule file that opens its items
-# with another key only loses the cache (always re-parsed), never a rule.
-_DECLARED_ID = re.compile(rb"^[ \t]*-[ \t]+id:[ \t]*['\"]?([^\s'\"#]+)", re.M)
+# Rule ids as rule files declare them. ``- id: NAME`` opens a list item: surely a rule (the built-in
+# files all open their rules so). ``id: NAME`` anywhere may be a rule's id (a file written with
+# sorted keys) or something else (a token template's part). The cached rules must include every
+# sure id and hold no id the files do not mention: a forged cache that keeps a consistent subset of
+# the built-in rules (its own count and checksum agreeing) is refused. For a custom file whose items
+# open with another key, only an empty cache is refused.
+_SURE_ID = re.compile(rb"^[ \t]*-[ \t]+id:[ \t]*['\"]?([^\s'\"#]+)", re.M)
+_ANY_ID = re.compile(rb"^[ \t]*(?:-[ \t]+)?id:[ \t]*['\"]?([^\s'\"#]+)", re.M)
 
 
 def _read_cache(cache_dir: Path | None, digest: str, sources: bytes) -> tuple[tuple[Rule, ...] | None, str | None]:
@@ -170,7 +173,9 @@ def _read_cache(cache_dir: Path | None, digest: str, sources: bytes) -> tuple[tu
         parsed = tuple(rule_from_dict(d) for d in rules)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None, f"{path.name} could not be read back"
-    if sorted(r.id.encode() for r in parsed) != sorted(_DECLARED_ID.findall(sources)):
+    ids = {r.id.encode() for r in parsed}
+    if len(ids) != len(parsed) or (not parsed and b"id:" in sources) \
+            or not set(_SURE_ID.findall(sources)) <= ids <= set(_ANY_ID.findall(sources)):
         return None, f"{path.name} does not hold the rules of the rule files"
     return parsed, None
 
