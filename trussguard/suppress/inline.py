@@ -287,6 +287,24 @@ _PY_LEX = re.compile(
 # ------------------------------------------------------------------------------ other languages
 
 
+def _line_comment_at(line: bytes, i: int, lang: str, after_blank: bool) -> bool:
+    """True when a comment running to the end of the line starts at ``i``."""
+    ch = line[i:i + 1]
+    if lang in (SLASH, PHP) and line.startswith(b"//", i):
+        return True
+    if lang == SQL:
+        return line.startswith(b"--", i)
+    if lang == PHP:
+        return ch == b"#" and not line.startswith(b"#[", i)
+    if lang == UNKNOWN and line.startswith(b"//", i):
+        return after_blank
+    return after_blank and (ch == b"#" and lang in (HASH, INI, UNKNOWN) or ch == b";" and lang == INI)
+
+
+# Block comments (opener, closer) that may also sit inside one line.
+_BLOCK_COMMENTS = {MARKUP: (b"<!--", b"-->"), SLASH: (b"/*", b"*/"), PHP: (b"/*", b"*/"), SQL: (b"/*", b"*/")}
+
+
 def line_comments(line: bytes, lang: str) -> list[tuple[int, int]]:
     """Comment spans on one line (no terminator inside), for a language other than Python. Quotes
     are followed from the line's start (a backslash escapes the next character); a comment never
@@ -307,26 +325,15 @@ def line_comments(line: bytes, lang: str) -> list[tuple[int, int]]:
             i = j + 1
             continue
         after_blank = i == 0 or line[i - 1:i] in (b" ", b"\t")
-        if lang == MARKUP:
-            if line.startswith(b"<!--", i):
-                close = line.find(b"-->", i + 4)
-                out.append((i, n if close < 0 else close + 3))
-                if close < 0:
-                    return out
-                i = close + 3
-                continue
-        elif lang in (SLASH, PHP, SQL) and line.startswith(b"/*", i):
-            close = line.find(b"*/", i + 2)
-            out.append((i, n if close < 0 else close + 2))
+        opener, closer = _BLOCK_COMMENTS.get(lang, (None, None))
+        if opener is not None and line.startswith(opener, i):
+            close = line.find(closer, i + len(opener))
+            out.append((i, n if close < 0 else close + len(closer)))
             if close < 0:
                 return out
-            i = close + 2
+            i = close + len(closer)
             continue
-        elif (lang in (SLASH, PHP) and line.startswith(b"//", i)) or (lang == SQL and line.startswith(b"--", i)) \
-                or (lang == PHP and ch == b"#" and not line.startswith(b"#[", i)) \
-                or (lang in (HASH, INI, UNKNOWN) and ch == b"#" and after_blank) \
-                or (lang == INI and ch == b";" and after_blank) \
-                or (lang == UNKNOWN and line.startswith(b"//", i) and after_blank):
+        if _line_comment_at(line, i, lang, after_blank):
             out.append((i, n))
             return out
         i += 1
