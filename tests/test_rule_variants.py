@@ -137,3 +137,13 @@ def test_short_prefix_noise_is_not_a_provider_key(matcher, text, why):
     value = fake(text, text)
     found = {m.rule_id for m in matcher.scan(f"value = {value}\n".encode()) if m.secret == value}
     assert not {r for r in found if r.split(".")[0] in ("openai", "huggingface", "replicate")}, why
+
+
+def test_openai_key_ends_at_a_json_newline_escape_but_not_inside_a_hex_escape(matcher):
+    key = fake(f"sk-proj-{{48:{B64URL}}}T3BlbkFJ{{48:{B64URL}}}", "escapes")
+    # a notebook's JSON source line: the key then an escaped newline, still the whole key
+    assert rules_for(matcher, key, '{{"source": ["OPENAI_API_KEY={}\\n"]}}') == {"openai.project-key"}
+    # a longer key whose tail is written as \x escapes: no fragment of it is reported as a key
+    cut = key + fake(f"{{30:{B64URL}}}", "tail")
+    text = f"KEY = '{cut[:-30]}" + "".join(f"\\x{ord(c):02x}" for c in cut[-30:]) + "'\n"
+    assert not [m for m in matcher.scan(text.encode()) if m.rule_id.startswith("openai.")]
