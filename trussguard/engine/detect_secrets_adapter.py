@@ -99,11 +99,66 @@ class DetectSecretsAdapter:
             if rule.plugin == "KeywordDetector" and heuristics.is_code_like(value):
                 continue  # `runtime_secret_name: hf_access_token` names a secret, it is not one
             raw = raw_lines[secret.line_number - 1]
+            if rule.plugin in ENTROPY_PLUGINS and not_a_credential(path, raw.decode("utf-8", "replace"), value):
+                continue  # `revision="<commit id>"`, `mount_location: "/models/..."`
             at = max(0, raw.find(value.encode("utf-8")))  # bytes: replaced invalid UTF-8 would shift a str index
             column = len(raw[:at].decode("utf-8", "replace")) + 1
             start = offsets[secret.line_number - 1] + at
             out.append(Match(rule.id, value, start, start + len(value.encode()), secret.line_number, column))
         return out
+
+
+ENTROPY_PLUGINS = ("HexHighEntropyString", "Base64HighEntropyString")
+# Names of values that are digests or object ids, not credentials: git commits and revisions, file
+# hashes, HTTP etags, lock-file integrity fields.
+_DIGEST_WORDS = {"REVISION", "REVISIONS", "REV", "COMMIT", "COMMITS", "SHA", "SHAS", "SHA1", "SHA256", "SHA512",
+                 "MD5", "HASH", "HASHES", "DIGEST", "DIGESTS", "ETAG", "CHECKSUM", "CHECKSUMS", "INTEGRITY", "OID"}
+_LOCK_FILE = re.compile(r"(?:\.lock|^package-lock\.json|^pnpm-lock\.yaml|^(?:requirements|constraints)[^/]*\.txt)$")
+# What stands right before a digest on its line: `sha256:`, `sha512-` (npm integrity), `--hash=`, `@` (pip's
+# `git+https://...@<commit>`, `repo@<revision>`).
+_DIGEST_PREFIX = re.compile(r"(?:(?:sha\d*|md5)[:-]|--hash=|@)$", re.IGNORECASE)
+_NAME_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)[\"']?\s*[:=]+\s*[\"']?$")
+_PATH_SEGMENT_WORD = re.compile(r"^(?:[A-Za-z][a-z]+|[0-9]+)+$")
+
+
+def not_a_credential(path: str, line: str, value: str) -> bool:
+    """True when an entropy-only hit (no secret-like name needed to fire) is a digest, object id, path
+    or identifier by its context: a lock file, a digest-like name or prefix, `/`-separated segments.
+
+    A digest bound to a secret-like name (`api_key_sha = ...` aside) is still reported: a value named
+    as a secret is judged by its name, which the keyword and generic rules also see.
+    """
+    if _LOCK_FILE.search(posixpath.basename(path)):
+        return True
+    at = line.find(value)
+    before = line[:at] if at >= 0 else ""
+    if _DIGEST_PREFIX.search(before.rstrip("\"'")):
+        return True
+    m = _NAME_BEFORE.search(before)
+    if m is not None:
+        words = set(heuristics.identifier_words(m.group(1)))
+        if words & _DIGEST_WORDS and not heuristics.is_secret_name(m.group(1)):
+            return True
+    return is_path_or_identifier(value)
+
+
+def is_path_or_identifier(value: str) -> bool:
+    """`/models/Qwen3-235B-Instruct`, `org/model-name`, `snake_case_name`, `camelCaseName`, `a.b.c`.
+
+    Standard base64 uses `+/`, URL-safe base64 `-_`: a value mixing `/` with `-`, `_` or `.` is no
+    base64 secret but a path. A `/`-separated value whose segments are all words (`models/llama`) is
+    one too. Identifiers are judged by their words: every letter run of 3 or more characters.
+    """
+    v = value.strip("\"'")
+    if "/" in v:
+        segments = [s for s in v.split("/") if s]
+        if len(segments) >= 2 and (re.search(r"[-_.]", v) or all(_PATH_SEGMENT_WORD.match(s) for s in segments)):
+            return True
+    pieces = re.split(r"[_.-]", v)
+    words = [w for p in pieces for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", p)]
+    letters = [w for w in words if not w.isdigit()]
+    return len(letters) >= 2 and "".join(words) == "".join(pieces) \
+        and all(len(w) >= 3 for w in letters) and any(w.islower() or w.istitle() for w in letters)
 
 
 def _lines_with(pattern, text: bytes) -> list[int]:

@@ -70,9 +70,15 @@ _REPEATED_MASK = re.compile(r"([xX*#•0.])\1{5,}")
 # Markers that make a value documentation rather than a credential, wherever they stand:
 # `sk-ant-api03-...`, `fc-YOUR_API_KEY`, `xoxb-your-bot-token`, `GOCSPX-<secret>`, `${TOKEN}`.
 _PLACEHOLDER_MARKER = re.compile(
-    r"\.\.\.|…|(?:^|[^a-z])your(?:[_-]|[A-Z])|[_-]here(?:$|[^a-z])|placeholder|changeme|change[_-]me|redacted"
+    r"\.\.\.|…|(?:^|[^a-z])your(?:[_.-]|[A-Z])|[_-]here(?:$|[^a-z])|placeholder|changeme|change[_-]me|redacted"
     r"|<[^>]*>|\$\{|\{\{|(?:^|[^a-z])(?:insert|replace)[_-]",
     re.IGNORECASE,
+)
+# Documentation words inside a value (`AKIAIOSFODNN7EXAMPLE`, `sk-fake-key`, `hf_xxxx`). Case-exact
+# (`example`, `EXAMPLE`, `Example`) or set off by a separator, so that random mixed-case tokens, which
+# hold any 4-letter run with probability ~62^-4 per position, do not trip them.
+_DOC_WORD = re.compile(
+    r"example|EXAMPLE|Example|(?:^|[^A-Za-z0-9])(?:dummy|DUMMY|fake|FAKE|sample|SAMPLE|x{4,}|X{4,})(?:$|[^A-Za-z0-9])"
 )
 
 
@@ -86,7 +92,87 @@ def is_placeholder(value: str) -> bool:
     v = value.strip().strip("'\"")
     if _PLACEHOLDER.match(v) or _PROSE.match(v):
         return True
-    return bool(_REPEATED_MASK.search(v) or _PLACEHOLDER_MARKER.search(v))
+    return bool(_REPEATED_MASK.search(v) or _PLACEHOLDER_MARKER.search(v) or _DOC_WORD.search(v)
+                or is_patterned(v))
+
+
+# --- patterned (made-up) values ------------------------------------------------------------------
+# A person inventing a "key" for documentation types runs: `abcdefgh`, `1234567890`, `hgfedcba`,
+# `qwerty`, `abcabcabc`. A random key almost never holds them; `is_patterned` measures how much of
+# a value they cover.
+SEQUENTIAL_MIN = 3  # `abc`, `123`, `cba`: ASCII successors (or predecessors), `9`->`0` wrapping
+KEYBOARD_MIN = 4  # `qwer`, `asdf`, `lkjh`: neighbours along one keyboard row, either direction
+REPEAT_MIN = 6  # `aaaaaa`, `ababab`, `abcabcabc`: a unit of 1-8 characters repeated >= 3 times
+PATTERNED_SHARE = 0.5  # a value at least half covered by such runs is made up
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEY_NEXT = {(row[i], row[i + 1]) for row in _KEYBOARD_ROWS for i in range(len(row) - 1)}
+_KEY_NEXT |= {(b, a) for a, b in _KEY_NEXT}
+
+
+def _char_class(c: str) -> int:
+    return 0 if "0" <= c <= "9" else 1 if "a" <= c <= "z" else 2 if "A" <= c <= "Z" else -1
+
+
+def _steps(v: str, i: int) -> int:
+    """+1 / -1 when ``v[i+1]`` is the ASCII successor / predecessor of ``v[i]`` in the same class
+    (digit, lower, upper; ``9``->``0`` counts), else 0."""
+    a, b = v[i], v[i + 1]
+    if _char_class(a) < 0 or _char_class(a) != _char_class(b):
+        return 0
+    d = ord(b) - ord(a)
+    if d in (1, -1):
+        return d
+    return 1 if (a, b) == ("9", "0") else -1 if (a, b) == ("0", "9") else 0
+
+
+def patterned_cover(v: str) -> int:
+    """How many letters and digits of ``v`` lie in a sequential run (>= 3, e.g. ``abc``, ``7890``,
+    ``cba``), a keyboard-row run (>= 4, ``qwerty``, ``asdf``) or a repeated unit (>= 6 long, unit
+    repeated >= 3 times: ``xxxxxx``, ``ababab``, ``abcabcabc``). Linear in ``len(v)`` (x 8 units)."""
+    n = len(v)
+    covered = bytearray(n)
+    i = 0
+    while i < n - 1:  # sequential runs: maximal, one direction
+        d = _steps(v, i)
+        j = i
+        while d and j < n - 1 and _steps(v, j) == d:
+            j += 1
+        if d and j - i + 1 >= SEQUENTIAL_MIN:
+            covered[i:j + 1] = b"\x01" * (j - i + 1)
+        i = max(j, i + 1)
+    low = v.lower()
+    i = 0
+    while i < n - 1:  # keyboard runs: maximal, one direction
+        j = i
+        while j < n - 1 and (low[j], low[j + 1]) in _KEY_NEXT and (
+                j == i or (low[j - 1], low[j]) in _KEY_NEXT and low[j + 1] != low[j - 1]):
+            j += 1
+        if j - i + 1 >= KEYBOARD_MIN:
+            covered[i:j + 1] = b"\x01" * (j - i + 1)
+        i = max(j, i + 1)
+    for unit in range(1, 9):  # repeated units
+        need = max(REPEAT_MIN, 3 * unit)
+        start = 0
+        for k in range(unit, n + 1):
+            if k < n and v[k] == v[k - unit]:
+                continue
+            if k - start >= need:
+                covered[start:k] = b"\x01" * (k - start)
+            start = k - unit + 1 if k < n else k
+    return sum(1 for c, flag in zip(v, covered) if flag and c.isascii() and c.isalnum())
+
+
+def is_patterned(value: str) -> bool:
+    """True when at least half of a value's letters and digits are sequential, keyboard or repeated
+    runs (``abcdefgh.1234567890ABCDEFGHIJKL1234567890``, ``sk-1234567890``, ``abc123def456``).
+
+    A random token from an alphabet of ``q`` characters starts a 3-long sequential run at a
+    position with probability about ``2/q**2`` (1/128 for hex, 1/1922 for base62); covering half
+    of a 32-character token takes several such runs, which random keys do not hold (see
+    tests/test_precision_values.py for the measured rate on every rule's token shape).
+    """
+    alnum = sum(1 for c in value if c.isascii() and c.isalnum())
+    return alnum >= 6 and patterned_cover(value) * 2 >= alnum * (PATTERNED_SHARE * 2)
 
 
 def shannon_entropy(value: str) -> float:
