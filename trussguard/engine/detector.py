@@ -36,7 +36,7 @@ class Detector:
         detect-secrets runs only on Truss files; ``truss_file`` says whether this is one (the
         pipeline knows from the whole listing), else it is guessed from the file name.
         """
-        matches = self.matcher.scan(data)
+        matches = self.matcher.scan(data, path)
         if truss_file is None:
             truss_file = detect_secrets_adapter.applies_to(path)
         if self.extra is not None and truss_file:

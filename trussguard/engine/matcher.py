@@ -11,7 +11,7 @@ import bisect
 from dataclasses import dataclass
 from pathlib import Path
 
-from trussguard.engine import decode, heuristics
+from trussguard.engine import decode, heuristics, value_shape
 from trussguard.engine.loader import RuleSet
 from trussguard.engine.prefilter import KeywordPrefilter
 from trussguard.engine.regex import compile_pattern
@@ -67,15 +67,20 @@ class Matcher:
         for compiled in self.rules:
             compiled.compile()
 
-    def scan(self, data: bytes) -> list[Match]:
-        """All matches in ``data``, specific rules winning over generic ones on the same secret."""
+    def scan(self, data: bytes, path: str | None = None) -> list[Match]:
+        """All matches in ``data``, specific rules winning over generic ones on the same secret.
+
+        ``path`` tells the `literal-value` filter the file's kind (code files quote their literals);
+        without it every value is judged as in a data file, which is never stricter.
+        """
         lines = _LineIndex(data)
-        matches = self._scan_plain(data, lines, None)
+        matches = self._scan_plain(data, lines, None, value_shape.file_kind(path))
         if self.decode_depth > 0:
             matches.extend(self._scan_decoded(data, lines, matches))
         return prefer_specific(matches, self._rule_map)
 
-    def _scan_plain(self, data: bytes, lines: "_LineIndex", decoded: str | None) -> list[Match]:
+    def _scan_plain(self, data: bytes, lines: "_LineIndex", decoded: str | None,
+                    kind: str = "data") -> list[Match]:
         windows: dict[int, list[tuple[int, int]]] = {}
         covered: dict[int, int] = {}  # rule -> end of its last window
         size, find, rfind = len(data), data.find, data.rfind
@@ -108,11 +113,11 @@ class Matcher:
             compiled = self.rules[ri]
             compiled.compile()
             for s, e in _merge(spans):
-                out.extend(self._run(compiled, data, s, e, lines, decoded))
+                out.extend(self._run(compiled, data, s, e, lines, decoded, kind))
         return out
 
     def _run(self, c: _CompiledRule, data: bytes, s: int, e: int, lines: "_LineIndex",
-             decoded: str | None) -> list[Match]:
+             decoded: str | None, kind: str = "data") -> list[Match]:
         out = []
         pos = s
         while pos < e:
@@ -135,6 +140,10 @@ class Matcher:
                 name = data[slice(*m.span(c.name_group))].decode("utf-8", "replace")
             if not passes_filters(c, secret, name):
                 continue
+            if "literal-value" in c.rule.filters and not value_shape.is_literal_value(
+                    data, m.start(c.name_group) if c.name_group is not None else ms, ms, me,
+                    kind):
+                continue  # a type, import, expression, path or prose, not a literal
             line, column = lines.position(ms)
             out.append(Match(c.rule.id, secret, ms, me, line, column, decoded))
         return out
