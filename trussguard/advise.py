@@ -22,6 +22,7 @@ from trussguard.types import Action, Advisory, Finding
 BASETEN_SECRETS_URL = "https://app.baseten.co/settings/secrets"
 MAX_LISTED = 10  # commits, refs and places listed in one step; the JSON findings have them all
 _NAMED_SECRET = re.compile(r"workspace secret `([A-Za-z0-9_.-]+)`")
+_MESSAGE_SECRET = re.compile(r"workspace secret \(`([A-Za-z0-9_.-]+)`\)\.$")  # findings.to_finding's message
 
 
 def build_advisories(findings: list[Finding], rules: dict[str, Rule]) -> list[Advisory]:
@@ -71,7 +72,8 @@ def _secret_name(rule: Rule | None, group: list[Finding]) -> str:
     specific = rule is not None and not rule.generic and rule.detector == "regex"
     if specific and usual:
         return usual if usual in named or not named else named[0]
-    return (named or [usual or "api_key"])[0]
+    bound = [m.group(1) for f in group for m in [_MESSAGE_SECRET.search(f.message or "")] if m]
+    return (named or bound or [usual or "api_key"])[0]
 
 
 def _custom_server(group: list[Finding]) -> bool:

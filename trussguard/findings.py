@@ -9,10 +9,11 @@ hash, e.g. ``sk-proj-…(164 chars, sha256:1a2b3c4d)``: enough to recognise a ke
 from __future__ import annotations
 
 import hashlib
+import re
 
 import dataclasses
 
-from trussguard.engine.schema import Rule
+from trussguard.engine.schema import SECRET_NAME, Rule
 from trussguard.policy.registry import Check, PolicyHit
 from trussguard.types import Finding, Match
 
@@ -42,6 +43,16 @@ def redact(secret: str) -> str:
     return f"{secret[:shown]}…({len(secret)} chars, sha256:{secret_sha256(secret)[:8]})"
 
 
+def workspace_secret_name(rule: Rule, match: Match) -> str:
+    """The rule's usual workspace secret; for a generic rule, the key it saw the value bound to
+    (`DB_PASSWORD = "..."` -> `db_password`) says more than its catch-all name."""
+    usual = rule.rotation.truss_secret_name if rule.rotation else "api_key"
+    if not rule.generic or not match.name:
+        return usual
+    name = re.sub(r"[^a-z0-9_]+", "_", match.name.rsplit(".", 1)[-1].lower()).strip("_")  # self.api_key
+    return name if name and SECRET_NAME.match(name) else usual
+
+
 def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
                keep_secret: bool = False) -> Finding:
     digest = secret_sha256(match.secret)
@@ -53,7 +64,7 @@ def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
         severity=rule.severity,
         title=rule.name,
         message=f"{rule.name} found{where}; rotate it, then read it from a Baseten workspace secret "
-                f"(`{rule.rotation.truss_secret_name}`)." if rule.rotation else f"{rule.name} found{where}.",
+                f"(`{workspace_secret_name(rule, match)}`)." if rule.rotation else f"{rule.name} found{where}.",
         path=path,
         line=match.line,
         column=match.column,

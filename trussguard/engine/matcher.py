@@ -136,7 +136,7 @@ class Matcher:
             if not passes_filters(c, secret, name):
                 continue
             line, column = lines.position(ms)
-            out.append(Match(c.rule.id, secret, ms, me, line, column, decoded))
+            out.append(Match(c.rule.id, secret, ms, me, line, column, decoded, name=name))
         return out
 
     def _scan_decoded(self, data: bytes, lines: "_LineIndex", plain: list[Match]) -> list[Match]:
