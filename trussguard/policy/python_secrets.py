@@ -194,8 +194,8 @@ def _read_of(node: ast.AST, attrs: set[str], scope: _Scope) -> SecretRead | None
         if node.func.attr in _ITERATING_METHODS:
             return read(None, "iterate", node.func.value)
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)) \
-            and mapping(node.comparators[0]):
-        return read(node.left, "in", node.comparators[0])
+            and mapping(_without_keys(node.comparators[0])):  # "x" in m, "x" in m.keys()
+        return read(node.left, "in", _without_keys(node.comparators[0]))
     if isinstance(node, ast.Attribute) and node.attr == "_base_secrets":
         return read(None, "private", node)
     if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)) and mapping(node.iter):
