@@ -105,7 +105,10 @@ def from_policy(hit: PolicyHit, check: Check, keep_secret: bool = False) -> Find
 def merge_policy(findings: list[Finding], hits: list[PolicyHit], checks: dict[str, Check],
                  keep_secret: bool = False) -> list[Finding]:
     """Adds policy findings; a hit on a value a credential rule already reported at the same place
-    enriches that finding (worst severity, the Truss fix) instead of reporting the key twice."""
+    enriches that finding (worst severity, the Truss fix) instead of reporting the key twice. A hit that
+    judged a value not to be a credential (``not_secret``) drops a rule's leak finding of that value there."""
+    cleared = {(h.path, h.line, secret_sha256(h.not_secret)) for h in hits if h.not_secret is not None}
+    findings = [f for f in findings if (f.path, f.line, f.secret_sha256) not in cleared]
     by_place = {(f.path, f.line, f.secret_sha256): i for i, f in enumerate(findings) if f.secret_sha256}
     out = list(findings)
     for hit in hits:

@@ -100,7 +100,8 @@ def placeholder_in_secrets(ctx: ConfigContext) -> Iterator[PolicyHit]:
         yield PolicyHit(
             "TG102", ctx.path, d.value.line, d.value.column,
             f"`secrets.{d.name}` holds {what} instead of null (the model would receive it as the secret)",
-            f"write `{d.name}: null` under `secrets:` and create the workspace secret `{d.name}` in Baseten")
+            f"write `{d.name}: null` under `secrets:` and create the workspace secret `{d.name}` in Baseten",
+            not_secret=d.value.value)
 
 
 _ENV_STYLE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z][A-Za-z0-9]*)+$")  # BASETEN_API_KEY, hf_token
