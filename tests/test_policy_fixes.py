@@ -68,3 +68,8 @@ def test_generic_literal_advisory_is_named_after_its_variable(scanned):
     assert adv.truss_secret_name == "openai_api_key"
     assert "`openai_api_key`" in adv.actions[1].title
     assert 'self._secrets["openai_api_key"]' in adv.actions[1].details[-1]
+
+
+def test_undeclared_read_of_a_declared_credential_is_a_misspelling(scanned):
+    fix = fix_of(scanned, "TG207", "misspelled/model/model.py")
+    assert fix.startswith("rename `hf_token` to `hf_access_token` under `secrets:` in misspelled/config.yaml")

@@ -66,10 +66,14 @@ def undeclared_secret_read(ctx: ProjectContext) -> Iterator[PolicyHit]:
                                 "reads the secrets mapping with a key that is not a literal, so it cannot be checked",
                                 "read each secret with a literal name declared under `secrets:` in config.yaml")
             elif read.name not in declared:
+                near = ctx.truss.secret_name(read.name)  # `hf_token` declared, `hf_access_token` read: a misspelling
+                fix = (f"rename `{near}` to `{read.name}` under `secrets:` in {ctx.truss.config_path} (the code reads "
+                       f"`{read.name}`), or read `{near}` here; the workspace secret must be named the same"
+                       if near != read.name else
+                       f"declare `{read.name}: null` under `secrets:` in {ctx.truss.config_path} and create "
+                       f"the workspace secret `{read.name}` in Baseten")
                 yield PolicyHit("TG207", path, read.line, read.column,
-                                f"reads the secret `{read.name}`, which config.yaml does not declare",
-                                f"declare `{read.name}: null` under `secrets:` in {ctx.truss.config_path} and create "
-                                f"the workspace secret `{read.name}` in Baseten")
+                                f"reads the secret `{read.name}`, which config.yaml does not declare", fix)
 
 
 def _read_hint(ctx: ProjectContext, name: str) -> str:
