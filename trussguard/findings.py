@@ -9,10 +9,10 @@ hash, e.g. ``sk-proj-…(164 chars, sha256:1a2b3c4d)``: enough to recognise a ke
 from __future__ import annotations
 
 import hashlib
-import re
 
 import dataclasses
 
+from trussguard.engine.heuristics import identifier_words
 from trussguard.engine.schema import SECRET_NAME, Rule
 from trussguard.policy.registry import Check, PolicyHit
 from trussguard.types import Finding, Match
@@ -49,7 +49,8 @@ def workspace_secret_name(rule: Rule, match: Match) -> str:
     usual = rule.rotation.truss_secret_name if rule.rotation else "api_key"
     if not rule.generic or not match.name:
         return usual
-    name = re.sub(r"[^a-z0-9_]+", "_", match.name.rsplit(".", 1)[-1].lower()).strip("_")  # self.api_key
+    words = identifier_words(match.name.rsplit(".", 1)[-1])  # self.api_key; captchaApiKey -> captcha_api_key
+    name = "_".join(words).lower()
     return name if name and SECRET_NAME.match(name) else usual
 
 
