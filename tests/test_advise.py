@@ -214,3 +214,36 @@ def test_evidence_document(tmp_path: Path, fake_token):
     (open_leak,) = doc["leaks"]["open"]
     assert open_leak["rule_id"] == OPENAI and open_leak["still_present"] is True and open_leak["last_seen"] is None
     assert doc["tool"]["rules_digest"] and doc["run"]["started_at"]
+
+
+def test_generic_literal_names_the_workspace_secret_after_its_key(truss_tree, cache_dir):
+    rng = random.Random(11)
+    root = truss_tree({"scripts/seed.py": f'DB_PASSWORD = "{random_password(rng, 24)}"\n'
+                                          f'STRIPE_WEBHOOK_SECRET = "{random_password(rng, 26)}"\n'})
+    names = sorted(a.truss_secret_name for a in scan(root, cache_dir).advisories)
+    assert names == ["db_password", "stripe_webhook_secret"]
+
+
+def test_step_2_says_how_the_truss_declares_and_reads_it(truss_tree, fake_token, cache_dir):
+    root = truss_tree({"model/model.py": f'client = OpenAI(api_key="{fake_token(OPENAI)}")\n'})
+    store = advisory_for(scan(root, cache_dir), OPENAI).actions[1]
+    assert "`openai_api_key: null` under `secrets:` in config.yaml" in store.details[-1]
+    assert 'self._secrets["openai_api_key"]' in store.details[-1]
+
+
+def test_history_advisory_step_2_says_how_the_truss_reads_it(tmp_path: Path, fake_token):
+    repo = Repo(tmp_path / "repo")
+    repo.commit("add", {"scripts/run.py": leak(fake_token(HF))})
+    repo.commit("remove", {"scripts/run.py": "import os\n"})
+    store = advisory_for(audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None))), HF).actions[1]
+    assert "`hf_access_token: null` under `secrets:`" in store.details[-1]
+    assert 'self._secrets["hf_access_token"]' in store.details[-1] and "$(cat /secrets/hf_access_token)" in store.details[-1]
+
+
+@pytest.mark.parametrize("value", ['"foo"', "BASETEN_API_KEY", '"YOUR_TOKEN"', "baseten_api_key"])
+def test_non_credential_under_secrets_has_no_advisory(truss_tree, cache_dir, value):
+    root = truss_tree({"config.yaml": f"model_name: x\nresources:\n  cpu: '1'\nsecrets:\n  baseten_api_key: {value}\n"})
+    result = scan(root, cache_dir)
+    assert result.advisories == [] and all(f.secret_sha256 is None for f in result.findings)
+    codes = [f.rule_id for f in result.findings if f.path == "config.yaml"]
+    assert "TG102" in codes and "TG101" not in codes

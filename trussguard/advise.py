@@ -22,6 +22,7 @@ from trussguard.types import Action, Advisory, Finding
 BASETEN_SECRETS_URL = "https://app.baseten.co/settings/secrets"
 MAX_LISTED = 10  # commits, refs and places listed in one step; the JSON findings have them all
 _NAMED_SECRET = re.compile(r"workspace secret `([A-Za-z0-9_.-]+)`")
+_MESSAGE_SECRET = re.compile(r"workspace secret \(`([A-Za-z0-9_.-]+)`\)\.$")  # findings.to_finding's message
 
 
 def build_advisories(findings: list[Finding], rules: dict[str, Rule]) -> list[Advisory]:
@@ -46,7 +47,8 @@ def build_advisories(findings: list[Finding], rules: dict[str, Rule]) -> list[Ad
             truss_secret_name=name,
             references=rule.references if rule else (),
             finding_ids=tuple(f.id for f in group),
-            actions=(_revoke(rule), _store(name), _change(group, name), _purge(group), _verify(rule, digest)),
+            actions=(_revoke(rule), _store(name, _custom_server(group)), _change(group, name), _purge(group),
+                     _verify(rule, digest)),
         ))
     return out  # in the order the secrets first appear in the (sorted) findings
 
@@ -60,14 +62,24 @@ def _urgency(rule: Rule | None) -> str:
 
 
 def _secret_name(rule: Rule | None, group: list[Finding]) -> str:
-    """The workspace secret to use: the rule's usual name, else the one a policy fix names."""
-    if rule is not None and rule.rotation is not None and rule.rotation.truss_secret_name:
-        return rule.rotation.truss_secret_name
-    for f in group:
-        named = _NAMED_SECRET.search(f.fix or "")
-        if named:
-            return named.group(1)
-    return "api_key"
+    """The workspace secret to use. A provider-specific rule knows its usual name (`hf_access_token`), unless
+    a policy fix names the one the Truss already declares for it. A generic rule or plugin knows no provider:
+    the name a policy fix derived from the variable, key or keyword (`OPENAI_API_KEY = "..."` ->
+    `openai_api_key`) says more than the rule's catch-all `service_api_key`."""
+    usual = rule.rotation.truss_secret_name if rule is not None and rule.rotation is not None else None
+    named = [m.group(1) for f in sorted(group, key=lambda f: (f.path, f.line)) for m in [_NAMED_SECRET.search(f.fix or "")]
+             if m]
+    specific = rule is not None and not rule.generic and rule.detector == "regex"
+    if specific and usual:
+        return usual if usual in named or not named else named[0]
+    bound = [m.group(1) for f in group for m in [_MESSAGE_SECRET.search(f.message or "")] if m]
+    return (named or bound or [usual or "api_key"])[0]
+
+
+def _custom_server(group: list[Finding]) -> bool:
+    """The fixes read the secret as `$(cat /secrets/NAME)` only: a `docker_server:` Truss."""
+    fixes = [f.fix for f in group if f.fix]
+    return bool(fixes) and all("/secrets/" in x and "_secrets[" not in x for x in fixes)
 
 
 def _revoke(rule: Rule | None) -> Action:
@@ -83,11 +95,18 @@ def _revoke(rule: Rule | None) -> Action:
     return Action(1, f"Revoke or rotate it at the provider ({rule.name})", tuple(details) + rotation.steps)
 
 
-def _store(name: str) -> Action:
+def _store(name: str, custom_server: bool = False) -> Action:
+    """Where the value goes, and how the Truss names and reads it (the same in a history audit: the fix of a
+    removed line is still this)."""
+    read = (f"`$(cat /secrets/{name})` in `docker_server.start_command` (e.g. `{name.upper()}=$(cat "
+            f"/secrets/{name})`)" if custom_server else
+            f"`self._secrets[\"{name}\"]` in the model code (a `docker_server:` Truss: `$(cat /secrets/{name})` in "
+            f"`start_command`)")
     return Action(2, f"Store the replacement as the Baseten workspace secret `{name}`", (
         f"In Baseten, Settings > Secrets ({BASETEN_SECRETS_URL}), or with the REST API (`POST "
         f"https://api.baseten.co/v1/secrets`): add `{name}` with the new value. It lives there only, never in a "
         "file of the repository.",
+        f"The Truss declares it by name, `{name}: null` under `secrets:` in config.yaml, and reads it with {read}.",
     ))
 
 

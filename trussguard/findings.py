@@ -12,7 +12,8 @@ import hashlib
 
 import dataclasses
 
-from trussguard.engine.schema import Rule
+from trussguard.engine.heuristics import identifier_words
+from trussguard.engine.schema import SECRET_NAME, Rule
 from trussguard.policy.registry import Check, PolicyHit
 from trussguard.types import Finding, Match
 
@@ -42,6 +43,17 @@ def redact(secret: str) -> str:
     return f"{secret[:shown]}…({len(secret)} chars, sha256:{secret_sha256(secret)[:8]})"
 
 
+def workspace_secret_name(rule: Rule, match: Match) -> str:
+    """The rule's usual workspace secret; for a generic rule, the key it saw the value bound to
+    (`DB_PASSWORD = "..."` -> `db_password`) says more than its catch-all name."""
+    usual = rule.rotation.truss_secret_name if rule.rotation else "api_key"
+    if not rule.generic or not match.name:
+        return usual
+    words = identifier_words(match.name.rsplit(".", 1)[-1])  # self.api_key; captchaApiKey -> captcha_api_key
+    name = "_".join(words).lower()
+    return name if name and SECRET_NAME.match(name) else usual
+
+
 def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
                keep_secret: bool = False) -> Finding:
     digest = secret_sha256(match.secret)
@@ -53,7 +65,7 @@ def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
         severity=rule.severity,
         title=rule.name,
         message=f"{rule.name} found{where}; rotate it, then read it from a Baseten workspace secret "
-                f"(`{rule.rotation.truss_secret_name}`)." if rule.rotation else f"{rule.name} found{where}.",
+                f"(`{workspace_secret_name(rule, match)}`)." if rule.rotation else f"{rule.name} found{where}.",
         path=path,
         line=match.line,
         column=match.column,
@@ -94,7 +106,10 @@ def from_policy(hit: PolicyHit, check: Check, keep_secret: bool = False) -> Find
 def merge_policy(findings: list[Finding], hits: list[PolicyHit], checks: dict[str, Check],
                  keep_secret: bool = False) -> list[Finding]:
     """Adds policy findings; a hit on a value a credential rule already reported at the same place
-    enriches that finding (worst severity, the Truss fix) instead of reporting the key twice."""
+    enriches that finding (worst severity, the Truss fix) instead of reporting the key twice. A hit that
+    judged a value not to be a credential (``not_secret``) drops a rule's leak finding of that value there."""
+    cleared = {(h.path, h.line, secret_sha256(h.not_secret)) for h in hits if h.not_secret is not None}
+    findings = [f for f in findings if (f.path, f.line, f.secret_sha256) not in cleared]
     by_place = {(f.path, f.line, f.secret_sha256): i for i, f in enumerate(findings) if f.secret_sha256}
     out = list(findings)
     for hit in hits:

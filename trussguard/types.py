@@ -51,6 +51,8 @@ class Match:
     line: int  # 1-based
     column: int  # 1-based, in characters
     decoded: str | None = None  # "base64" or "percent" when found inside an encoded run
+    # the key a generic rule saw the value bound to (`DB_PASSWORD`): names the workspace secret in the advice
+    name: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

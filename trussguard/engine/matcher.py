@@ -145,7 +145,7 @@ class Matcher:
                     kind):
                 continue  # a type, import, expression, path or prose, not a literal
             line, column = lines.position(ms)
-            out.append(Match(c.rule.id, secret, ms, me, line, column, decoded))
+            out.append(Match(c.rule.id, secret, ms, me, line, column, decoded, name=name))
         return out
 
     def _scan_decoded(self, data: bytes, lines: "_LineIndex", plain: list[Match]) -> list[Match]:

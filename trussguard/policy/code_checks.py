@@ -106,7 +106,12 @@ def _what(ctx: CodeContext, value: str) -> str:
 
 
 def _secret_name(ctx: CodeContext, site: Site) -> str:
-    """The workspace secret the value should live in: the rule's usual name, else the identifier's."""
+    """The workspace secret the value should live in: the rule's usual name, else the identifier's; the name
+    the Truss already declares for the same credential wins over both (no second `hf_token`)."""
+    return _declared_name(ctx, _suggested_name(ctx, site))
+
+
+def _suggested_name(ctx: CodeContext, site: Site) -> str:
     m = _match(ctx, site.value)
     rotation = ctx.detector.rules[m.rule_id].rotation if m is not None and _shaped(ctx, site.value) else None
     if rotation is not None and rotation.truss_secret_name:
@@ -116,9 +121,15 @@ def _secret_name(ctx: CodeContext, site: Site) -> str:
     return "api_key"
 
 
+def _declared_name(ctx: CodeContext, name: str) -> str:
+    return ctx.truss.secret_name(name) if ctx.truss is not None else name
+
+
 def _client_secret_name(ctx: CodeContext, site: Site) -> str:
     """As ``_secret_name``; the Hugging Face keywords (``token=``, ``use_auth_token=``) mean ``hf_access_token``."""
-    return HF_SECRET if site.name in _HF_KEYWORDS and not _shaped(ctx, site.value) else _secret_name(ctx, site)
+    if site.name in _HF_KEYWORDS and not _shaped(ctx, site.value):
+        return _declared_name(ctx, HF_SECRET)
+    return _secret_name(ctx, site)
 
 
 def _place(ctx: CodeContext, node: ast.AST, secret: str) -> tuple[int, int]:

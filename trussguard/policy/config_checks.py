@@ -54,8 +54,8 @@ def secret_value_in_config(ctx: ConfigContext) -> Iterator[PolicyHit]:
     ```
     """
     for d in _declarations(ctx):
-        if is_placeholder(d.value.value):
-            continue
+        if _not_a_credential(ctx, d.name, d.value.value) is not None:
+            continue  # TG102: a runtime bug, not a leak
         secret, severity = ctx.leak(d.value.value, Severity.HIGH)
         yield PolicyHit(
             "TG101", ctx.path, d.value.line, d.value.column,
@@ -70,7 +70,9 @@ def placeholder_in_secrets(ctx: ConfigContext) -> Iterator[PolicyHit]:
     """
     ## What it finds
     A placeholder string under `secrets:` instead of `null`: `"ENTER HF ACCESS TOKEN HERE"`,
-    `"set token in baseten workspace"`, `""`, or the strings `"null"` / `"None"`.
+    `"set token in baseten workspace"`, `""`, or the strings `"null"` / `"None"`; likewise any value that
+    could not grant access: a short word (`foo: "foo"`), an identifier such as a variable name
+    (`baseten_api_key: BASETEN_API_KEY`) or the key itself. A credential-looking value is TG101.
 
     ## Why it matters
     The config value is the runtime default of the secret. When the workspace secret is missing, the
@@ -91,11 +93,41 @@ def placeholder_in_secrets(ctx: ConfigContext) -> Iterator[PolicyHit]:
     and create the workspace secret `hf_access_token` in the Baseten settings.
     """
     for d in _declarations(ctx):
-        if is_placeholder(d.value.value) and d.value.value != CHAINS_DUMMY:
-            yield PolicyHit(
-                "TG102", ctx.path, d.value.line, d.value.column,
-                f"`secrets.{d.name}` holds the placeholder {d.value.value!r} instead of null",
-                f"write `{d.name}: null` under `secrets:` and create the workspace secret `{d.name}` in Baseten")
+        reason = _not_a_credential(ctx, d.name, d.value.value)
+        if reason is None or d.value.value == CHAINS_DUMMY:
+            continue
+        what = f"the placeholder {d.value.value!r}" if reason == "placeholder" else f"a value that is {reason}"
+        yield PolicyHit(
+            "TG102", ctx.path, d.value.line, d.value.column,
+            f"`secrets.{d.name}` holds {what} instead of null (the model would receive it as the secret)",
+            f"write `{d.name}: null` under `secrets:` and create the workspace secret `{d.name}` in Baseten",
+            not_secret=d.value.value)
+
+
+_ENV_STYLE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z][A-Za-z0-9]*)+$")  # BASETEN_API_KEY, hf_token
+_SHORT_WORD = re.compile(r"^[A-Za-z]{1,8}$")  # foo, hunter
+
+
+def _not_a_credential(ctx: ConfigContext, name: str, value: str) -> str | None:
+    """Why a value under `secrets:` could not grant access, or None when it could (a leak, TG101).
+
+    A placeholder, a short word, an identifier (a variable NAME such as `BASETEN_API_KEY`, pasted where the
+    value was meant to be set in Baseten) or the key itself is not a credential: reporting it as a leak with a
+    rotation advisory would be noise. It is still a runtime bug (the config value is the secret's runtime
+    default), so TG102 reports it. Anything a specific credential rule recognises stays a leak."""
+    v = value.strip().strip("'\"")
+    if is_placeholder(v):
+        return "placeholder"
+    m = ctx.credential_in(v)
+    if m is not None and not ctx.detector.rules[m.rule_id].generic:
+        return None
+    if re.sub(r"[^a-z0-9]", "", v.lower()) == re.sub(r"[^a-z0-9]", "", name.lower()):
+        return "the secret's own name"
+    if _ENV_STYLE.match(v) and not any(_looks_random(part) for part in re.split(r"[_.-]", v)):
+        return "an identifier (a variable or secret NAME), not a credential"
+    if _SHORT_WORD.match(v):
+        return "a short word, not a credential"
+    return None
 
 
 
@@ -145,7 +177,22 @@ def _not_literal(ctx: ConfigContext, m: Match, text: str) -> bool:
     at = text.find(secret)
     before = text[:at].rstrip("\"'") if at >= 0 else ""
     return secret.lstrip("\"'")[:1] in ("$", "`", "(") or before.endswith(("`", "$(", "${", "$")) \
-        or "/secrets/" in secret or is_placeholder(secret) or is_code_like(secret)
+        or "/secrets/" in secret or is_placeholder(secret) or is_code_like(secret) or is_path(secret)
+
+
+_ROOTED = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|~?/|\.\.?/)", re.IGNORECASE)
+_PATH = re.compile(r"^[\w.~+-]*(?:/[\w.~+-]*)+$")  # no userinfo (`user:pass@`), query or spaces
+
+
+def is_path(value: str) -> bool:
+    """A rooted path or URI (`/models/Qwen3-235B-A22B-Instruct`, `./data`, `gs://bucket/dir`) whose
+    segments read as names: a location, not a credential, however mixed its case (detect-secrets' base64
+    plugin sees one 40-character word). A segment with a random-looking run (a token in a path) keeps it
+    a candidate, and so does an unrooted `a/b/c`, which is what a base64 key with slashes looks like."""
+    v = value.strip().strip("'\"")
+    if not _ROOTED.match(v) or not _PATH.match(v.split("://", 1)[-1]):
+        return False
+    return not any(_looks_random(segment) for segment in v.split("/"))
 
 
 def _leak_of(ctx: ConfigContext, m: Match) -> tuple[str, Severity]:
@@ -187,6 +234,19 @@ def _env_name(name: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "api_key"
 
 
+def _name_for(ctx: ConfigContext, suggested: str) -> str:
+    """The workspace secret a fix names: the one this Truss already declares for the same credential."""
+    return ctx.truss.secret_name(suggested) if ctx.truss is not None else suggested
+
+
+def _read(ctx: ConfigContext, name: str, variable: str | None = None) -> str:
+    """How the Truss reads the secret: `self._secrets[...]` in model code, `$(cat /secrets/NAME)` for a
+    `docker_server:` Truss (it has no model class)."""
+    if ctx.truss is None:
+        return f"`self._secrets[\"{name}\"]`"
+    return ctx.truss.read_hint(name, variable)
+
+
 @dataclass(frozen=True)
 class _Inline:
     secret: str
@@ -209,7 +269,7 @@ def _inline_credentials(ctx: ConfigContext, text: str, node: yaml.Node | None = 
         name = _rule_secret_name(ctx, m, "api_key")
         if variable and ctx.detector.rules[m.rule_id].generic:
             name = _env_name(variable)  # NPM_TOKEN=... is better named npm_token than service_api_key
-        found.append(_Inline(secret, severity, _rule_label(ctx, m), name, variable))
+        found.append(_Inline(secret, severity, _rule_label(ctx, m), _name_for(ctx, name), variable))
     candidates: list[tuple[str, str, str, str | None]] = []
     for m in _ASSIGN.finditer(text):
         if is_secret_name(m.group(1)):
@@ -226,7 +286,7 @@ def _inline_credentials(ctx: ConfigContext, text: str, node: yaml.Node | None = 
         if value is None or any(value in f.secret or f.secret in value for f in found):
             continue
         secret, severity = ctx.leak(value, Severity.HIGH)
-        found.append(_Inline(secret, severity, what, name, variable))
+        found.append(_Inline(secret, severity, what, _name_for(ctx, name), variable))
     return found
 
 
@@ -301,10 +361,10 @@ def secret_in_environment_variables(ctx: ConfigContext) -> Iterator[PolicyHit]:
     for key, key_node, node, sc in _env_items(ctx):
         if sc.is_null:
             continue
-        name = _env_name(key)
+        name = _name_for(ctx, _env_name(key))
+        declare = "" if _declared(ctx, name) else f"declare `{name}: null` under `secrets:` and "
         fix = (f"revoke this value, store a new one as the Baseten workspace secret `{name}`, remove `{key}` "
-               f"from `environment_variables:`, declare `{name}: null` under `secrets:` and read it with "
-               f"`self._secrets[\"{name}\"]` (or `{key}=$(cat /secrets/{name})` in `docker_server.start_command`)")
+               f"from `environment_variables:`, {declare}read it with {_read(ctx, name, key)}")
         matches = _rule_matches(ctx, sc.value, node)
         if matches:
             for m in matches:
@@ -362,18 +422,17 @@ def secret_declared_in_environment_variables(ctx: ConfigContext) -> Iterator[Pol
             continue
         if not (sc.is_null or _declaration_like(sc.value)):
             continue
-        name = _env_name(key)
+        name = _name_for(ctx, _env_name(key))
         shown = "null" if sc.is_null else repr(sc.value)
         sets = 'the string "None"' if sc.is_null else "an empty string" if not sc.value else f"the text {sc.value!r}"
         mark = key_node.start_mark
         if _declared(ctx, name) or _declared(ctx, key):
             declared = name if _declared(ctx, name) else key
             fix = (f"delete `{key}` from `environment_variables:` (`{declared}` is already declared under "
-                   f"`secrets:`) and read it with `self._secrets[\"{declared}\"]`")
+                   f"`secrets:`) and read it with {_read(ctx, declared, key)}")
         else:
             fix = (f"delete `{key}` from `environment_variables:`, declare `{name}: null` under `secrets:` and "
-                   f"create the workspace secret `{name}` in Baseten; read it with `self._secrets[\"{name}\"]` "
-                   f"(or `{key}=$(cat /secrets/{name})` in `docker_server.start_command`)")
+                   f"create the workspace secret `{name}` in Baseten; read it with {_read(ctx, name, key)}")
         yield PolicyHit("TG104", ctx.path, mark.line + 1, mark.column + 1,
                         f"`environment_variables.{key}` is {shown}: this declares no secret, Truss sets the "
                         f"variable to {sets}", fix)
@@ -976,7 +1035,10 @@ def credential_in_free_form_config(ctx: ConfigContext) -> Iterator[PolicyHit]:
         if where is not None and (_claimed(where[0], where[2], m.rule_id) or _not_literal(ctx, m, where[1].value)):
             continue
         secret, severity = _leak_of(ctx, m)
-        name = _rule_secret_name(ctx, m, "api_key")
+        name = _name_for(ctx, _rule_secret_name(ctx, m, "api_key"))
+        if where is not None and ctx.detector.rules[m.rule_id].generic:
+            key = next((p for p in reversed(where[0]) if not p.startswith("[")), "")
+            name = _name_for(ctx, _env_name(key)) if key and is_secret_name(key) else name
         if where is None:
             place, fix = "a YAML comment", (f"revoke it and delete it from the comment (comments are uploaded with "
                                             f"config.yaml); keep the value only as the workspace secret `{name}`")
@@ -985,7 +1047,7 @@ def credential_in_free_form_config(ctx: ConfigContext) -> Iterator[PolicyHit]:
             place = f"`{label}`" + (" (a key)" if where[2] else "")
             fix = _FREE_FORM_FIX.get(where[0][0], "").format(name=name) or (
                 f"revoke it, remove it from `{label}`, store a new one as the workspace secret `{name}`, declare "
-                f"`{name}: null` under `secrets:` and read it in the model with `self._secrets[\"{name}\"]`")
+                f"`{name}: null` under `secrets:` and read it with {_read(ctx, name)}")
             if where[0][0] == "base_image":
                 fix = "revoke it, " + fix
             elif _is_url_field(where[0]):

@@ -26,8 +26,11 @@ def undeclared_secret_read(ctx: ProjectContext) -> Iterator[PolicyHit]:
     Model code that reads a name from the secrets mapping (`self._secrets["hf_token"]`, `.get(...)`,
     `in`) that config.yaml does not declare under `secrets:`, or reads it with a key that is not a
     literal, so the name cannot be checked. Reads guarded by `if self._secrets and ...` in a Truss that
-    declares no secret, or by a `_base_secrets` test of that name, are skipped (they never run
-    undeclared); so are Chains reads of `context.secrets` (TG211 checks those against `secret_keys`).
+    declares no secret, or by a `_base_secrets` test of that name (`"x" in s._base_secrets`, its `.keys()`,
+    `s._base_secrets.get("x")`, also as `not in` with an early `return`), are skipped (they never run
+    undeclared); a read guarded by a test of the same name on the mapping (`if "x" in self._secrets`,
+    `if self._secrets.get("x")`) is reported once, on the test (which raises first on Baseten); Chains reads
+    of `context.secrets` are skipped too (TG211 checks those against `secret_keys`).
 
     ## Why it matters
     On Baseten the mapping raises `SecretNotFound` for any name that is not declared, usually in
@@ -56,17 +59,30 @@ def undeclared_secret_read(ctx: ProjectContext) -> Iterator[PolicyHit]:
         for read in analysed(tree).reads:
             if read.how in ("iterate", "private") or (chains and (read.via == "context" or read.name == CHAIN_API_KEY)):
                 continue
-            if read.guard == "private" or (read.guard == "truthy" and not declared):
+            if read.guard in ("private", "tested") or (read.guard == "truthy" and not declared):
                 continue
             if read.name is None:
                 yield PolicyHit("TG207", path, read.line, read.column,
                                 "reads the secrets mapping with a key that is not a literal, so it cannot be checked",
                                 "read each secret with a literal name declared under `secrets:` in config.yaml")
             elif read.name not in declared:
+                near = ctx.truss.secret_name(read.name)  # `hf_token` declared, `hf_access_token` read: a misspelling
+                fix = (f"rename `{near}` to `{read.name}` under `secrets:` in {ctx.truss.config_path} (the code reads "
+                       f"`{read.name}`), or read `{near}` here; the workspace secret must be named the same"
+                       if near != read.name else
+                       f"declare `{read.name}: null` under `secrets:` in {ctx.truss.config_path} and create "
+                       f"the workspace secret `{read.name}` in Baseten")
                 yield PolicyHit("TG207", path, read.line, read.column,
-                                f"reads the secret `{read.name}`, which config.yaml does not declare",
-                                f"declare `{read.name}: null` under `secrets:` in {ctx.truss.config_path} and create "
-                                f"the workspace secret `{read.name}` in Baseten")
+                                f"reads the secret `{read.name}`, which config.yaml does not declare", fix)
+
+
+def _read_hint(ctx: ProjectContext, name: str) -> str:
+    """`self._secrets["NAME"]` in `load()`; `$(cat /secrets/NAME)` in the start command of a `docker_server:`
+    Truss without a model class (its server never sees the secrets mapping)."""
+    model = ctx.truss.join(ctx.truss.model_module_dir, ctx.truss.model_class_filename)
+    if ctx.truss.custom_server and model not in ctx.code:
+        return ctx.truss.read_hint(name)
+    return f"`self._secrets[\"{name}\"]` in `load()`"
 
 
 def _text(node) -> str | None:
@@ -166,4 +182,4 @@ def unused_declared_secret(ctx: ProjectContext) -> Iterator[PolicyHit]:
         yield PolicyHit("TG208", ctx.truss.config_path, d.line, d.column,
                         f"`secrets.{name}` is declared but nothing in this Truss reads it",
                         f"remove `{name}` from `secrets:` in {posixpath.basename(ctx.truss.config_path)} if the model "
-                        f"no longer needs it, or read it with `self._secrets[\"{name}\"]` in `load()`")
+                        f"no longer needs it, or read it with {_read_hint(ctx, name)}")

@@ -30,7 +30,9 @@ class SecretRead:
     how: str  # "subscript", "get", "in", "iterate", "private"
     via: str = "mapping"  # "mapping" (the constructor's secrets) or "context" (Chains context.secrets)
     owner: str | None = None  # the enclosing class
-    guard: str | None = None  # "truthy" (under `if self._secrets and ...`) or "private" (under a _base_secrets test)
+    # "truthy" (under `if self._secrets and ...`), "private" (under a _base_secrets test of the name) or
+    # "tested" (under `if "x" in self._secrets` / `.get("x")`: the test itself is the read to report)
+    guard: str | None = None
     node: ast.AST | None = field(default=None, compare=False, repr=False)
 
 
@@ -192,8 +194,8 @@ def _read_of(node: ast.AST, attrs: set[str], scope: _Scope) -> SecretRead | None
         if node.func.attr in _ITERATING_METHODS:
             return read(None, "iterate", node.func.value)
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)) \
-            and mapping(node.comparators[0]):
-        return read(node.left, "in", node.comparators[0])
+            and mapping(_without_keys(node.comparators[0])):  # "x" in m, "x" in m.keys()
+        return read(node.left, "in", _without_keys(node.comparators[0]))
     if isinstance(node, ast.Attribute) and node.attr == "_base_secrets":
         return read(None, "private", node)
     if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)) and mapping(node.iter):
@@ -212,27 +214,93 @@ def _read_of(node: ast.AST, attrs: set[str], scope: _Scope) -> SecretRead | None
 
 def _guard(node: ast.AST, parents: dict[int, ast.AST], attrs: set[str], scope: _Scope,
            name: str | None) -> str | None:
-    """How the read is guarded: under a truthiness test of the mapping, or a ``_base_secrets`` test of its name."""
+    """How the read is guarded: under a truthiness test of the mapping ("truthy"), a ``_base_secrets`` test
+    of its name ("private"), or a test of its name on the mapping itself ("tested": ``if "x" in secrets``,
+    ``if secrets.get("x")``; that test is a read of its own, reported on its line, so the guarded read adds
+    nothing). A test counts in an ``if``/``while``/``and``/conditional expression, in the ``else`` of its
+    negation (``if "x" not in ...: ... else: read``), and as an early exit before the read in the same block
+    (``if "x" not in ...: return``)."""
     child = node
     while id(child) in parents and not isinstance(child, _SCOPES):
         parent = parents[id(child)]
         tests: list[ast.AST] = []
+        negated: list[ast.AST] = []
         if isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.And):
             tests = parent.values[:parent.values.index(child)] if child in parent.values else []
+        elif isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.Or):
+            negated = parent.values[:parent.values.index(child)] if child in parent.values else []
         elif isinstance(parent, (ast.If, ast.While)) and child in parent.body:
             tests = [parent.test]
+        elif isinstance(parent, ast.If) and child in parent.orelse:
+            negated = [parent.test]
         elif isinstance(parent, ast.IfExp) and child is parent.body:
             tests = [parent.test]
+        elif isinstance(parent, ast.IfExp) and child is parent.orelse:
+            negated = [parent.test]
+        negated += _early_exits(parent, child)
+        tests += [t for n in negated for t in _negations(n)]
         for test in tests:
             for part in _conjuncts(test):
-                if is_mapping(part, attrs, scope.names, scope.kwargs) or (
-                        isinstance(part, ast.Call) and isinstance(part.func, ast.Name)
-                        and part.func.id in ("len", "bool") and part.args
-                        and is_mapping(part.args[0], attrs, scope.names, scope.kwargs)):
-                    return "truthy"
-                if name is not None and _tests_base_secret(part, name):
-                    return "private"
+                found = _guard_kind(part, attrs, scope, name)
+                if found:
+                    return found
         child = parent
+    return None
+
+
+def _early_exits(parent: ast.AST, child: ast.AST) -> list[ast.AST]:
+    """The tests of ``if <test>: return/raise/continue/break`` statements before ``child`` in its block."""
+    out: list[ast.AST] = []
+    for body in ("body", "orelse", "finalbody"):
+        block = getattr(parent, body, None)
+        if not isinstance(block, list) or child not in block:
+            continue
+        for stmt in block[:block.index(child)]:
+            if isinstance(stmt, ast.If) and stmt.body and not stmt.orelse \
+                    and isinstance(stmt.body[-1], (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+                out.append(stmt.test)
+    return out
+
+
+def _negations(test: ast.AST) -> list[ast.AST]:
+    """What holds when ``test`` is false, as positive tests: ``not x`` -> x, ``"a" not in m`` -> ``"a" in m``,
+    ``m.get("a") is None`` -> ``m.get("a")``, and each part of an ``or``."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return [test.operand]
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        return [p for v in test.values for p in _negations(v)]
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        if isinstance(test.ops[0], ast.NotIn):
+            return [ast.Compare(test.left, [ast.In()], test.comparators)]
+        if isinstance(test.ops[0], ast.Is) and _is_none(test.comparators[0]):
+            return [test.left]
+    return []
+
+
+def _is_none(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _guard_kind(part: ast.AST, attrs: set[str], scope: _Scope, name: str | None) -> str | None:
+    def mapping(n: ast.AST) -> bool:
+        return is_mapping(n, attrs, scope.names, scope.kwargs)
+
+    if isinstance(part, ast.Compare) and len(part.ops) == 1 and isinstance(part.ops[0], ast.IsNot) \
+            and _is_none(part.comparators[0]):
+        part = part.left  # m.get("x") is not None
+    if mapping(part) or (isinstance(part, ast.Call) and isinstance(part.func, ast.Name)
+                         and part.func.id in ("len", "bool") and part.args and mapping(part.args[0])):
+        return "truthy"
+    if name is None:
+        return None
+    if _tests_base_secret(part, name):
+        return "private"
+    if isinstance(part, ast.Compare) and len(part.ops) == 1 and isinstance(part.ops[0], ast.In) \
+            and mapping(_without_keys(part.comparators[0])):
+        return "tested" if _literal(part.left) == name else None
+    if isinstance(part, ast.Call) and isinstance(part.func, ast.Attribute) and part.func.attr == "get" \
+            and mapping(part.func.value) and part.args:
+        return "tested" if _literal(part.args[0]) == name else None
     return None
 
 
@@ -242,16 +310,31 @@ def _conjuncts(test: ast.AST) -> list[ast.AST]:
     return [test]
 
 
+def _without_keys(node: ast.AST) -> ast.AST:
+    """``m.keys()`` -> ``m``: a membership test of the keys is a membership test of the mapping."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "keys" \
+            and not node.args:
+        return node.func.value
+    return node
+
+
 def _tests_base_secret(test: ast.AST, name: str) -> bool:
-    """``"x" in s._base_secrets`` or ``s._base_secrets.get("x")``."""
+    """``"x" in s._base_secrets`` (or its ``.keys()``), ``s._base_secrets.get("x")`` (``is not None``), or
+    ``s._base_secrets["x"]``: a test of the config's own declarations, which never raises."""
     def private(n: ast.AST) -> bool:
         return isinstance(n, ast.Attribute) and n.attr == "_base_secrets"
 
-    if isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.In) and private(test.comparators[0]):
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) \
+            and _is_none(test.comparators[0]):
+        test = test.left
+    if isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.In) \
+            and private(_without_keys(test.comparators[0])):
         return _literal(test.left) == name
     if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "get" \
             and private(test.func.value) and test.args:
         return _literal(test.args[0]) == name
+    if isinstance(test, ast.Subscript) and private(test.value):
+        return _literal(test.slice) == name
     return False
 
 

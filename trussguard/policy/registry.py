@@ -11,7 +11,7 @@ import functools
 import importlib
 import inspect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from trussguard.types import Severity
@@ -37,6 +37,9 @@ class PolicyHit:
     fix: str  # the exact Truss remedy for this spot
     secret: str | None = None
     severity: Severity | None = None  # overrides the check's default (e.g. a shaped credential)
+    # a value this check judged unable to grant access (`foo: "foo"` under `secrets:`): a generic rule's or
+    # plugin's leak finding of exactly that value at this place is dropped (no rotation advisory for it)
+    not_secret: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from trussguard.engine.heuristics import identifier_words
 from trussguard.policy import yaml_nodes
 from trussguard.policy.yaml_nodes import ConfigError, Scalar
 
@@ -59,6 +60,29 @@ class TrussDir:
     requirements_file: str | None = None  # path of the `requirements_file` target, if the config names one
     declared: dict[str, Declaration] = field(default_factory=dict)
 
+    @property
+    def custom_server(self) -> bool:
+        """A `docker_server:` Truss: the platform runs its own server, no model class reads `self._secrets`;
+        the server gets a secret from the mounted file `/secrets/NAME` (TRUSS_SECRETS.md 1.3)."""
+        return yaml_nodes.get(self.doc, "docker_server") is not None
+
+    def secret_name(self, suggested: str) -> str:
+        """The name a fix should use for a credential: the one already declared under `secrets:` for the same
+        credential (`hf_access_token` declared: `HF_TOKEN=hf_...` is fixed with `hf_access_token`, not a new
+        `hf_token`), else the suggested one. Same credential = same words once the generic ones are dropped
+        (`HF` for Hugging Face's spellings); only a single declared candidate is reused."""
+        if suggested in self.declared:
+            return suggested
+        family = secret_family(suggested)
+        same = [n for n in self.declared if family and secret_family(n) == family]
+        return same[0] if len(same) == 1 else suggested
+
+    def read_hint(self, name: str, variable: str | None = None) -> str:
+        """How this Truss reads the secret at run time, for fix texts."""
+        if self.custom_server:
+            return f"`{variable or name.upper()}=$(cat /secrets/{name})` in `docker_server.start_command`"
+        return f"`self._secrets[\"{name}\"]` in the model code"
+
     def join(self, *parts: str) -> str:
         return posixpath.normpath(posixpath.join(self.root, *parts)) if self.root else posixpath.join(*parts)
 
@@ -68,6 +92,20 @@ class TrussDir:
             return False
         return any(path.startswith(self.join(d) + "/") for d in
                    (self.model_module_dir, self.bundled_packages_dir, self.data_dir))
+
+
+_GENERIC_WORDS = {"TOKEN", "KEY", "API", "APIKEY", "ACCESS", "ACCESSTOKEN", "AUTH", "AUTHTOKEN", "SECRET", "HUB",
+                  "USER", "PERSONAL", "READ", "WRITE", "PASSWORD", "CREDENTIAL", "CREDENTIALS"}
+_HF_SPELLINGS = {"HF", "HUGGINGFACE", "HUGGING", "FACE"}
+
+
+def secret_family(name: str) -> frozenset[str]:
+    """The distinctive words of a secret's name: `hf_access_token`, `HF_TOKEN` and
+    `HUGGING_FACE_HUB_TOKEN` are all {"HF"}; `openai_api_key` and `OPENAI_KEY` are {"OPENAI"}."""
+    words = {w for w in identifier_words(name) if w not in _GENERIC_WORDS}
+    if words & _HF_SPELLINGS:
+        words = (words - _HF_SPELLINGS) | {"HF"}
+    return frozenset(words)
 
 
 def classify(data: bytes) -> tuple[str | None, yaml.Node | None]:
