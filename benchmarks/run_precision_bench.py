@@ -56,10 +56,6 @@ def trussguard_values(report: Path) -> dict[str, dict]:
     return values
 
 
-def peer_values(name: str, report: Path, target: Path) -> set[str]:
-    return {h for finding in PEER_PARSERS[name](report, target) for h in finding.hashes}
-
-
 def judged(values, verdicts: dict[str, dict]) -> dict[str, int]:
     counts = {"true": 0, "false": 0, "unjudged": 0}
     for h in values:
@@ -89,13 +85,20 @@ def measure(repo: Path, mode: str, exes: dict[str, list[str]], verdicts: dict, w
                        leak=len(leak), policy=len(found) - len(leak))
             for h, f in sorted(found.items(), key=lambda kv: (kv[1]["path"], kv[1].get("line") or 0)):
                 if h not in verdicts:
-                    unjudged.append({"secret_sha256": h, "corpus": repo.name, "mode": mode,
+                    unjudged.append({"secret_sha256": h, "corpus": repo.name, "mode": mode, "tool": name,
                                      "path": f["path"], "line": f.get("line"), "commit": f.get("commit"),
                                      "rule": f["rule_id"], "severity": f.get("severity"),
                                      "kind": f.get("kind"), "redacted": f.get("redacted")})
         else:
-            found = peer_values(name, report, target)
+            parsed = PEER_PARSERS[name](report, target)
+            found = {h for finding in parsed for h in finding.hashes}
             row.update(distinct=len(found), **judged(found, verdicts))
+            seen: set[str] = set()
+            for finding in parsed:
+                for h in finding.hashes - verdicts.keys() - seen:
+                    seen.add(h)
+                    unjudged.append({"secret_sha256": h, "corpus": repo.name, "mode": mode, "tool": name,
+                                     "path": finding.path, "line": finding.line, "rule": finding.rule})
         rows.append(row)
     return rows, unjudged
 
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpora", nargs="+", type=Path)
     parser.add_argument("--verdicts", type=Path, default=Path(__file__).with_name("verdicts.json"))
     parser.add_argument("--modes", default="tree,history")
-    parser.add_argument("--unjudged-json", type=Path, help="write the unjudged trussguard values here")
+    parser.add_argument("--unjudged-json", type=Path, help="write every tool's unjudged values here (no value)")
     parser.add_argument("--print-unjudged", action="store_true", help="list unjudged trussguard values")
     args = parser.parse_args(argv)
     verdicts = json.loads(args.verdicts.read_text("utf-8")) if args.verdicts.exists() else {}
@@ -134,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         args.unjudged_json.write_text(json.dumps(unjudged, indent=1) + "\n", "utf-8")
     if args.print_unjudged:
         for u in unjudged:
-            print(f"{u['corpus']} {u['mode']} {u['path']}:{u['line']} {u['rule']} {u['severity']} {u['redacted']}")
+            if u["tool"] == "trussguard":
+                print(f"{u['corpus']} {u['mode']} {u['path']}:{u['line']} {u['rule']} {u['severity']} {u['redacted']}")
     return 0
 
 
