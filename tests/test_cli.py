@@ -105,7 +105,7 @@ class TestExitCodes:
         # a detect-secrets-only (medium) finding: a high-entropy hex string under no secret-looking name
         # (a password literal bound to `db_pass` is now also TG201, high)
         value = tokens.expand_template("{40:0-9a-f}", random.Random(21))
-        root = truss_tree({"model/helpers.py": f'checksum = "{value}"\n'})
+        root = truss_tree({"model/helpers.py": f'label = "{value}"\n'})
         data = json.loads(invoke(["scan", str(root), "--format", "json"]).stdout)
         assert {f["severity"] for f in data["findings"]} == {"medium"}
         assert invoke(["scan", str(root)]).exit_code == 0

@@ -70,7 +70,7 @@ _REPEATED_MASK = re.compile(r"([xX*#•0.])\1{5,}")
 # Markers that make a value documentation rather than a credential, wherever they stand:
 # `sk-ant-api03-...`, `fc-YOUR_API_KEY`, `xoxb-your-bot-token`, `GOCSPX-<secret>`, `${TOKEN}`.
 _PLACEHOLDER_MARKER = re.compile(
-    r"\.\.\.|…|(?:^|[^a-z])your(?:[_.-]|[A-Z])|[_-]here(?:$|[^a-z])|placeholder|changeme|change[_-]me|redacted"
+    r"\.\.\.|…|(?-i:(?:^|[^A-Za-z])(?:your|Your|YOUR)(?:[_.-]|[A-Z]))|[_-]here(?:$|[^a-z])|placeholder|changeme|change[_-]me|redacted"
     r"|<[^>]*>|\$\{|\{\{|(?:^|[^a-z])(?:insert|replace)[_-]",
     re.IGNORECASE,
 )
