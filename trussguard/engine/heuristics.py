@@ -74,7 +74,7 @@ _PLACEHOLDER_MARKER = re.compile(
     r"|<[^>]*>|\$\{|\{\{|(?:^|[^a-z])(?:insert|replace)[_-]",
     re.IGNORECASE,
 )
-# Documentation words inside a value (`AKIAIOSFODNN7EXAMPLE`, `sk-fake-key`, `hf_xxxx`). Case-exact
+# Documentation words inside a value (AWS's documented `AKIA…EXAMPLE` id, `sk-fake-key`, `hf_xxxx`). Case-exact
 # (`example`, `EXAMPLE`, `Example`) or set off by a separator, so that random mixed-case tokens, which
 # hold any 4-letter run with probability ~62^-4 per position, do not trip them.
 _DOC_WORD = re.compile(
