@@ -191,10 +191,6 @@ def hit_marker(hit, inline: Inline | None) -> str | None:
     return None if inline is None else inline.marker_at_line(hit.line, hit.code)
 
 
-def hit_suppressed(hit, data: bytes | None) -> bool:
-    return hit_marker(hit, None if data is None else Inline(data, hit.path)) is not None
-
-
 def _chunks(candidates: list[Candidate]) -> list[list[Candidate]]:
     """Groups of about CHUNK_BYTES, largest files first, so workers finish together."""
     chunks: list[list[Candidate]] = []

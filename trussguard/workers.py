@@ -114,10 +114,6 @@ def stop_workers() -> None:
             pass
 
 
-def signalled() -> int | None:
-    return _received
-
-
 def check_signalled() -> None:
     """Raises again a signal received earlier, even if something swallowed its exception."""
     if _received == signal.SIGINT:

@@ -97,11 +97,6 @@ def is_suppressed(data: bytes, match: Match, path: str | None = None) -> bool:
     return Inline(data, path).marker(match.start, match.rule_id) is not None
 
 
-def allowed_at(data: bytes, offset: int, rule_id: str, path: str | None = None) -> bool:
-    """True when the line holding ``offset`` (or a marker alone on the line above) allows ``rule_id``."""
-    return Inline(data, path).marker(offset, rule_id) is not None
-
-
 class Inline:
     """The inline markers of one file; ``marker(offset, rule)`` says which one allows a finding."""
 
