@@ -135,8 +135,8 @@ def make_secrets(rng: random.Random) -> dict[str, Secret]:
     s3_url = (
         "https://acme-model-weights.s3.amazonaws.com/llm/model-00001-of-00002.safetensors"
         "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-        f"&X-Amz-Credential={'AK' + 'IA' + r(AWS_KEY_ID_CHARS, 16)}/20260101/us-east-1/s3/aws4_request"
-        "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
+        f"&X-Amz-Credential={'AK' + 'IA' + r(AWS_KEY_ID_CHARS, 16)}/20990101/us-east-1/s3/aws4_request"
+        "&X-Amz-Date=20990101T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
         f"&X-Amz-Signature={s3_sig}"
     )
     pg_password = r(ALNUM, 20)

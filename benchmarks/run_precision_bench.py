@@ -122,11 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="tree,history")
     parser.add_argument("--unjudged-json", type=Path, help="write every tool's unjudged values here (no value)")
     parser.add_argument("--print-unjudged", action="store_true", help="list unjudged trussguard values")
+    parser.add_argument("--keep", type=Path, help="write the tools' reports and logs here (for judging), not to a temp dir")
     args = parser.parse_args(argv)
     verdicts = json.loads(args.verdicts.read_text("utf-8")) if args.verdicts.exists() else {}
     exes = {n: e for n, e in tools(None).items()}
     rows, unjudged = [], []
     with tempfile.TemporaryDirectory(prefix="precbench-") as tmp:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            tmp = str(args.keep)
         for repo in args.corpora:
             for mode in args.modes.split(","):
                 r, u = measure(repo.resolve(), mode, exes, verdicts, Path(tmp))

@@ -100,18 +100,18 @@ COVERAGE = [
     # The extra categories.
     ("signed url aws", "signed-url", "config.yaml",
      "external_data:\n  - url: https://bkt.s3.amazonaws.com/w.bin?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
-     "AKIA{16:A-Z2-7}%%2F20260101%%2Fus-east-1%%2Fs3%%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=3600"
+     "AKIA{16:A-Z2-7}%%2F20990101%%2Fus-east-1%%2Fs3%%2Faws4_request&X-Amz-Date=20990101T000000Z&X-Amz-Expires=3600"
      "&X-Amz-SignedHeaders=host&X-Amz-Signature={64:%s}\n    local_data_path: w.bin" % HEX),
     ("signed url aws token", "signed-url", "fetch.py",
-     'URL = "https://bkt.s3.amazonaws.com/w.bin?X-Amz-Security-Token={200:A-Za-z0-9%}&X-Amz-Date=20260101T000000Z"'),
+     'URL = "https://bkt.s3.amazonaws.com/w.bin?X-Amz-Security-Token={200:A-Za-z0-9%}&X-Amz-Date=20990101T000000Z"'),
     ("signed url gcs", "signed-url", "config.yaml",
      "weights:\n  - source: https://storage.googleapis.com/bkt/w.bin?X-Goog-Algorithm=GOOG4-RSA-SHA256"
-     "&X-Goog-Date=20260101T000000Z&X-Goog-Expires=3600&X-Goog-SignedHeaders=host&X-Goog-Signature={256:%s}" % HEX),
+     "&X-Goog-Date=20990101T000000Z&X-Goog-Expires=3600&X-Goog-SignedHeaders=host&X-Goog-Signature={256:%s}" % HEX),
     ("signed url azure sas", "signed-url", "config.yaml",
      "external_data:\n  - url: https://acme.blob.core.windows.net/c/w.bin?sv=2022-11-02&ss=b&srt=o&sp=r"
-     "&se=2026-12-31T00:00:00Z&spr=https&sig={43:%s}%%3D" % ALNUM),
+     "&se=2099-12-31T00:00:00Z&spr=https&sig={43:%s}%%3D" % ALNUM),
     ("signed url cloudfront", "signed-url", "config.yaml",
-     "external_data:\n  - url: https://d111.cloudfront.net/w.bin?Expires=1767225600&Signature={120:A-Za-z0-9~_-}"
+     "external_data:\n  - url: https://d111.cloudfront.net/w.bin?Expires=4102444800&Signature={120:A-Za-z0-9~_-}"
      "&Key-Pair-Id=K{13:A-Z0-9}"),
     ("url userinfo", "url-credentials", "config.yaml",
      "requirements:\n  - --extra-index-url https://deploy:{20:%s}@pypi.acme.dev/simple" % ALNUM),

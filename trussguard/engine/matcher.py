@@ -11,7 +11,7 @@ import bisect
 from dataclasses import dataclass
 from pathlib import Path
 
-from trussguard.engine import decode, heuristics, value_shape
+from trussguard.engine import decode, heuristics, signed_urls, value_shape
 from trussguard.engine.loader import RuleSet
 from trussguard.engine.prefilter import KeywordPrefilter
 from trussguard.engine.regex import compile_pattern
@@ -144,6 +144,8 @@ class Matcher:
                     data, m.start(c.name_group) if c.name_group is not None else ms, ms, me,
                     kind):
                 continue  # a type, import, expression, path or prose, not a literal
+            if signed_urls.expired_signing_part(data, ms, me):
+                continue  # the signature/token/key id of a signed URL past its own expiry grants nothing
             line, column = lines.position(ms)
             out.append(Match(c.rule.id, secret, ms, me, line, column, decoded, name=name))
         return out
