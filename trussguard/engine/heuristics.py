@@ -8,6 +8,7 @@ as ``"EMPTY"``, ``"***"``, ``${VAR}`` or ``YOUR_API_KEY`` are never reported as 
 from __future__ import annotations
 
 import math
+import base64
 import re
 from collections import Counter
 
@@ -21,7 +22,7 @@ _NOT_SECRET_LAST = {"ID", "PATH", "FILE", "DIR", "URL", "URI", "NAME", "ENABLED"
                     "SUFFIX", "ENV", "VAR", "KEY", "FORMAT", "MODE", "TTL", "EXPIRY", "EXPIRES", "TIMEOUT",
                     "LEN", "NUM", "INDEX", "IDX", "POLICY", "ALGORITHM", "HASH", "SALT", "SCOPE", "SCOPES",
                     "PARAM", "PARAMS", "LOCATION", "DISABLED", "REQUIRED", "CLASS", "REF", "VERSION",
-                    "FILES", "PATHS", "DIRS", "NAMES", "PATTERNS", "GLOB", "GLOBS", "TYPES"}
+                    "FILES", "PATHS", "DIRS", "NAMES", "PATTERNS", "GLOB", "GLOBS", "TYPES", "STDIN"}
 _TOKENIZER_WORDS = {"PAD", "EOS", "BOS", "UNK", "SEP", "CLS", "MASK", "SPECIAL", "START", "END", "STOP",
                     "NEW", "ADDITIONAL", "IMAGE", "AUDIO", "VIDEO", "MAX", "MIN", "NUM", "DECODER", "VISION"}
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -57,7 +58,7 @@ def is_secret_name(name: str) -> bool:
 _PLACEHOLDER = re.compile(
     r"""^(?:
         |none|null|nil|undefined|empty|dummy.*|fake.*|test|example.*|sample.*|placeholder.*|changeme
-        |redacted|secret|password|token|todo|tbd|xxx.*|\*+|\.+|-+|_+|<[^>]*>|\[[^\]]*\]
+        |redacted|secret|password|token|todo|tbd|(?-i:xxx|XXX)(?:[xX]*|[^A-Za-z0-9].*)|\*+|\.+|-+|_+|<[^>]*>|\[[^\]]*\]
         |\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|%\([^)]*\)s|%s|\{\{.*\}\}|\{[A-Za-z_][A-Za-z0-9_.]*\}
         |your[_-].*|.*[_-]here|my[_-].*|insert.*|enter.*|put[_-].*|replace.*|add[_-].*
     )$""",
@@ -82,6 +83,16 @@ _DOC_WORD = re.compile(
 )
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def is_uuid(value: str) -> bool:
+    """A canonical UUID. To a rule with no provider format it is an identifier (`accountId`,
+    `Postman-Token`, a widget id), not a key: detect-secrets filters them the same way. Providers
+    whose keys are UUIDs (Heroku) have their own rules, which this does not touch."""
+    return bool(_UUID.match(value.strip().strip("'\"")))
+
+
 def is_placeholder(value: str) -> bool:
     """True for values that stand in for a secret rather than being one.
 
@@ -93,7 +104,31 @@ def is_placeholder(value: str) -> bool:
     if _PLACEHOLDER.match(v) or _PROSE.match(v):
         return True
     return bool(_REPEATED_MASK.search(v) or _PLACEHOLDER_MARKER.search(v) or _DOC_WORD.search(v)
-                or is_patterned(v))
+                or is_patterned(v) or _encodes_placeholder(v))
+
+
+_SHORT_BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4}){2,16}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
+_WORD_TEXT = re.compile(r"^[A-Za-z]+(?:[-_. ]+[A-Za-z]+)*$")
+
+
+def _encodes_placeholder(v: str) -> bool:
+    """Short base64 of text that is itself made up: `user:password`, `abc:123`, `Socrata--wekickass`.
+
+    A real key decodes to random bytes, and real Basic credentials to a user and a password that is
+    no placeholder; test fixtures and docs encode words."""
+    if not _SHORT_BASE64.match(v):
+        return False
+    try:
+        text = base64.b64decode(v, validate=True).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    if not text.isprintable() or len(text) < 4:
+        return False
+    user, sep, password = text.partition(":")
+    if sep:
+        return len(password) < 6 or is_placeholder(password) or bool(_WORD_TEXT.match(password) and
+                                                                     password.lower() == password)
+    return bool(_WORD_TEXT.match(text))
 
 
 # --- patterned (made-up) values ------------------------------------------------------------------

@@ -173,6 +173,8 @@ def passes_filters(c: _CompiledRule, secret: str, name: str | None) -> bool:
         return False
     if rule.min_entropy is not None and heuristics.shannon_entropy(secret) < rule.min_entropy:
         return False
+    if "secret-name" in rule.filters and heuristics.is_uuid(secret):
+        return False  # an id (account, request, widget), as detect-secrets' is_potential_uuid filter holds
     if "secret-name" in rule.filters and (name is None or not heuristics.is_secret_name(name)):
         return False
     if "not-code" in rule.filters and heuristics.is_code_like(secret):

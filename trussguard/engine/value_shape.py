@@ -125,6 +125,11 @@ def _value_shape_ok(value: str) -> bool:
     if value[0] in "/~" or value.startswith("./"):
         if all(ch in _PATH_CHARS or ch == "/" for ch in value) and value.count("/") >= 2:
             return False  # an absolute or relative path, a mount spec `/etc/x/api-key.txt:ro`
+    value = value.rstrip(":.,;!?")  # `OBSERVATION_TOKEN = "Observation:"`: a word and its punctuation
+    if not value:
+        return False
+    if _is_import_reference(value):
+        return False  # `"ApiToken": "._internal.cloud.api_token:ApiToken"`, an entry point `pkg.mod:attr`
     if all(ch in _IDENT_CHARS or ch == "." for ch in value):
         parts = value.split(".")
         if len(parts) > 1 and all(p and p[0] not in _DIGITS and not _has_digit(p) for p in parts):
@@ -132,6 +137,17 @@ def _value_shape_ok(value: str) -> bool:
         if all(_is_wordy_identifier(p) for p in parts if p):
             return False
     return True
+
+
+def _is_import_reference(value: str) -> bool:
+    """`module.path:attribute` (lazy-import tables, entry points), made of wordy identifiers."""
+    module, sep, attr = value.partition(":")
+    if not sep or not attr or ":" in attr:
+        return False
+    parts = [p for p in module.split(".") if p] + [attr]
+    return (len(parts) >= 2 and all(ch in _IDENT_CHARS or ch == "." for ch in module)
+            and all(p[0] not in _DIGITS and all(ch in _IDENT_CHARS for ch in p) and _is_wordy_identifier(p)
+                    for p in parts))
 
 
 def _has_digit(s: str) -> bool:
