@@ -96,3 +96,38 @@ def test_a_match_outside_any_url_query_is_never_excused():
     data = f"X-Amz-Date=20200101T000000Z X-Amz-Expires=1 secret={sig}".encode()
     at = data.index(sig.encode())
     assert not signed_urls.expired_signing_part(data, at, at + len(sig))
+
+
+def _history_repo(tmp_path, url: str):
+    from test_audit import Repo
+
+    repo = Repo(tmp_path / "repo")  # commits are dated 2024-01-01
+    repo.commit("initial", {"README.md": "# demo\n"})
+    repo.commit("add weights url", {"model/weights.txt": url + "\n"})
+    return repo
+
+
+def test_history_judges_expiry_when_the_url_was_committed(tmp_path):
+    """Committed while live (signed 2023-12-31, valid 7 days, committed 2024-01-01): a leak in the
+    history for good, though a tree scan today no longer reports it, as it would not a revoked key."""
+    from trussguard.audit import AuditConfig, audit_history
+    from trussguard.config import ScanConfig
+    from trussguard.pipeline import scan_tree
+
+    sig, keyid = _parts()
+    repo = _history_repo(tmp_path, _sigv4(sig, keyid, datetime(2023, 12, 31, tzinfo=timezone.utc), 7 * DAY))
+    audited = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None)))
+    assert any(f.rule_id == "signed-url.aws-sigv4" for f in audited.findings)
+    scanned = scan_tree(ScanConfig(paths=(repo.root,), cache_dir=None))
+    assert not any(f.rule_id.startswith("signed-url.") for f in scanned.findings)
+
+
+def test_history_drops_a_url_that_was_dead_before_it_was_committed(tmp_path):
+    """Signed 2023-06-01 for 300 s, committed 2024-01-01 (a scraped dataset): it never exposed anything."""
+    from trussguard.audit import AuditConfig, audit_history
+    from trussguard.config import ScanConfig
+
+    sig, keyid = _parts()
+    repo = _history_repo(tmp_path, _sigv4(sig, keyid, datetime(2023, 6, 1, tzinfo=timezone.utc)))
+    audited = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None)))
+    assert not any(f.secret_sha256 and f.rule_id.startswith(("signed-url.", "aws.")) for f in audited.findings)

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from trussguard import __version__
@@ -25,6 +25,7 @@ from trussguard.advise import build_advisories
 from trussguard.audit_cache import BlobCache, BlobResult
 from trussguard.config import ScanConfig
 from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
+from trussguard.engine import signed_urls
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.findings import cap_findings, describe_rules, fingerprint, from_policy, merge_policy, to_finding
@@ -105,7 +106,9 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     checks = {c.code: c for c in iter_checks()}
     cache = BlobCache.open(None if scan.show_secrets else config.blob_cache, _salt(ruleset.digest, scan))
     try:
-        keys = {b: cache.key(b, [(p, p in selected) for p in index.paths(b)]) for b in index.blobs}
+        first_seen = _first_seen(index)
+        keys = {b: cache.key(b, [(p, p in selected) for p in index.paths(b)], str(first_seen.get(b)))
+                for b in index.blobs}
         cached = cache.get_many(list(keys.values()))
         results = {b: cached[k] for b, k in keys.items() if k in cached}
         todo = sorted(b for b in index.blobs if b not in results)
@@ -116,7 +119,8 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
         todo = [b for b in todo if b not in absent]
         if todo:
             state = _BlobState(root, index, Detector(ruleset, scan.cache_dir, scan.use_detect_secrets,
-                                                     scan.decode_depth), selected, rules, checks, scan)
+                                                     scan.decode_depth), selected, rules, checks, scan,
+                               first_seen)
             fresh = _scan_blobs(todo, state, reader_hook, scan.jobs or os.cpu_count() or 1, config.progress)
             results.update(fresh)
             cache.put_many({keys[b]: r for b, r in fresh.items()
@@ -272,6 +276,15 @@ class _BlobState:
     rules: dict
     checks: dict
     scan: ScanConfig
+    first_seen: dict[str, float] = field(default_factory=dict)  # blob -> its first commit's time (epoch)
+
+
+def _first_seen(index: history.HistoryIndex) -> dict[str, float]:
+    """When each blob entered the history: the earliest committer date of the commits holding it.
+    A signed URL in it is judged live or expired at that time (``signed_urls.as_of``)."""
+    at = {c: datetime.datetime.fromisoformat(m.committer_date).timestamp() for c, m in index.commits.items()
+          if m.committer_date}
+    return {b: min(times) for b, pairs in index.blobs.items() if (times := [at[c] for _, c in pairs if c in at])}
 
 
 _STATE: _BlobState | None = None
@@ -351,7 +364,12 @@ def _scan_chunk(blobs: list[str]) -> dict[str, BlobResult]:
 
 def _scan_blob(blob: str, content: Decoded | Oversize | Skipped, state: _BlobState) -> BlobResult:
     """Rules once on the bytes, then the path-dependent value checks once per path of the blob
-    (text only: a binary or an oversize blob gets the rules alone)."""
+    (text only: a binary or an oversize blob gets the rules alone), as of the blob's first commit."""
+    with signed_urls.as_of(state.first_seen.get(blob)):
+        return _scan_blob_now(blob, content, state)
+
+
+def _scan_blob_now(blob: str, content: Decoded | Oversize | Skipped, state: _BlobState) -> BlobResult:
     result = BlobResult([], [], [], 0, 0, 0)
     if isinstance(content, Oversize):
         content = _scan_oversize(blob, content, state, result)

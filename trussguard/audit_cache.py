@@ -99,10 +99,11 @@ class BlobCache:
                     if self.rejected else None)
         return "; ".join(n for n in (self.moved, rejected) if n) or None
 
-    def key(self, blob: str, paths: list[tuple[str, bool]]) -> str:
-        """The same blob under other paths (or other path flags) is another scan, so another key."""
+    def key(self, blob: str, paths: list[tuple[str, bool]], first_seen: str = "") -> str:
+        """The same blob under other paths (or other path flags) is another scan, so another key; so is
+        the same blob first committed at another time (a signed URL's expiry is judged at that time)."""
         pairs = sorted([path, bool(flag)] for path, flag in paths)
-        key = hashlib.sha256(json.dumps([self.salt, blob, pairs]).encode()).hexdigest()
+        key = hashlib.sha256(json.dumps([self.salt, blob, pairs, first_seen]).encode()).hexdigest()
         self._asked[key] = (blob, frozenset(path for path, _ in pairs))
         return key
 

@@ -179,6 +179,8 @@ def passes_filters(c: _CompiledRule, secret: str, name: str | None) -> bool:
         return False
     if "not-code" in rule.filters and heuristics.is_code_like(secret):
         return False
+    if "value-shape" in rule.filters and not value_shape.value_shape_ok(secret):
+        return False  # an identifier, import reference, path or prose: the literal-value test without its file context
     return True
 
 

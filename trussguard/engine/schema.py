@@ -18,7 +18,7 @@ from trussguard.types import Severity
 RULE_ID = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 SECRET_NAME = re.compile(r"^[-._a-zA-Z0-9]+$")
 DETECTORS = ("regex", "detect-secrets")
-FILTERS = ("secret-name", "not-code", "literal-value")
+FILTERS = ("secret-name", "not-code", "literal-value", "value-shape")
 
 _RULE_KEYS = {
     "id", "name", "description", "severity", "keywords", "pattern", "min_entropy", "placeholders",

@@ -13,10 +13,16 @@ live `api_key=` cannot hide behind `&Expires=1`. Each scheme's own expiry field 
 `X-Goog-Expires`, SigV2/GCS v2/CloudFront canned policies `Expires=<epoch>`, Azure SAS `se=`. A URL
 whose expiry cannot be read, or is in the future, stays a finding. This holds in a Truss config too
 (TG110): an expired URL there is a broken download, which the deploy shows, not a credential.
+
+"Expired" is judged at the time the bytes were exposed: now for a tree or staged scan, the time the blob
+was first committed in a history audit (see :func:`as_of`). So a URL committed while it was live stays a
+leak in history for good, as a revoked key does; one scraped into a dataset long after it expired never is.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
 import time
 from datetime import datetime, timezone
@@ -49,7 +55,26 @@ def expired_signing_part(data: bytes, start: int, end: int, now: float | None = 
     if inside not in _SIGNING_PARAMS:
         return False
     expiry = expires_at(params)
+    if now is None:
+        now = _AS_OF.get()
     return expiry is not None and expiry < (time.time() if now is None else now)
+
+
+# When the bytes being scanned were exposed: None means now (a tree or staged scan asks "is this live
+# today?"). The history audit sets it to the time the blob was first committed, so it asks "was it live
+# when it entered the history?": a URL committed while live is a leak even after it expired; one that
+# was dead before anyone committed it never exposed anything.
+_AS_OF: contextvars.ContextVar[float | None] = contextvars.ContextVar("signed_url_as_of", default=None)
+
+
+@contextlib.contextmanager
+def as_of(when: float | None):
+    """Judges expiry at ``when`` (epoch seconds) for the scans run inside the block."""
+    token = _AS_OF.set(when)
+    try:
+        yield
+    finally:
+        _AS_OF.reset(token)
 
 
 def expires_at(params: dict[str, str]) -> float | None:

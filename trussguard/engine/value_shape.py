@@ -67,7 +67,7 @@ def is_literal_value(data: bytes, name_start: int, start: int, end: int, kind: s
     if _looks_minified(data, line_start, line_end):
         return False
     value = data[start:end].decode("utf-8", "replace")
-    if not _value_shape_ok(value):
+    if not value_shape_ok(value):
         return False
     quote = data[start - 1:start] if start > line_start else b""
     if quote in (b'"', b"'", b"`"):
@@ -115,7 +115,7 @@ def _ends_bare_value(data: bytes, end: int, line_end: int) -> bool:
     return c not in _OPERATOR_AFTER
 
 
-def _value_shape_ok(value: str) -> bool:
+def value_shape_ok(value: str) -> bool:
     """Rejects values no credential has: non-ASCII letters, `::`, expression heads, dotted
     attribute chains, paths, and identifiers (snake_case, camelCase, `OAuthCredential`)."""
     if not value.isascii():
@@ -145,9 +145,8 @@ def _is_import_reference(value: str) -> bool:
     if not sep or not attr or ":" in attr:
         return False
     parts = [p for p in module.split(".") if p] + [attr]
-    return (len(parts) >= 2 and all(ch in _IDENT_CHARS or ch == "." for ch in module)
-            and all(p[0] not in _DIGITS and all(ch in _IDENT_CHARS for ch in p) and _is_wordy_identifier(p)
-                    for p in parts))
+    return ("." in module and len(parts) >= 2 and all(ch in _IDENT_CHARS or ch == "." for ch in module)
+            and all(all(ch in _IDENT_CHARS for ch in p) and not _has_digit(p) for p in parts))
 
 
 def _has_digit(s: str) -> bool:
