@@ -116,3 +116,13 @@ def test_adapter_drops_commit_id_but_keeps_random_hex(ruleset):
     secrets = {m.secret for m in adapter.scan("model/model.py", text)}
     assert rev not in secrets
     assert value in secrets
+
+
+@pytest.mark.parametrize("line", ['  runtime_secret_name: "s3-reader"', '  secret_path: "/v1/kv-prod"'])
+def test_keyword_plugin_skips_keys_that_name_a_secret(ruleset, line):
+    """detect-secrets' keyword plugin fires on any key holding `secret`; a NAME or PATH key holds the
+    name or place of a secret (the OpenFold Truss in truss-examples' history), not a value."""
+    from trussguard.engine.detector import Detector
+
+    text = f"model_cache:\n  - repo_id: s3://acme-bucket/ckpt\n  {line}\n  kind: s3\n"
+    assert Detector(ruleset).detect("trusses/fold/config.yaml", text.encode(), True) == []

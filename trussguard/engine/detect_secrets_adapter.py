@@ -99,6 +99,8 @@ class DetectSecretsAdapter:
             if rule.plugin == "KeywordDetector" and heuristics.is_code_like(value):
                 continue  # `runtime_secret_name: hf_access_token` names a secret, it is not one
             raw = raw_lines[secret.line_number - 1]
+            if rule.plugin == "KeywordDetector" and _names_no_secret(raw.decode("utf-8", "replace"), value):
+                continue  # `runtime_secret_name: "s3-access-creds"`: a NAME field holds the name of a secret
             if rule.plugin in ENTROPY_PLUGINS and not_a_credential(path, raw.decode("utf-8", "replace"), value):
                 continue  # `revision="<commit id>"`, `mount_location: "/models/..."`
             at = max(0, raw.find(value.encode("utf-8")))  # bytes: replaced invalid UTF-8 would shift a str index
@@ -140,6 +142,14 @@ def not_a_credential(path: str, line: str, value: str) -> bool:
         if words & _DIGEST_WORDS and not heuristics.is_secret_name(m.group(1)):
             return True
     return is_path_or_identifier(value)
+
+
+def _names_no_secret(line: str, value: str) -> bool:
+    """The key the keyword plugin saw is no secret name by whole words (`runtime_secret_name`,
+    `secret_path`, `token_file`): the value names or locates a secret, it is not one."""
+    at = line.find(value)
+    m = _NAME_BEFORE.search(line[:at]) if at > 0 else None
+    return m is not None and not heuristics.is_secret_name(m.group(1))
 
 
 def is_path_or_identifier(value: str) -> bool:
