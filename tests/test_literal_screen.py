@@ -222,8 +222,11 @@ def test_every_literal_form_in_every_context(detector, fake_token, context):
             hit, unmatched = holds(detector, data, f"{context}/f-string-field-{n}/{kind}")
             with_hits, screened = with_hits + hit, screened + unmatched
     # Not vacuous: most files leak (bytes and a few bindings do not), and in many no rule matched at
-    # all, so only the screen stood between the leak and a skipped blob.
-    assert parsed >= 0.8 * made and with_hits >= 0.9 * parsed and screened >= 0.4 * with_hits, \
+    # all, so only the screen stood between the leak and a skipped blob. In `--token {s}` the
+    # command-line rule (generic.cli-secret-flag) already matches the random passwords, so there the
+    # screen alone stands in a fifth of the files rather than two fifths.
+    share = 0.2 if context == "build-command" else 0.4
+    assert parsed >= 0.8 * made and with_hits >= 0.9 * parsed and screened >= share * with_hits, \
         (context, made, parsed, with_hits, screened)
 
 
