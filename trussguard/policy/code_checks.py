@@ -19,8 +19,8 @@ from trussguard.engine.heuristics import AUTH_SCHEME as _AUTH_SCHEME
 from trussguard.engine.heuristics import identifier_words, is_literal_credential, is_secret_name
 from trussguard.policy.context import CodeContext
 from trussguard.policy.python_literals import CHAINS_KINDS, Site, dotted, is_environ, literal_sites
-from trussguard.policy.python_secrets import CHAIN_API_KEY, SecretRead, SecretsUse, analysed, imports_chains, \
-    secret_echoes
+from trussguard.policy.python_secrets import CHAIN_API_KEY, WHOLE_MAPPING, SecretRead, SecretsUse, analysed, \
+    imports_chains, secret_echoes
 from trussguard.policy.registry import PolicyHit, check
 from trussguard.types import Match, Severity
 
@@ -457,6 +457,9 @@ def secret_read_from_environment(ctx: CodeContext) -> Iterator[PolicyHit]:
 
 
 def _echo_fix(sink: str, secret: str) -> str:
+    if secret == WHOLE_MAPPING:
+        return ("never print, log, raise or return the secrets mapping (locally it is a plain dict of every value); "
+                "read the names you need by name and log at most that they are set")
     name = f"`{secret}`" if secret != "a secret" else "the secret"
     if sink in ("printed", "logged"):
         return (f"never print or log the value of {name}; log at most that it is set "
@@ -496,8 +499,10 @@ def secret_echoed(ctx: CodeContext) -> Iterator[PolicyHit]:
         return
     for echo in secret_echoes(ctx.tree, _facts(ctx).use):
         name = f"`{echo.secret}`" if echo.secret != "a secret" else "a secret"
-        yield PolicyHit("TG206", ctx.path, echo.node.lineno, echo.node.col_offset + 1,
-                        f"the value of the secret {name} is {echo.sink}", _echo_fix(echo.sink, echo.secret))
+        message = f"the whole secrets mapping (every secret's value) is {echo.sink}" \
+            if echo.secret == WHOLE_MAPPING else f"the value of the secret {name} is {echo.sink}"
+        yield PolicyHit("TG206", ctx.path, echo.node.lineno, echo.node.col_offset + 1, message,
+                        _echo_fix(echo.sink, echo.secret))
 
 
 def _unsafe_read(ctx: CodeContext, read: SecretRead) -> tuple[str, str]:
@@ -554,7 +559,7 @@ def unsafe_secrets_access(ctx: CodeContext) -> Iterator[PolicyHit]:
     if ctx.tree is None or (ctx.truss is None and not _facts(ctx).chains):
         return  # a client script or a lone file may use a plain dict named `secrets`
     for read in _facts(ctx).use.reads:
-        if read.how in ("get", "in", "iterate", "private"):
+        if read.how in ("get", "in", "iterate", "private") and read.through is None:  # a helper's: reported in it
             message, fix = _unsafe_read(ctx, read)
             yield PolicyHit("TG209", ctx.path, read.line, read.column, message, fix)
 
