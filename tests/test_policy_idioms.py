@@ -282,10 +282,10 @@ def test_properties_getattr_and_kwargs_forwarding(truss_tree):
 
             def load(self):
                 self.a = self.secrets["mistral_api_key"]
-                self.b = self.store["hf_access_token"]
+                self.b = self.store["fireworks_api_key"]
                 self.c = self._kwargs["secrets"]["pinecone_api_key"]
         '''))
-    assert found == {9: "aws_access_key_id", 26: "mistral_api_key", 28: "pinecone_api_key"}
+    assert found == {9: "aws_access_key_id", 26: "mistral_api_key", 27: "fireworks_api_key", 28: "pinecone_api_key"}
 
 
 def test_a_local_alias_in_predict_and_an_env_fallback(truss_tree):

@@ -476,8 +476,11 @@ def secret_echoed(ctx: CodeContext) -> Iterator[PolicyHit]:
     A value read from the secrets mapping (`self._secrets["..."]`, `context.secrets["..."]`) that reaches a
     `print(...)`, a logging call, an exception message, a response object, or the return value of
     `predict` (and `preprocess`, `postprocess`, `run_remote`, `chat_completions`, `completions`, `__call__`).
-    The value is followed through assignments, `self` attributes, f-strings, concatenation, `.format` and
-    `str()`; passing it to a client (`token=...`, `headers=...`) is fine.
+    The value is followed through assignments, `self` attributes, f-strings, concatenation, `.format`,
+    `str()` and `json.dumps()`, and out of the helpers and properties that return it (`self._secret("x")`,
+    `self.token`); passing it to a client (`token=...`, `headers=...`) is fine. The whole mapping shown is
+    an echo too: `print(self._secrets)`, `logger.info("%s", secrets)`, an f-string of it, `dict(...)`,
+    `.items()` or `.values()` of it logged (its names alone, `.keys()` or `len()`, are not).
 
     ## Why it matters
     Deployment logs are shown in the Baseten UI and kept by log pipelines; responses go to every caller.
@@ -536,7 +539,8 @@ def unsafe_secrets_access(ctx: CodeContext) -> Iterator[PolicyHit]:
     Reads of the secrets mapping that behave differently on Baseten than locally: `.get(name, default)`
     or `.get(name)`, `name in secrets` used as an optional check, iterating the mapping (`for`, `dict(...)`,
     `.items()`), and touching the private `_base_secrets`. A truthiness test (`if self._secrets and ...`)
-    is fine.
+    is fine. A helper that reads with the name it is given (`def _secret(self, name): return
+    self._secrets.get(name)`) is reported once, in the helper, not at each call.
 
     ## Why it matters
     On Baseten the mapping is a `Secrets` resolver, not a dict: `.get()` and `in` raise `SecretNotFound`

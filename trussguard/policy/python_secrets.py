@@ -4,9 +4,16 @@ The mapping arrives as the ``secrets`` constructor argument (``kwargs["secrets"]
 ``kwargs.get("secrets")`` or a ``secrets`` parameter), is usually kept as an attribute
 (``self._secrets``), and in Chains is ``context.secrets``. A read is a subscript, a
 ``.get(...)`` or an ``in`` test on one of those; iterating the mapping and touching its private
-``_base_secrets`` are reads too (both misbehave on Baseten, 2.2). ``secret_echoes`` follows the
-values read (through assignments, ``self`` attributes, f-strings, concatenation, ``.format`` and
-``str()``) to the places that would print, log, raise or return them.
+``_base_secrets`` are reads too (both misbehave on Baseten, 2.2).
+
+Engineers hand the mapping on, so within a file it is followed (``_Holders``) through locals,
+attributes, ``getattr``, objects of the file's classes it is given (constructor parameters,
+dataclass and pydantic-style fields), properties and functions returning it, and ``**kwargs``. A
+helper that reads it with its own parameter (``def _secret(self, name): return self._secrets[name]``)
+makes each of its calls a read of the literal passed (``_helper_calls``). ``secret_echoes`` follows the
+values read (through assignments, ``self`` attributes, f-strings, concatenation, ``.format``,
+``str()``, and out of helpers and properties) to the places that would print, log, raise or return
+them; the whole mapping shown is an echo too.
 """
 
 from __future__ import annotations
@@ -118,16 +125,20 @@ class _Holders:
                 self._families[owner] = out
         return self._families[owner]
 
+    def _relatives(self, owners: set[str | None]) -> list[str | None]:
+        """Each class first, then its relatives (a method is looked up in the class before its family)."""
+        return [o for f in sorted(owners, key=str) for o in [f] + sorted(self.family(f) - {f}, key=str)]
+
     def attr(self, owners: set[str | None], name: str) -> str | None:
-        return next((self.attrs[o][name] for f in owners for o in sorted(self.family(f), key=str)
-                     if name in self.attrs.get(o, {})), None)
+        return next((self.attrs[o][name] for o in self._relatives(owners) if name in self.attrs.get(o, {})), None)
 
     def method(self, owners: set[str | None], name: str) -> _Scope | None:
-        return next((self.classes[o].methods[name] for f in owners for o in sorted(self.family(f), key=str)
+        return next((self.classes[o].methods[name] for o in self._relatives(owners)
                      if o in self.classes and name in self.classes[o].methods), None)
 
-    def classes_of(self, node: ast.AST, scope: _Scope) -> set[str | None]:
-        """The in-file classes an expression is an object of: `self`, an attribute or a local holding one."""
+    def classes_of(self, node: ast.AST, scope: _Scope, depth: int = 0) -> set[str | None]:
+        """The in-file classes an expression is an object of: `self`, an attribute or a local holding one
+        (attribute chains are followed 8 deep: `self.a.b.c`, not a hostile `x.a.a.a...` of thousands)."""
         if isinstance(node, ast.Name) and node.id in ("self", "cls"):
             return {scope.owner}
         if isinstance(node, ast.Name):
@@ -137,8 +148,8 @@ class _Holders:
                     return s.instances[node.id]
                 s = s.parent
             return set()
-        if isinstance(node, ast.Attribute):
-            owners = self.classes_of(node.value, scope)
+        if isinstance(node, ast.Attribute) and depth < 8:
+            owners = self.classes_of(node.value, scope, depth + 1)
             return {c for o in owners for f in self.family(o) for c in self.instances.get(f, {}).get(node.attr, ())}
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.classes:
             return {node.func.id}
