@@ -45,8 +45,8 @@ def undeclared_secret_read(ctx: ProjectContext) -> Iterator[PolicyHit]:
     On Baseten the mapping raises `SecretNotFound` for any name that is not declared, usually in
     `load()`, so the deployment never becomes ready. Locally the mapping is a plain dict and the same
     code may seem to work, which hides the bug until deploy. The weights of a `model_cache` entry are
-    downloaded with the file `/secrets/<runtime_secret_name>`, which nothing in the Truss makes the
-    platform mount unless the name is declared; without it a gated repository fails to download.
+    downloaded with the file `/secrets/<runtime_secret_name>`; nothing guarantees the platform mounts it
+    for a name `secrets:` does not declare, and without it a gated repository fails to download.
 
     ## Example
     ```yaml

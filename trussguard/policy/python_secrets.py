@@ -19,6 +19,7 @@ them; the whole mapping shown is an echo too.
 from __future__ import annotations
 
 import ast
+import itertools
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -98,43 +99,48 @@ class _Holders:
 
     def __init__(self, classes: dict[str, _Class], module: _Scope):
         self.classes, self.module = classes, module
-        self.attrs: dict[str | None, dict[str, str]] = {}  # class -> attribute -> via
-        self.instances: dict[str | None, dict[str, set[str]]] = {}  # class -> attribute -> classes it holds
-        self.kwargs_attrs: dict[str | None, set[str]] = {}  # class -> attributes holding **kwargs
+        # what holds the mapping, by family (None: code outside any class, seen from everywhere)
+        self.attrs: dict[int | None, dict[str, str]] = {}  # attribute -> via
+        self.instances: dict[int | None, dict[str, set[str]]] = {}  # attribute -> classes of the object it holds
+        self.kwargs_attrs: dict[int | None, set[str]] = {}  # attributes holding **kwargs
         self.returns: dict[int, str] = {}  # id(function) -> via, for functions returning the mapping
-        self._families: dict[str | None, set[str | None]] = {}
+        self._family = _families(classes)
+        self._methods: dict[int, dict[str, _Scope]] = {}  # a family's methods, the first class by name winning
+        for name in sorted(classes):
+            for method, scope in classes[name].methods.items():
+                self._methods.setdefault(self._family[name], {}).setdefault(method, scope)
 
     def size(self) -> int:
         return sum(len(a) for a in self.attrs.values()) + sum(len(c) for i in self.instances.values()
                                                              for c in i.values()) \
             + sum(len(k) for k in self.kwargs_attrs.values()) + len(self.returns)
 
-    def family(self, owner: str | None) -> set[str | None]:
-        """The class, its in-file bases and subclasses; every class for code outside one (legacy: any `self`)."""
-        if owner not in self._families:
-            if owner is None or owner not in self.classes:
-                self._families[owner] = set(self.classes) | {None}
-            else:
-                out, todo = {owner}, [owner]
-                while todo:
-                    c = todo.pop()
-                    related = set(self.classes[c].bases) & set(self.classes)
-                    related |= {n for n, k in self.classes.items() if c in k.bases}
-                    todo += sorted(related - out)
-                    out |= related
-                self._families[owner] = out
-        return self._families[owner]
+    def family(self, owner: str | None) -> int | None:
+        """The family of a class: it, its in-file bases and subclasses, theirs, and so on."""
+        return self._family.get(owner) if owner is not None else None
 
-    def _relatives(self, owners: set[str | None]) -> list[str | None]:
-        """Each class first, then its relatives (a method is looked up in the class before its family)."""
-        return [o for f in sorted(owners, key=str) for o in [f] + sorted(self.family(f) - {f}, key=str)]
+    def _families_of(self, owners: set[str | None], store: dict) -> list[int | None]:
+        """Where to look a name up: the owners' families and code outside any class, or everywhere for code
+        outside a class (legacy: any `self`)."""
+        keys = {self.family(o) for o in owners}
+        return list(store) if None in keys else sorted(keys) + [None]
 
     def attr(self, owners: set[str | None], name: str) -> str | None:
-        return next((self.attrs[o][name] for o in self._relatives(owners) if name in self.attrs.get(o, {})), None)
+        return next((self.attrs[k][name] for k in self._families_of(owners, self.attrs)
+                     if name in self.attrs.get(k, {})), None)
+
+    def instance(self, owners: set[str | None], name: str) -> set[str | None]:
+        return {c for k in self._families_of(owners, self.instances) for c in self.instances.get(k, {}).get(name, ())}
+
+    def kwargs_attr(self, owner: str | None) -> set[str]:
+        return {a for k in self._families_of({owner}, self.kwargs_attrs) for a in self.kwargs_attrs.get(k, ())}
 
     def method(self, owners: set[str | None], name: str) -> _Scope | None:
-        return next((self.classes[o].methods[name] for o in self._relatives(owners)
-                     if o in self.classes and name in self.classes[o].methods), None)
+        """The class's own method, else one of its family's."""
+        own = next((self.classes[o].methods[name] for o in sorted(owners, key=str)
+                    if o in self.classes and name in self.classes[o].methods), None)
+        return own or next((self._methods[k][name] for k in sorted({self.family(o) for o in owners} - {None})
+                            if name in self._methods.get(k, {})), None)
 
     def classes_of(self, node: ast.AST, scope: _Scope, depth: int = 0) -> set[str | None]:
         """The in-file classes an expression is an object of: `self`, an attribute or a local holding one
@@ -150,7 +156,7 @@ class _Holders:
             return set()
         if isinstance(node, ast.Attribute) and depth < 8:
             owners = self.classes_of(node.value, scope, depth + 1)
-            return {c for o in owners for f in self.family(o) for c in self.instances.get(f, {}).get(node.attr, ())}
+            return self.instance(owners, node.attr) if owners else set()
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.classes:
             return {node.func.id}
         return set()
@@ -176,6 +182,29 @@ class _Holders:
             if target is not None:
                 return target, 0 if "staticmethod" in target.decorators() else 1, None
         return None, 0, None
+
+
+def _families(classes: dict[str, _Class]) -> dict[str, int]:
+    """Each class's family number: classes related by in-file inheritance, in any direction, share one
+    (one pass over the classes, so a file of thousands of classes stays linear)."""
+    related: dict[str, set[str]] = {name: set() for name in classes}
+    for name, c in classes.items():
+        for base in c.bases:
+            if base in classes and base != name:
+                related[name].add(base)
+                related[base].add(name)
+    family: dict[str, int] = {}
+    numbers = itertools.count()
+    for name in sorted(classes):
+        if name in family:
+            continue
+        number, todo = next(numbers), [name]
+        while todo:
+            c = todo.pop()
+            if c not in family:
+                family[c] = number
+                todo += related[c] - family.keys()
+    return family
 
 
 def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
@@ -228,7 +257,7 @@ def is_mapping(node: ast.AST, holders: _Holders, scope: _Scope, depth: int = 0) 
     if isinstance(node, ast.Attribute):
         owners = holders.classes_of(node.value, scope)
         return holders.attr(owners, node.attr) if owners else None
-    kwargs_attrs = {a for o in holders.family(scope.owner) for a in holders.kwargs_attrs.get(o, ())}
+    kwargs_attrs = holders.kwargs_attr(scope.owner)
     if _is_kwargs_secrets(node, scope.kwargs, kwargs_attrs):
         return "mapping"
     if isinstance(node, ast.Name):
@@ -266,11 +295,11 @@ def _bind_target(holders: _Holders, scope: _Scope, target: ast.AST, via: str | N
         owners = holders.classes_of(target.value, scope)
         for owner in owners:
             if via:
-                holders.attrs.setdefault(owner, {}).setdefault(target.attr, via)
+                holders.attrs.setdefault(holders.family(owner), {}).setdefault(target.attr, via)
             if classes:
-                holders.instances.setdefault(owner, {}).setdefault(target.attr, set()).update(classes)
+                holders.instances.setdefault(holders.family(owner), {}).setdefault(target.attr, set()).update(classes)
             if kwargs and isinstance(target.value, ast.Name) and target.value.id == "self":
-                holders.kwargs_attrs.setdefault(owner, set()).add(target.attr)
+                holders.kwargs_attrs.setdefault(holders.family(owner), set()).add(target.attr)
 
 
 def _pass_arguments(holders: _Holders, scope: _Scope, call: ast.Call) -> None:
@@ -302,9 +331,9 @@ def _pass_arguments(holders: _Holders, scope: _Scope, call: ast.Call) -> None:
 
 def _bind_field(holders: _Holders, cls: str, name: str, via: str | None, classes: set[str | None]) -> None:
     if via:
-        holders.attrs.setdefault(cls, {}).setdefault(name, via)
+        holders.attrs.setdefault(holders.family(cls), {}).setdefault(name, via)
     if classes:
-        holders.instances.setdefault(cls, {}).setdefault(name, set()).update(classes)
+        holders.instances.setdefault(holders.family(cls), {}).setdefault(name, set()).update(classes)
 
 
 def _bind(holders: _Holders, scope: _Scope) -> None:
@@ -324,7 +353,7 @@ def _bind(holders: _Holders, scope: _Scope) -> None:
             if via:
                 holders.returns.setdefault(id(scope.func), via)
                 if scope.decorators() & {"property", "cached_property"}:  # self.secrets -> the mapping
-                    holders.attrs.setdefault(scope.owner, {}).setdefault(scope.func.name, via)
+                    holders.attrs.setdefault(holders.family(scope.owner), {}).setdefault(scope.func.name, via)
 
 
 def _scopes(tree: ast.Module) -> tuple[list[_Scope], dict[int, ast.AST], dict[str, _Class]]:
