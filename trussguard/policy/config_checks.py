@@ -540,8 +540,11 @@ def undeclared_secret_in_start_command(ctx: ConfigContext) -> Iterator[PolicyHit
                         f"`{name}` in Baseten")
 
 
+# NAME= / export NAME= / NAME+= (group 1), or `read [-r] NAME...` (group 2)
+_VARIABLE_SET = re.compile(r"(?<![\w$./-])([A-Za-z_]\w*)\+?="
+                           r"|\bread\s+(?:-\w+\s+)*([A-Za-z_]\w*(?:[ \t]+[A-Za-z_]\w*)*)")
+# $NAME / ${NAME} / ${NAME:-default} (a `$$` is an escaped dollar)
 _VARIABLE_USE = re.compile(r"(?<!\$)\$(?:\{(?P<braced>[A-Za-z_]\w*)(?:(?P<op>:?[-=?+])|\})|(?P<bare>[A-Za-z_]\w*))")
-_VARIABLE_SET = re.compile(r"(?<![\w$./-])([A-Za-z_]\w*)\+?=|\bread\s+(?:-\w+\s+)*([A-Za-z_]\w*(?:[ \t]+[A-Za-z_]\w*)*)")
 _SOURCES = re.compile(r"(?:^|[\s;&|('\"])(?:source|\.)[ \t]+[^\s;&|]")
 _HF_WORDS = frozenset({"HF", "HUGGING", "HUGGINGFACE"})
 

@@ -83,8 +83,7 @@ class _Scope:
 
 @dataclass
 class _Class:
-    node: ast.ClassDef
-    bases: list[str]
+    bases: list[str]  # the names of its bases
     methods: dict[str, _Scope] = field(default_factory=dict)
     fields: list[str] = field(default_factory=list)  # annotated class-level names: dataclass / pydantic fields
 
@@ -97,8 +96,8 @@ class _Holders:
     object's `config` field holding the mapping does not make every `self.config` of the file a holder.
     """
 
-    def __init__(self, classes: dict[str, _Class], module: _Scope):
-        self.classes, self.module = classes, module
+    def __init__(self, classes: dict[str, _Class]):
+        self.classes = classes
         # what holds the mapping, by family (None: code outside any class, seen from everywhere)
         self.attrs: dict[int | None, dict[str, str]] = {}  # attribute -> via
         self.instances: dict[int | None, dict[str, set[str]]] = {}  # attribute -> classes of the object it holds
@@ -371,8 +370,8 @@ def _scopes(tree: ast.Module) -> tuple[list[_Scope], dict[int, ast.AST], dict[st
             parents[id(child)] = node
             scope.nodes.append(child)
             if isinstance(child, ast.ClassDef):
-                classes.setdefault(child.name, _Class(child, [b.id if isinstance(b, ast.Name) else
-                                                              getattr(b, "attr", "") for b in child.bases]))
+                classes.setdefault(child.name, _Class([b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")
+                                                       for b in child.bases]))
                 classes[child.name].fields += [s.target.id for s in child.body if isinstance(s, ast.AnnAssign)
                                                and isinstance(s.target, ast.Name)]
                 stack.append((child, child.name, scope))
@@ -412,7 +411,7 @@ class SecretsUse:
 def analyse(tree: ast.Module) -> SecretsUse:
     """The holders of the mapping (to a fixed point: an attribute may feed a local elsewhere) and its reads."""
     scopes, parents, classes = _scopes(tree)
-    holders = _Holders(classes, scopes[0])
+    holders = _Holders(classes)
     for _ in range(8):
         before = (holders.size(), sum(len(s.names) + len(s.kwargs) + sum(map(len, s.instances.values()))
                                       for s in scopes))
