@@ -147,6 +147,49 @@ def test_a_closure_and_a_module_function_are_helpers_too(truss_tree):
     assert found == {13: "anthropic_api_key", 14: "replicate_api_token"}
 
 
+def test_a_helper_inherited_from_a_base_class_of_the_file(truss_tree):
+    found = undeclared(scan(truss_tree, '''
+        class SecretsMixin:
+            def _secret(self, name):
+                return self._secrets[name]
+
+
+        class Model(SecretsMixin):
+            def __init__(self, **kwargs):
+                self._secrets = kwargs["secrets"]
+
+            async def load(self):
+                self.key = self._secret("elevenlabs_api_key")
+                self.hf = self._secret("hf_access_token")
+        '''))
+    assert found == {11: "elevenlabs_api_key"}
+
+
+def test_a_chainlet_helper_is_checked_against_its_secret_keys(tmp_path):
+    source = dedent('''
+        import truss_chains as chains
+
+
+        class Generate(chains.ChainletBase):
+            remote_config = chains.RemoteConfig(assets=chains.Assets(secret_keys=["hf_access_token"]))
+
+            def __init__(self, context=chains.depends_context()):
+                self._context = context
+
+            def _secret(self, name):
+                return self._context.secrets[name]
+
+            async def run_remote(self, prompt: str) -> str:
+                self.openai = self._secret("openai_api_key")
+                self.hf = self._secret("hf_access_token")
+                return prompt
+        ''')
+    (tmp_path / "chain").mkdir()
+    (tmp_path / "chain" / "chain.py").write_text(source)
+    findings = scan_tree(ScanConfig(paths=(tmp_path / "chain",), cache_dir=None)).findings
+    assert [(f.line, f.message.split("`")[3]) for f in findings if f.check == "TG211"] == [(14, "openai_api_key")]
+
+
 # --------------------------------------------------------------------------- the mapping handed to objects
 
 

@@ -688,7 +688,7 @@ def chains_undeclared_secret_key(ctx: CodeContext) -> Iterator[PolicyHit]:
             continue
         for read in reads:
             if read.owner != cls.name or read.via != "context" or read.how not in ("subscript", "get", "in") \
-                    or read.name == CHAIN_API_KEY or read.name in keys:
+                    or read.name == CHAIN_API_KEY or read.name in keys or read.followed:  # a helper: its calls
                 continue
             if read.name is None:
                 yield PolicyHit("TG211", ctx.path, read.line, read.column,
