@@ -19,8 +19,8 @@ from trussguard.engine.heuristics import AUTH_SCHEME as _AUTH_SCHEME
 from trussguard.engine.heuristics import identifier_words, is_literal_credential, is_secret_name
 from trussguard.policy.context import CodeContext
 from trussguard.policy.python_literals import CHAINS_KINDS, Site, dotted, is_environ, literal_sites
-from trussguard.policy.python_secrets import CHAIN_API_KEY, SecretRead, SecretsUse, analysed, imports_chains, \
-    secret_echoes
+from trussguard.policy.python_secrets import CHAIN_API_KEY, WHOLE_MAPPING, SecretRead, SecretsUse, analysed, \
+    imports_chains, secret_echoes
 from trussguard.policy.registry import PolicyHit, check
 from trussguard.types import Match, Severity
 
@@ -457,6 +457,9 @@ def secret_read_from_environment(ctx: CodeContext) -> Iterator[PolicyHit]:
 
 
 def _echo_fix(sink: str, secret: str) -> str:
+    if secret == WHOLE_MAPPING:
+        return ("never print, log, raise or return the secrets mapping (locally it is a plain dict of every value); "
+                "read the names you need by name and log at most that they are set")
     name = f"`{secret}`" if secret != "a secret" else "the secret"
     if sink in ("printed", "logged"):
         return (f"never print or log the value of {name}; log at most that it is set "
@@ -473,8 +476,11 @@ def secret_echoed(ctx: CodeContext) -> Iterator[PolicyHit]:
     A value read from the secrets mapping (`self._secrets["..."]`, `context.secrets["..."]`) that reaches a
     `print(...)`, a logging call, an exception message, a response object, or the return value of
     `predict` (and `preprocess`, `postprocess`, `run_remote`, `chat_completions`, `completions`, `__call__`).
-    The value is followed through assignments, `self` attributes, f-strings, concatenation, `.format` and
-    `str()`; passing it to a client (`token=...`, `headers=...`) is fine.
+    The value is followed through assignments, `self` attributes, f-strings, concatenation, `.format`,
+    `str()` and `json.dumps()`, and out of the helpers and properties that return it (`self._secret("x")`,
+    `self.token`); passing it to a client (`token=...`, `headers=...`) is fine. The whole mapping shown is
+    an echo too: `print(self._secrets)`, `logger.info("%s", secrets)`, an f-string of it, `dict(...)`,
+    `.items()` or `.values()` of it logged (its names alone, `.keys()` or `len()`, are not).
 
     ## Why it matters
     Deployment logs are shown in the Baseten UI and kept by log pipelines; responses go to every caller.
@@ -496,8 +502,10 @@ def secret_echoed(ctx: CodeContext) -> Iterator[PolicyHit]:
         return
     for echo in secret_echoes(ctx.tree, _facts(ctx).use):
         name = f"`{echo.secret}`" if echo.secret != "a secret" else "a secret"
-        yield PolicyHit("TG206", ctx.path, echo.node.lineno, echo.node.col_offset + 1,
-                        f"the value of the secret {name} is {echo.sink}", _echo_fix(echo.sink, echo.secret))
+        message = f"the whole secrets mapping (every secret's value) is {echo.sink}" \
+            if echo.secret == WHOLE_MAPPING else f"the value of the secret {name} is {echo.sink}"
+        yield PolicyHit("TG206", ctx.path, echo.node.lineno, echo.node.col_offset + 1, message,
+                        _echo_fix(echo.sink, echo.secret))
 
 
 def _unsafe_read(ctx: CodeContext, read: SecretRead) -> tuple[str, str]:
@@ -531,7 +539,8 @@ def unsafe_secrets_access(ctx: CodeContext) -> Iterator[PolicyHit]:
     Reads of the secrets mapping that behave differently on Baseten than locally: `.get(name, default)`
     or `.get(name)`, `name in secrets` used as an optional check, iterating the mapping (`for`, `dict(...)`,
     `.items()`), and touching the private `_base_secrets`. A truthiness test (`if self._secrets and ...`)
-    is fine.
+    is fine. A helper that reads with the name it is given (`def _secret(self, name): return
+    self._secrets.get(name)`) is reported once, in the helper, not at each call.
 
     ## Why it matters
     On Baseten the mapping is a `Secrets` resolver, not a dict: `.get()` and `in` raise `SecretNotFound`
@@ -554,7 +563,7 @@ def unsafe_secrets_access(ctx: CodeContext) -> Iterator[PolicyHit]:
     if ctx.tree is None or (ctx.truss is None and not _facts(ctx).chains):
         return  # a client script or a lone file may use a plain dict named `secrets`
     for read in _facts(ctx).use.reads:
-        if read.how in ("get", "in", "iterate", "private"):
+        if read.how in ("get", "in", "iterate", "private") and read.through is None:  # a helper's: reported in it
             message, fix = _unsafe_read(ctx, read)
             yield PolicyHit("TG209", ctx.path, read.line, read.column, message, fix)
 
@@ -679,7 +688,7 @@ def chains_undeclared_secret_key(ctx: CodeContext) -> Iterator[PolicyHit]:
             continue
         for read in reads:
             if read.owner != cls.name or read.via != "context" or read.how not in ("subscript", "get", "in") \
-                    or read.name == CHAIN_API_KEY or read.name in keys:
+                    or read.name == CHAIN_API_KEY or read.name in keys or read.followed:  # a helper: its calls
                 continue
             if read.name is None:
                 yield PolicyHit("TG211", ctx.path, read.line, read.column,

@@ -6,8 +6,9 @@ import posixpath
 import re
 from typing import Iterator
 
+from trussguard.engine.schema import SECRET_NAME
 from trussguard.policy import yaml_nodes
-from trussguard.policy.config_checks import CHAINS_DUMMY
+from trussguard.policy.config_checks import CHAINS_DUMMY, _looks_random
 from trussguard.policy.context import ProjectContext
 from trussguard.policy.python_secrets import CHAIN_API_KEY, analysed, imports_chains
 from trussguard.policy.registry import PolicyHit, check
@@ -30,12 +31,22 @@ def undeclared_secret_read(ctx: ProjectContext) -> Iterator[PolicyHit]:
     `s._base_secrets.get("x")`, also as `not in` with an early `return`), are skipped (they never run
     undeclared); a read guarded by a test of the same name on the mapping (`if "x" in self._secrets`,
     `if self._secrets.get("x")`) is reported once, on the test (which raises first on Baseten); Chains reads
-    of `context.secrets` are skipped too (TG211 checks those against `secret_keys`).
+    of `context.secrets` are skipped too (TG211 checks those against `secret_keys`). The mapping is followed
+    within a file: locals and attributes holding it, objects it is handed to (a settings dataclass or
+    pydantic-style class, a client wrapper), properties and functions returning it, `getattr(self, "_secrets")`
+    and `**kwargs`; a helper that reads it with its parameter (`def _secret(self, name): return
+    self._secrets[name]`) is reported at each call, by the literal name passed (`self._secret("openai_api_key")`).
+
+    Also, at medium severity, a `runtime_secret_name` that config.yaml sets explicitly (`model_cache`,
+    `trt_llm.build.checkpoint_repository`) to a name it does not declare. An entry without the key (a public
+    repository, or one relying on the `hf_access_token` default) is not reported.
 
     ## Why it matters
     On Baseten the mapping raises `SecretNotFound` for any name that is not declared, usually in
     `load()`, so the deployment never becomes ready. Locally the mapping is a plain dict and the same
-    code may seem to work, which hides the bug until deploy.
+    code may seem to work, which hides the bug until deploy. The weights of a `model_cache` entry are
+    downloaded with the file `/secrets/<runtime_secret_name>`; nothing guarantees the platform mounts it
+    for a name `secrets:` does not declare, and without it a gated repository fails to download.
 
     ## Example
     ```yaml
@@ -56,14 +67,21 @@ def undeclared_secret_read(ctx: ProjectContext) -> Iterator[PolicyHit]:
     declared = ctx.truss.declared
     for path, tree in sorted(ctx.code.items()):
         chains = b"truss_chains" in ctx.texts.get(path, b"truss_chains") and imports_chains(tree)
+        seen = set()
         for read in analysed(tree).reads:
-            if read.how in ("iterate", "private") or (chains and (read.via == "context" or read.name == CHAIN_API_KEY)):
+            if read.how in ("iterate", "private") or read.followed \
+                    or (chains and (read.via == "context" or read.name == CHAIN_API_KEY)):
                 continue
+            if (read.line, read.column, read.name) in seen:
+                continue
+            seen.add((read.line, read.column, read.name))
             if read.guard in ("private", "tested") or (read.guard == "truthy" and not declared):
                 continue
+            through = f" through `{read.through}()`" if read.through else ""
             if read.name is None:
                 yield PolicyHit("TG207", path, read.line, read.column,
-                                "reads the secrets mapping with a key that is not a literal, so it cannot be checked",
+                                f"reads the secrets mapping{through} with a key that is not a literal, so it cannot be "
+                                f"checked",
                                 "read each secret with a literal name declared under `secrets:` in config.yaml")
             elif read.name not in declared:
                 near = ctx.truss.secret_name(read.name)  # `hf_token` declared, `hf_access_token` read: a misspelling
@@ -73,7 +91,37 @@ def undeclared_secret_read(ctx: ProjectContext) -> Iterator[PolicyHit]:
                        f"declare `{read.name}: null` under `secrets:` in {ctx.truss.config_path} and create "
                        f"the workspace secret `{read.name}` in Baseten")
                 yield PolicyHit("TG207", path, read.line, read.column,
-                                f"reads the secret `{read.name}`, which config.yaml does not declare", fix)
+                                f"reads the secret `{read.name}`{through}, which config.yaml does not declare", fix)
+    yield from _undeclared_runtime_secret_names(ctx)
+
+
+def _runtime_secret_names(doc) -> Iterator[tuple[str, yaml_nodes.Scalar]]:
+    """(field, value) of every `runtime_secret_name` config.yaml sets explicitly (an absent key is not listed)."""
+    get = yaml_nodes.get
+    for key in ("model_cache", "hf_cache"):
+        for i, entry in enumerate(yaml_nodes.elements(get(doc, key))):
+            yield f"{key}[{i}].runtime_secret_name", yaml_nodes.scalar(get(entry, "runtime_secret_name"))
+    build = get(doc, "trt_llm", "build")
+    for label in (("checkpoint_repository",), ("speculator", "checkpoint_repository")):
+        yield (f"trt_llm.build.{'.'.join(label)}.runtime_secret_name",
+               yaml_nodes.scalar(get(build, *label, "runtime_secret_name")))
+
+
+def _undeclared_runtime_secret_names(ctx: ProjectContext) -> Iterator[PolicyHit]:
+    """Explicit `runtime_secret_name`s that `secrets:` does not declare. Medium: truss-transfer also falls back
+    to `HF_TOKEN`, and a public repository downloads without any token."""
+    for label, value in _runtime_secret_names(ctx.truss.doc):
+        name = value.value if value is not None else None
+        if not name or name in ctx.truss.declared or not SECRET_NAME.match(name) or _looks_random(name):
+            continue  # absent, declared, or a credential pasted into the NAME field (TG111)
+        near = ctx.truss.secret_name(name)
+        fix = (f"set `runtime_secret_name: {near}` (the name declared under `secrets:`), or declare `{name}: null`"
+               if near != name else
+               f"declare `{name}: null` under `secrets:` in {posixpath.basename(ctx.truss.config_path)} and create the "
+               f"workspace secret `{name}` in Baseten, or drop `runtime_secret_name` if the repository is public")
+        yield PolicyHit("TG207", ctx.truss.config_path, value.line, value.column,
+                        f"`{label}` names the secret `{name}`, which config.yaml does not declare", fix,
+                        severity=Severity.MEDIUM)
 
 
 def _read_hint(ctx: ProjectContext, name: str) -> str:
@@ -130,7 +178,7 @@ def _code_names(ctx: ProjectContext) -> set[str] | None:
     names: set[str] = set()
     for tree in ctx.code.values():
         for read in analysed(tree).reads:
-            if read.name is None and read.how in ("subscript", "get", "in"):
+            if read.name is None and read.how in ("subscript", "get", "in") and not read.followed:
                 return None
             names.add(read.name)
     unparsed = [p for p in ctx.texts if p.endswith(".py") and p not in ctx.code]

@@ -4,14 +4,22 @@ The mapping arrives as the ``secrets`` constructor argument (``kwargs["secrets"]
 ``kwargs.get("secrets")`` or a ``secrets`` parameter), is usually kept as an attribute
 (``self._secrets``), and in Chains is ``context.secrets``. A read is a subscript, a
 ``.get(...)`` or an ``in`` test on one of those; iterating the mapping and touching its private
-``_base_secrets`` are reads too (both misbehave on Baseten, 2.2). ``secret_echoes`` follows the
-values read (through assignments, ``self`` attributes, f-strings, concatenation, ``.format`` and
-``str()``) to the places that would print, log, raise or return them.
+``_base_secrets`` are reads too (both misbehave on Baseten, 2.2).
+
+Engineers hand the mapping on, so within a file it is followed (``_Holders``) through locals,
+attributes, ``getattr``, objects of the file's classes it is given (constructor parameters,
+dataclass and pydantic-style fields), properties and functions returning it, and ``**kwargs``. A
+helper that reads it with its own parameter (``def _secret(self, name): return self._secrets[name]``)
+makes each of its calls a read of the literal passed (``_helper_calls``). ``secret_echoes`` follows the
+values read (through assignments, ``self`` attributes, f-strings, concatenation, ``.format``,
+``str()``, and out of helpers and properties) to the places that would print, log, raise or return
+them; the whole mapping shown is an echo too.
 """
 
 from __future__ import annotations
 
 import ast
+import itertools
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -34,28 +42,168 @@ class SecretRead:
     # "tested" (under `if "x" in self._secrets` / `.get("x")`: the test itself is the read to report)
     guard: str | None = None
     node: ast.AST | None = field(default=None, compare=False, repr=False)
+    # a call of a helper that reads the mapping with the key it is given (`self._secret("x")`): the helper's name
+    through: str | None = None
+    # the helper's own read with its key parameter (`self._secrets[name]`): its call sites carry the names
+    followed: bool = False
 
 
 @dataclass
 class _Scope:
     func: ast.AST  # a function, or the module
     owner: str | None  # enclosing class name
-    names: set[str]  # local names bound to the mapping
-    kwargs: set[str]  # the **kwargs parameter name
+    names: dict[str, str]  # local names bound to the mapping -> "mapping" or "context"
+    kwargs: set[str]  # the **kwargs parameter name (and locals bound to it)
     parent: "_Scope | None" = None  # the enclosing function: its names are visible here
     nodes: list[ast.AST] = field(default_factory=list)  # its own nodes (not those of nested functions)
+    instances: dict[str, set[str]] = field(default_factory=dict)  # local names holding an object of a file's class
+    functions: dict[str, "_Scope"] = field(default_factory=dict)  # functions defined directly in it, by name
+
+    @property
+    def params(self) -> list[ast.arg]:
+        """Positional parameters in order, then keyword-only ones."""
+        args = getattr(self.func, "args", None)
+        return [] if args is None else args.posonlyargs + args.args + args.kwonlyargs
+
+    def default(self, param: str) -> ast.AST | None:
+        args = self.func.args
+        positional = args.posonlyargs + args.args
+        pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+        return next((d for a, d in pairs if a.arg == param), None)
+
+    def decorators(self) -> set[str]:
+        return {(d.attr if isinstance(d, ast.Attribute) else d.id if isinstance(d, ast.Name) else "")
+                for d in getattr(self.func, "decorator_list", [])}
+
+    def reassigns(self, name: str) -> bool:
+        """The function rebinds ``name`` (then a parameter no longer holds the caller's argument)."""
+        return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in self.nodes)
 
 
 @dataclass
-class SecretsUse:
-    """The mapping's holders in one file and every read of it."""
+class _Class:
+    bases: list[str]  # the names of its bases
+    methods: dict[str, _Scope] = field(default_factory=dict)
+    fields: list[str] = field(default_factory=list)  # annotated class-level names: dataclass / pydantic fields
 
-    attrs: set[str]  # self.<attr> holding the mapping
-    scopes: list[_Scope]
-    reads: list[SecretRead]
 
-    def read_at(self, node: ast.AST, scope: _Scope) -> SecretRead | None:
-        return _read_of(node, self.attrs, scope)
+class _Holders:
+    """Who holds the mapping in one file, followed through assignments, attributes, constructor and call
+    arguments (dataclass and pydantic fields included), properties, and functions that return it.
+
+    An attribute belongs to a class and its in-file relatives (bases and subclasses), so a settings
+    object's `config` field holding the mapping does not make every `self.config` of the file a holder.
+    """
+
+    def __init__(self, classes: dict[str, _Class]):
+        self.classes = classes
+        # what holds the mapping, by family (None: code outside any class, seen from everywhere)
+        self.attrs: dict[int | None, dict[str, str]] = {}  # attribute -> via
+        self.instances: dict[int | None, dict[str, set[str]]] = {}  # attribute -> classes of the object it holds
+        self.kwargs_attrs: dict[int | None, set[str]] = {}  # attributes holding **kwargs
+        self.returns: dict[int, str] = {}  # id(function) -> via, for functions returning the mapping
+        self._family = _families(classes)
+        self._methods: dict[int, dict[str, _Scope]] = {}  # a family's methods, the first class by name winning
+        for name in sorted(classes):
+            for method, scope in classes[name].methods.items():
+                self._methods.setdefault(self._family[name], {}).setdefault(method, scope)
+
+    def size(self) -> int:
+        return sum(len(a) for a in self.attrs.values()) + sum(len(c) for i in self.instances.values()
+                                                             for c in i.values()) \
+            + sum(len(k) for k in self.kwargs_attrs.values()) + len(self.returns)
+
+    def family(self, owner: str | None) -> int | None:
+        """The family of a class: it, its in-file bases and subclasses, theirs, and so on."""
+        return self._family.get(owner) if owner is not None else None
+
+    def _families_of(self, owners: set[str | None], store: dict) -> list[int | None]:
+        """Where to look a name up: the owners' families and code outside any class, or everywhere for code
+        outside a class (legacy: any `self`)."""
+        keys = {self.family(o) for o in owners}
+        return list(store) if None in keys else sorted(keys) + [None]
+
+    def attr(self, owners: set[str | None], name: str) -> str | None:
+        return next((self.attrs[k][name] for k in self._families_of(owners, self.attrs)
+                     if name in self.attrs.get(k, {})), None)
+
+    def instance(self, owners: set[str | None], name: str) -> set[str | None]:
+        return {c for k in self._families_of(owners, self.instances) for c in self.instances.get(k, {}).get(name, ())}
+
+    def kwargs_attr(self, owner: str | None) -> set[str]:
+        return {a for k in self._families_of({owner}, self.kwargs_attrs) for a in self.kwargs_attrs.get(k, ())}
+
+    def method(self, owners: set[str | None], name: str) -> _Scope | None:
+        """The class's own method, else one of its family's."""
+        own = next((self.classes[o].methods[name] for o in sorted(owners, key=str)
+                    if o in self.classes and name in self.classes[o].methods), None)
+        return own or next((self._methods[k][name] for k in sorted({self.family(o) for o in owners} - {None})
+                            if name in self._methods.get(k, {})), None)
+
+    def classes_of(self, node: ast.AST, scope: _Scope, depth: int = 0) -> set[str | None]:
+        """The in-file classes an expression is an object of: `self`, an attribute or a local holding one
+        (attribute chains are followed 8 deep: `self.a.b.c`, not a hostile `x.a.a.a...` of thousands)."""
+        if isinstance(node, ast.Name) and node.id in ("self", "cls"):
+            return {scope.owner}
+        if isinstance(node, ast.Name):
+            s: _Scope | None = scope
+            while s is not None:
+                if node.id in s.instances:
+                    return s.instances[node.id]
+                s = s.parent
+            return set()
+        if isinstance(node, ast.Attribute) and depth < 8:
+            owners = self.classes_of(node.value, scope, depth + 1)
+            return self.instance(owners, node.attr) if owners else set()
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.classes:
+            return {node.func.id}
+        return set()
+
+    def callee(self, call: ast.Call, scope: _Scope) -> tuple[_Scope | None, int, str | None]:
+        """(function scope, parameters to skip, class constructed) of a call to a function or class of this file."""
+        func = call.func
+        if isinstance(func, ast.Name):
+            s: _Scope | None = scope
+            while s is not None:
+                if func.id in s.functions:
+                    return s.functions[func.id], 0, None
+                s = s.parent
+            name = scope.owner if func.id == "cls" else func.id
+            if name in self.classes:
+                init = self.method({name}, "__init__")
+                return init, 1, name
+            return None, 0, None
+        if isinstance(func, ast.Attribute):
+            owners = {func.value.id} if isinstance(func.value, ast.Name) and func.value.id in self.classes \
+                else self.classes_of(func.value, scope)
+            target = self.method(owners, func.attr) if owners else None
+            if target is not None:
+                return target, 0 if "staticmethod" in target.decorators() else 1, None
+        return None, 0, None
+
+
+def _families(classes: dict[str, _Class]) -> dict[str, int]:
+    """Each class's family number: classes related by in-file inheritance, in any direction, share one
+    (one pass over the classes, so a file of thousands of classes stays linear)."""
+    related: dict[str, set[str]] = {name: set() for name in classes}
+    for name, c in classes.items():
+        for base in c.bases:
+            if base in classes and base != name:
+                related[name].add(base)
+                related[base].add(name)
+    family: dict[str, int] = {}
+    numbers = itertools.count()
+    for name in sorted(classes):
+        if name in family:
+            continue
+        number, todo = next(numbers), [name]
+        while todo:
+            c = todo.pop()
+            if c not in family:
+                family[c] = number
+                todo += related[c] - family.keys()
+    return family
 
 
 def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
@@ -68,12 +216,17 @@ def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
             stack.extend(ast.iter_child_nodes(node))
 
 
-def _is_kwargs_secrets(node: ast.AST, kwargs_names: set[str]) -> bool:
-    """``kwargs["secrets"]`` or ``kwargs.get("secrets")``."""
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in kwargs_names:
+def _is_kwargs_secrets(node: ast.AST, kwargs_names: set[str], kwargs_attrs: set[str] = frozenset()) -> bool:
+    """``kwargs["secrets"]`` or ``kwargs.get("secrets")`` (also through ``self._kwargs = kwargs``)."""
+    def holder(n: ast.AST) -> bool:
+        n = _plain(n)
+        return isinstance(n, ast.Name) and n.id in kwargs_names or isinstance(n, ast.Attribute) \
+            and isinstance(n.value, ast.Name) and n.value.id == "self" and n.attr in kwargs_attrs
+
+    if isinstance(node, ast.Subscript) and holder(node.value):
         return isinstance(node.slice, ast.Constant) and node.slice.value == "secrets"
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
-            and isinstance(node.func.value, ast.Name) and node.func.value.id in kwargs_names and node.args:
+            and holder(node.func.value) and node.args:
         return isinstance(node.args[0], ast.Constant) and node.args[0].value == "secrets"
     return False
 
@@ -88,43 +241,128 @@ def is_context_secrets(node: ast.AST) -> bool:
     return isinstance(holder, ast.Name) and holder.id in _CONTEXT_OBJECTS
 
 
-def is_mapping(node: ast.AST, attrs: set[str], names: set[str], kwargs_names: frozenset[str] | set[str] = frozenset(),
-               depth: int = 0) -> bool:
-    """``self._secrets``, a local bound to the mapping, ``kwargs["secrets"]`` or ``context.secrets``."""
+def is_mapping(node: ast.AST, holders: _Holders, scope: _Scope, depth: int = 0) -> str | None:
+    """How ``node`` holds the mapping ("mapping", or "context" for Chains' ``context.secrets``), or None:
+    ``self._secrets``, a local bound to it, ``kwargs["secrets"]``, ``context.secrets``, an attribute of an
+    object of this file that holds it (``self.settings.secrets``, ``getattr(self, "_secrets")``, a
+    property returning it) or a call of a function returning it."""
     if isinstance(node, (ast.BoolOp, ast.IfExp)):  # kwargs.get("secrets") or {}
         parts = node.values if isinstance(node, ast.BoolOp) else [node.body, node.orelse]
-        return depth < 8 and any(is_mapping(p, attrs, names, kwargs_names, depth + 1) for p in parts)
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self" \
-            and node.attr in attrs:
-        return True
-    if is_context_secrets(node) or _is_kwargs_secrets(node, set(kwargs_names)):
-        return True
-    return isinstance(node, ast.Name) and node.id in names
+        return next((v for v in (is_mapping(p, holders, scope, depth + 1) for p in parts) if v), None) \
+            if depth < 8 else None
+    node = _plain(node)
+    if is_context_secrets(node):
+        return "context"
+    if isinstance(node, ast.Attribute):
+        owners = holders.classes_of(node.value, scope)
+        return holders.attr(owners, node.attr) if owners else None
+    kwargs_attrs = holders.kwargs_attr(scope.owner)
+    if _is_kwargs_secrets(node, scope.kwargs, kwargs_attrs):
+        return "mapping"
+    if isinstance(node, ast.Name):
+        return scope.names.get(node.id)
+    if isinstance(node, ast.Call):
+        target = holders.callee(node, scope)[0]
+        return holders.returns.get(id(target.func)) if target is not None else None
+    return None
 
 
-def _bind(scope: _Scope, attrs: set[str]) -> bool:
-    """Adds the names and attributes this scope binds to the mapping; True when something was added."""
-    before = (len(scope.names), len(attrs))
+def _plain(node: ast.AST) -> ast.AST:
+    """``getattr(x, "name")`` (with or without a default) -> ``x.name``."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
+            and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+        return ast.Attribute(node.args[0], node.args[1].value, ast.Load())
+    return node
+
+
+def _targets(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.Assign):
+        return [t for target in node.targets for t in (target.elts if isinstance(target, ast.Tuple) else [target])]
+    return [node.target] if isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None else []
+
+
+def _bind_target(holders: _Holders, scope: _Scope, target: ast.AST, via: str | None, classes: set[str | None],
+                 kwargs: bool) -> None:
+    if isinstance(target, ast.Name):
+        if via:
+            scope.names[target.id] = via
+        if classes:
+            scope.instances.setdefault(target.id, set()).update(classes)
+        if kwargs:
+            scope.kwargs.add(target.id)
+    elif isinstance(target, ast.Attribute):
+        owners = holders.classes_of(target.value, scope)
+        for owner in owners:
+            if via:
+                holders.attrs.setdefault(holders.family(owner), {}).setdefault(target.attr, via)
+            if classes:
+                holders.instances.setdefault(holders.family(owner), {}).setdefault(target.attr, set()).update(classes)
+            if kwargs and isinstance(target.value, ast.Name) and target.value.id == "self":
+                holders.kwargs_attrs.setdefault(holders.family(owner), set()).add(target.attr)
+
+
+def _pass_arguments(holders: _Holders, scope: _Scope, call: ast.Call) -> None:
+    """Arguments that hold the mapping (or an object of this file) bind the callee's parameters, or the
+    fields of a dataclass / pydantic-style class without ``__init__``; ``**kwargs`` carries ``secrets``."""
+    target, skip, cls = holders.callee(call, scope)
+    if target is None and cls is None:
+        return
+    fields = holders.classes[cls].fields if target is None else []
+    params = [a.arg for a in target.params][skip:] if target is not None else fields
+    positional = params[:len(target.func.args.posonlyargs + target.func.args.args) - skip] \
+        if target is not None else fields
+    passed: list[tuple[str, ast.AST]] = list(zip(positional, call.args))
+    passed += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+    for k in call.keywords:  # Client(**kwargs): the constructor's kwargs arrive, `secrets` among them
+        if k.arg is None and isinstance(k.value, ast.Name) and k.value.id in scope.kwargs and "secrets" in params:
+            passed.append(("secrets", ast.Subscript(k.value, ast.Constant("secrets"), ast.Load())))
+    for param, arg in passed:
+        if param not in params:
+            continue
+        via, classes = is_mapping(arg, holders, scope), holders.classes_of(arg, scope)
+        if not via and not classes:
+            continue
+        if target is not None:
+            _bind_target(holders, target, ast.Name(param, ast.Store()), via, classes, False)
+        else:
+            _bind_field(holders, cls, param, via, classes)
+
+
+def _bind_field(holders: _Holders, cls: str, name: str, via: str | None, classes: set[str | None]) -> None:
+    if via:
+        holders.attrs.setdefault(holders.family(cls), {}).setdefault(name, via)
+    if classes:
+        holders.instances.setdefault(holders.family(cls), {}).setdefault(name, set()).update(classes)
+
+
+def _bind(holders: _Holders, scope: _Scope) -> None:
+    """Adds what this scope binds to the mapping (or to objects of the file's classes)."""
     for node in scope.nodes:
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None \
-                and is_mapping(node.value, attrs, scope.names, scope.kwargs):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                        and target.value.id == "self":
-                    attrs.add(target.attr)
-                elif isinstance(target, ast.Name):
-                    scope.names.add(target.id)
-    return (len(scope.names), len(attrs)) != before
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+            value = node.value
+            via, classes = is_mapping(value, holders, scope), holders.classes_of(value, scope)
+            kwargs = isinstance(value, ast.Name) and value.id in scope.kwargs
+            if via or classes or kwargs:
+                for target in _targets(node):
+                    _bind_target(holders, scope, target, via, classes, kwargs)
+        elif isinstance(node, ast.Call):
+            _pass_arguments(holders, scope, node)
+        elif isinstance(node, ast.Return) and node.value is not None and scope.parent is not None:
+            via = is_mapping(node.value, holders, scope)
+            if via:
+                holders.returns.setdefault(id(scope.func), via)
+                if scope.decorators() & {"property", "cached_property"}:  # self.secrets -> the mapping
+                    holders.attrs.setdefault(holders.family(scope.owner), {}).setdefault(scope.func.name, via)
 
 
-def _scopes(tree: ast.Module) -> tuple[list[_Scope], dict[int, ast.AST]]:
-    """The module and every function (enclosing ones first), each with its own nodes, and every node's parent.
+def _scopes(tree: ast.Module) -> tuple[list[_Scope], dict[int, ast.AST], dict[str, _Class]]:
+    """The module and every function (enclosing ones first), each with its own nodes, every node's parent,
+    and the file's classes.
 
     One iterative pass: expressions can nest deeper than the recursion limit.
     """
-    module = _Scope(tree, None, set(), set())
-    out, parents = [module], {}
+    module = _Scope(tree, None, {}, set())
+    out, parents, classes = [module], {}, {}
     stack: list[tuple[ast.AST, str | None, _Scope]] = [(tree, None, module)]
     while stack:
         node, owner, scope = stack.pop()
@@ -132,37 +370,161 @@ def _scopes(tree: ast.Module) -> tuple[list[_Scope], dict[int, ast.AST]]:
             parents[id(child)] = node
             scope.nodes.append(child)
             if isinstance(child, ast.ClassDef):
+                classes.setdefault(child.name, _Class([b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")
+                                                       for b in child.bases]))
+                classes[child.name].fields += [s.target.id for s in child.body if isinstance(s, ast.AnnAssign)
+                                               and isinstance(s.target, ast.Name)]
                 stack.append((child, child.name, scope))
             elif isinstance(child, _SCOPES):
                 params = {a.arg for a in child.args.args + child.args.posonlyargs + child.args.kwonlyargs}
-                inner = _Scope(child, owner, {"secrets"} if "secrets" in params else set(),
+                inner = _Scope(child, owner, {"secrets": "mapping"} if "secrets" in params else {},
                                {child.args.kwarg.arg} if child.args.kwarg else set(), scope)
+                if isinstance(node, ast.ClassDef) and node.name in classes:
+                    classes[node.name].methods.setdefault(child.name, inner)
+                else:
+                    scope.functions.setdefault(child.name, inner)
                 out.append(inner)
                 stack.append((child, owner, inner))
             else:
                 stack.append((child, owner, scope))
-    return out, parents
+    return out, parents, classes
+
+
+@dataclass
+class SecretsUse:
+    """The mapping's holders in one file and every read of it."""
+
+    holders: _Holders
+    scopes: list[_Scope]
+    reads: list[SecretRead]
+    calls: dict[int, SecretRead] = field(default_factory=dict)  # helper calls that read a name, by id(call)
+
+    @property
+    def attrs(self) -> set[str]:
+        """Every attribute holding the mapping, in any class."""
+        return {a for attrs in self.holders.attrs.values() for a in attrs}
+
+    def read_at(self, node: ast.AST, scope: _Scope) -> SecretRead | None:
+        return self.calls.get(id(node)) or _read_of(node, self.holders, scope)
 
 
 def analyse(tree: ast.Module) -> SecretsUse:
     """The holders of the mapping (to a fixed point: an attribute may feed a local elsewhere) and its reads."""
-    attrs: set[str] = set()
-    scopes, parents = _scopes(tree)
+    scopes, parents, classes = _scopes(tree)
+    holders = _Holders(classes)
     for _ in range(8):
+        before = (holders.size(), sum(len(s.names) + len(s.kwargs) + sum(map(len, s.instances.values()))
+                                      for s in scopes))
         for scope in scopes:  # pre-order: an enclosing function comes before its nested ones
             if scope.parent is not None:
-                scope.names |= scope.parent.names
-        if not any([_bind(s, attrs) for s in scopes]):
+                for name, via in scope.parent.names.items():
+                    scope.names.setdefault(name, via)
+            _bind(holders, scope)
+        if before == (holders.size(), sum(len(s.names) + len(s.kwargs) + sum(map(len, s.instances.values()))
+                                          for s in scopes)):
             break
-    reads = []
+    reads, keyed = [], {}
     for scope in scopes:
         for node in scope.nodes:
-            read = _read_of(node, attrs, scope)
+            read = _read_of(node, holders, scope)
             if read is not None:
-                guard = _guard(node, parents, attrs, scope, read.name)
+                guard = _guard(node, parents, holders, scope, read.name)
                 reads.append(SecretRead(read.name, read.line, read.column, read.how, read.via, scope.owner, guard,
                                         node))
-    return SecretsUse(attrs, scopes, sorted(reads, key=lambda r: (r.line, r.column)))
+                key = _key_param(node, read, scope)
+                if key is not None:
+                    keyed.setdefault(id(scope.func), {}).setdefault(key, (read.how, read.via))
+    calls, called = _helper_calls(scopes, holders, parents, keyed)
+    reads = [SecretRead(r.name, r.line, r.column, r.how, r.via, r.owner, r.guard, r.node, followed=True)
+             if _followed(r, parents, keyed, called) else r for r in reads]
+    reads += [r for r, _ in calls.values()]
+    return SecretsUse(holders, scopes, sorted(reads, key=lambda r: (r.line, r.column)),
+                      {k: r for k, (r, _) in calls.items()})
+
+
+def _function_of(node: ast.AST, parents: dict[int, ast.AST]) -> ast.AST | None:
+    while id(node) in parents:
+        node = parents[id(node)]
+        if isinstance(node, _SCOPES):
+            return node
+    return None
+
+
+def _key_node(node: ast.AST, read: SecretRead) -> ast.AST | None:
+    if read.how == "subscript":
+        return node.slice
+    if read.how == "get":
+        return node.args[0] if node.args else None
+    if read.how == "in":
+        return node.left
+    return None
+
+
+def _key_param(node: ast.AST, read: SecretRead, scope: _Scope) -> str | None:
+    """The parameter a helper reads the mapping with (``def _secret(self, name): return self._secrets[name]``)."""
+    key = _key_node(node, read)
+    if read.name is not None or not isinstance(key, ast.Name) or scope.parent is None:
+        return None
+    return key.id if key.id in {a.arg for a in scope.params} and not scope.reassigns(key.id) else None
+
+
+def _followed(read: SecretRead, parents: dict[int, ast.AST], keyed: dict[int, dict[str, tuple[str, str]]],
+              called: set[int]) -> bool:
+    """A helper's read with its key parameter, when the file calls that helper: the call sites are the reads."""
+    key = _key_node(read.node, read) if read.name is None else None
+    func = _function_of(read.node, parents)
+    return isinstance(key, ast.Name) and id(func) in called and key.id in keyed.get(id(func), {})
+
+
+def _argument(call: ast.Call, target: _Scope, skip: int, param: str) -> tuple[bool, ast.AST | None]:
+    """(found, node) of the argument a call passes for ``param`` (its default when the call omits it)."""
+    names = [a.arg for a in target.func.args.posonlyargs + target.func.args.args][skip:]
+    if param in names and names.index(param) < len(call.args):
+        arg = call.args[names.index(param)]
+        return (False, None) if isinstance(arg, ast.Starred) else (True, arg)
+    for k in call.keywords:
+        if k.arg == param:
+            return True, k.value
+        if k.arg is None:
+            return False, None  # **options: cannot tell
+    default = target.default(param)
+    return (True, default) if default is not None else (False, None)
+
+
+def _helper_calls(scopes: list[_Scope], holders: _Holders, parents: dict[int, ast.AST],
+                  keyed: dict[int, dict[str, tuple[str, str]]]) -> tuple[dict[int, tuple[SecretRead, _Scope]],
+                                                                          set[int]]:
+    """The reads made by calling a helper with the key as an argument, one per call site: the literal
+    argument is the name read. A helper that passes its own parameter on to another helper is a helper
+    too (to a fixed point); a call passing anything else reads a key that is not a literal."""
+    sites = [(s, n) for s in scopes for n in s.nodes if isinstance(n, ast.Call)]
+    for _ in range(8):
+        grew = False
+        for scope, call in sites:
+            target, skip, _ = holders.callee(call, scope)
+            for param, (how, via) in keyed.get(id(target.func), {}).items() if target is not None else ():
+                found, arg = _argument(call, target, skip, param)
+                if found and isinstance(arg, ast.Name) and scope.parent is not None \
+                        and arg.id in {a.arg for a in scope.params} and not scope.reassigns(arg.id) \
+                        and arg.id not in keyed.get(id(scope.func), {}):
+                    keyed.setdefault(id(scope.func), {})[arg.id] = (how, via)
+                    grew = True
+        if not grew:
+            break
+    out: dict[int, tuple[SecretRead, _Scope]] = {}
+    called: set[int] = set()
+    for scope, call in sites:
+        target, skip, _ = holders.callee(call, scope)
+        for param, (how, via) in keyed.get(id(target.func), {}).items() if target is not None else ():
+            called.add(id(target.func))
+            found, arg = _argument(call, target, skip, param)
+            if found and isinstance(arg, ast.Name) and arg.id in keyed.get(id(scope.func), {}):
+                continue  # passed on from a helper's own parameter: that helper's call sites read the name
+            name = _literal(arg) if found else None
+            read = SecretRead(name, call.lineno, call.col_offset + 1, how, via, scope.owner,
+                              _guard(call, parents, holders, scope, name), call, through=target.func.name)
+            out.setdefault(id(call), (read, scope))
+    return out, called
 
 
 _ANALYSED: dict[int, tuple[ast.Module, SecretsUse]] = {}
@@ -178,12 +540,12 @@ def analysed(tree: ast.Module) -> SecretsUse:
     return hit[1]
 
 
-def _read_of(node: ast.AST, attrs: set[str], scope: _Scope) -> SecretRead | None:
-    def mapping(n: ast.AST) -> bool:
-        return is_mapping(n, attrs, scope.names, scope.kwargs)
+def _read_of(node: ast.AST, holders: _Holders, scope: _Scope) -> SecretRead | None:
+    def mapping(n: ast.AST) -> str | None:
+        return is_mapping(n, holders, scope)
 
     def read(key: ast.AST | None, how: str, holder: ast.AST) -> SecretRead:
-        via = "context" if is_context_secrets(holder) else "mapping"
+        via = mapping(holder) or "mapping"
         return SecretRead(_literal(key) if key is not None else None, node.lineno, node.col_offset + 1, how, via)
 
     if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and mapping(node.value):
@@ -212,7 +574,7 @@ def _read_of(node: ast.AST, attrs: set[str], scope: _Scope) -> SecretRead | None
     return None
 
 
-def _guard(node: ast.AST, parents: dict[int, ast.AST], attrs: set[str], scope: _Scope,
+def _guard(node: ast.AST, parents: dict[int, ast.AST], holders: _Holders, scope: _Scope,
            name: str | None) -> str | None:
     """How the read is guarded: under a truthiness test of the mapping ("truthy"), a ``_base_secrets`` test
     of its name ("private"), or a test of its name on the mapping itself ("tested": ``if "x" in secrets``,
@@ -241,7 +603,7 @@ def _guard(node: ast.AST, parents: dict[int, ast.AST], attrs: set[str], scope: _
         tests += [t for n in negated for t in _negations(n)]
         for test in tests:
             for part in _conjuncts(test):
-                found = _guard_kind(part, attrs, scope, name)
+                found = _guard_kind(part, holders, scope, name)
                 if found:
                     return found
         child = parent
@@ -281,9 +643,9 @@ def _is_none(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
 
-def _guard_kind(part: ast.AST, attrs: set[str], scope: _Scope, name: str | None) -> str | None:
+def _guard_kind(part: ast.AST, holders: _Holders, scope: _Scope, name: str | None) -> str | None:
     def mapping(n: ast.AST) -> bool:
-        return is_mapping(n, attrs, scope.names, scope.kwargs)
+        return bool(is_mapping(n, holders, scope))
 
     if isinstance(part, ast.Compare) and len(part.ops) == 1 and isinstance(part.ops[0], ast.IsNot) \
             and _is_none(part.comparators[0]):
@@ -359,6 +721,8 @@ PREDICT_LIKE = frozenset({"predict", "preprocess", "postprocess", "run_remote", 
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
 _LOGGERS = frozenset({"logging", "logger", "log", "_logger", "_log", "LOGGER", "LOG"})
 _STRING_CALLS = frozenset({"str", "repr", "format", "bytes"})
+_DUMPS = frozenset({"dumps", "pformat"})  # json.dumps(...), pprint.pformat(...): a string of their argument
+WHOLE_MAPPING = "the secrets mapping"  # Echo.secret when the whole mapping (every value) is shown
 _STRING_METHODS = frozenset({"strip", "lstrip", "rstrip", "upper", "lower", "encode", "decode", "replace", "join",
                              "format", "format_map", "removeprefix", "removesuffix", "casefold", "title"})
 
@@ -375,20 +739,17 @@ class Echo:
 def secret_echoes(tree: ast.Module, use: SecretsUse | None = None) -> list[Echo]:
     """Every place a value read from the mapping is printed, logged, raised, put in a response or returned."""
     use = use or analysed(tree)
-    by_class: dict[str | None, list[_Scope]] = {}
-    for scope in use.scopes[1:]:
-        by_class.setdefault(scope.owner, []).append(scope)
+    tainted: dict[str | None, dict[str, str]] = {scope.owner: {} for scope in use.scopes[1:]}
+    returns: dict[int, str] = {}  # functions (properties, helpers) whose return value carries a secret
+    for _ in range(8):  # self attributes set in one method and read in another; values returned by helpers
+        before = ({o: dict(a) for o, a in tainted.items()}, dict(returns))
+        for scope in use.scopes[1:]:
+            _Flow(use, scope, tainted[scope.owner], None, returns).run(scope.func.body)
+        if before == (tainted, returns):
+            break
     echoes: list[Echo] = []
-    for owner, scopes in by_class.items():
-        tainted_attrs: dict[str, str] = {}
-        for _ in range(8):  # self attributes set in one method and read in another
-            before = dict(tainted_attrs)
-            for scope in scopes:
-                _Flow(use, scope, tainted_attrs, None).run(scope.func.body)
-            if tainted_attrs == before:
-                break
-        for scope in scopes:
-            _Flow(use, scope, tainted_attrs, echoes).run(scope.func.body)
+    for scope in use.scopes[1:]:
+        _Flow(use, scope, tainted[scope.owner], echoes, returns).run(scope.func.body)
     return sorted(set(echoes), key=lambda e: (e.node.lineno, e.node.col_offset))
 
 
@@ -399,8 +760,10 @@ _HEADERS = {ast.If: ("test",), ast.While: ("test",), ast.For: ("iter",), ast.Asy
 class _Flow:
     """One pass over a function in statement order: which names hold a secret, and where they go."""
 
-    def __init__(self, use: SecretsUse, scope: _Scope, attrs: dict[str, str], echoes: list[Echo] | None):
+    def __init__(self, use: SecretsUse, scope: _Scope, attrs: dict[str, str], echoes: list[Echo] | None,
+                 returns: dict[int, str] | None = None):
         self.use, self.scope, self.attrs, self.echoes = use, scope, attrs, echoes
+        self.returns = returns if returns is not None else {}
         self.env: dict[str, str] = {}
         self.predict = getattr(scope.func, "name", "") in PREDICT_LIKE
 
@@ -414,6 +777,8 @@ class _Flow:
         if not hasattr(stmt, "body") and not hasattr(stmt, "cases"):
             self.sinks(stmt)
             self.assign(stmt)
+            if isinstance(stmt, ast.Return) and self.echoes is None and self.taint(stmt.value):
+                self.returns.setdefault(id(self.scope.func), self.taint(stmt.value))
             return
         for name in _HEADERS.get(type(stmt), ()):  # the expressions of a compound statement, then its blocks
             value = getattr(stmt, name)
@@ -466,6 +831,11 @@ class _Flow:
             read = self.use.read_at(node, self.scope)
             if read is not None and read.how in ("subscript", "get"):
                 return read.name or "a secret"
+            if self._whole(node, read):
+                return WHOLE_MAPPING
+            returned = self._returned(node)
+            if returned:
+                return returned
             direct = _base_secret_read(node) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                                                  and node.func.attr == "get_baseten_api_key"
                                                  and CHAIN_API_KEY)
@@ -476,7 +846,39 @@ class _Flow:
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self" \
                     and node.attr in self.attrs:
                 return self.attrs[node.attr]
-            stack.extend(reversed(_carriers(node)))
+            carriers = _carriers(node)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join":
+                # ", ".join(secrets) joins the names, not the values
+                carriers = [c for c in carriers if c is node.func.value
+                            or not is_mapping(_without_keys(c), self.use.holders, self.scope)]
+            stack.extend(reversed(carriers))
+        return None
+
+    def _whole(self, node: ast.AST, read: SecretRead | None) -> bool:
+        """The mapping itself, or a copy of its values: ``self._secrets``, ``dict(...)``, ``.items()``,
+        ``.values()``, ``.copy()``, ``{**secrets}`` (its names alone, ``list(...)``/``.keys()``, are no echo)."""
+        holders = self.use.holders
+        if is_mapping(node, holders, self.scope):
+            return True
+        if read is None or read.how != "iterate":
+            return False
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return node.func.id == "dict"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            return node.func.attr in ("items", "values", "copy")
+        return isinstance(node, ast.Dict)
+
+    def _returned(self, node: ast.AST) -> str | None:
+        """What a call of a helper, or a property read, returns (``self._token()``, ``self.token``)."""
+        holders = self.use.holders
+        if isinstance(node, ast.Call):
+            target = holders.callee(node, self.scope)[0]
+            return self.returns.get(id(target.func)) if target is not None else None
+        if isinstance(node, ast.Attribute):
+            owners = holders.classes_of(node.value, self.scope)
+            target = holders.method(owners, node.attr) if owners else None
+            if target is not None and target.decorators() & {"property", "cached_property"}:
+                return self.returns.get(id(target.func))
         return None
 
     def _first(self, nodes: list[ast.AST]) -> str | None:
@@ -513,6 +915,8 @@ def _carriers(node: ast.AST) -> list[ast.AST]:
             return args
         if isinstance(func, ast.Attribute) and func.attr in _STRING_METHODS:
             return [func.value] + (args if func.attr in ("format", "join", "format_map") else [])
+        if isinstance(func, ast.Attribute) and func.attr in _DUMPS:
+            return args
         return []
     if isinstance(node, ast.IfExp):
         return [node.body, node.orelse]
@@ -539,7 +943,8 @@ def _base_secret_read(node: ast.AST) -> str | None:
 def _sink_call(node: ast.Call) -> str | None:
     """"printed", "logged" or "put in a response" for calls that show their arguments."""
     func = node.func
-    if isinstance(func, ast.Name) and func.id == "print":
+    if isinstance(func, ast.Name) and func.id in ("print", "pprint") or isinstance(func, ast.Attribute) \
+            and func.attr == "pprint":
         return "printed"
     name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
     if name.endswith("Response") and name[:1].isupper():
