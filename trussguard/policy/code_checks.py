@@ -55,7 +55,7 @@ class _Facts:
     def use(self) -> SecretsUse:
         """The secrets-mapping analysis, on demand: the literal checks (all the history audit runs)
         need it only to word a fix, and it is the expensive part of a file's facts."""
-        return analysed(self.tree)
+        return analysed(self.tree, self.data)
 
     def __post_init__(self) -> None:
         self.chains = b"truss_chains" in self.data and imports_chains(self.tree)
@@ -407,6 +407,11 @@ def _bridged(tree: ast.Module) -> set[str]:
     return out
 
 
+# Words every form TG205 reports writes: `os.environ[...]`, `environ.get`, `os.getenv`, a "/secrets/..." path.
+# Checking them on the bytes skips two AST walks for most files of a Truss (vendored packages).
+_ENVIRONMENT_WORDS = (b"environ", b"getenv", b"/secrets/")
+
+
 @check("TG205", "secret-read-from-environment", Severity.MEDIUM, kind="policy", scope="code", spec="P5")
 def secret_read_from_environment(ctx: CodeContext) -> Iterator[PolicyHit]:
     """
@@ -437,6 +442,8 @@ def secret_read_from_environment(ctx: CodeContext) -> Iterator[PolicyHit]:
     """
     if ctx.tree is None or ctx.truss is None:
         return  # only model code is held to the mapping; client scripts may use the environment
+    if not any(word in ctx.data for word in _ENVIRONMENT_WORDS):
+        return  # no environment read or /secrets/ path can be written without these words
     bridged = _bridged(ctx.tree)
     for node in ast.walk(ctx.tree):
         found = _env_read(node)

@@ -68,7 +68,7 @@ def undeclared_secret_read(ctx: ProjectContext) -> Iterator[PolicyHit]:
     for path, tree in sorted(ctx.code.items()):
         chains = b"truss_chains" in ctx.texts.get(path, b"truss_chains") and imports_chains(tree)
         seen = set()
-        for read in analysed(tree).reads:
+        for read in analysed(tree, ctx.texts.get(path)).reads:
             if read.how in ("iterate", "private") or read.followed \
                     or (chains and (read.via == "context" or read.name == CHAIN_API_KEY)):
                 continue
@@ -176,8 +176,8 @@ def _mounted_names(ctx: ProjectContext) -> set[str]:
 def _code_names(ctx: ProjectContext) -> set[str] | None:
     """Literal names the code reads; None when some read uses a computed key (any declared name may be it)."""
     names: set[str] = set()
-    for tree in ctx.code.values():
-        for read in analysed(tree).reads:
+    for path, tree in ctx.code.items():
+        for read in analysed(tree, ctx.texts.get(path)).reads:
             if read.name is None and read.how in ("subscript", "get", "in") and not read.followed:
                 return None
             names.add(read.name)
