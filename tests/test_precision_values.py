@@ -6,6 +6,7 @@ rules' own ``tokens:`` templates.
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 
@@ -30,6 +31,22 @@ def _hex40(rng: random.Random) -> str:
 ])
 def test_documentation_placeholders_are_placeholders(value):
     assert heuristics.is_placeholder(value)
+
+
+@pytest.mark.parametrize("text,tail", [(b"Acme--placeholder", "7"), (b"demo-token-words", "x2"),
+                                       (b"user:password", "")])
+def test_base64_of_made_up_words_is_a_placeholder_even_unpadded_or_with_a_tail(text, tail):
+    """A public demo app token in fastchat's history was base64 of two words plus one digit."""
+    encoded = base64.b64encode(text).decode().rstrip("=") + tail
+    assert heuristics.is_placeholder(encoded)
+
+
+def test_base64_of_random_bytes_with_a_tail_is_not_a_placeholder():
+    rng = random.Random(RNG_SEED)
+    for _ in range(500):
+        raw = bytes(rng.getrandbits(8) for _ in range(rng.randrange(6, 40)))
+        value = base64.b64encode(raw).decode().rstrip("=") + rng.choice(["", "1", "ab"])
+        assert not heuristics._encodes_placeholder(value), value
 
 
 def _random_templates(ruleset):

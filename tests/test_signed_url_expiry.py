@@ -131,3 +131,43 @@ def test_history_drops_a_url_that_was_dead_before_it_was_committed(tmp_path):
     repo = _history_repo(tmp_path, _sigv4(sig, keyid, datetime(2023, 6, 1, tzinfo=timezone.utc)))
     audited = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None)))
     assert not any(f.secret_sha256 and f.rule_id.startswith(("signed-url.", "aws.")) for f in audited.findings)
+
+
+def _cloudfront(host: str, expires: datetime) -> tuple[str, str]:
+    sig = tokens.expand_template("{172:A-Za-z0-9~-}", random.Random())
+    return sig, (f"https://{host}/repos/ab/cd/{tokens.expand_template('{64:0-9a-f}', random.Random())}"
+                 f"?response-content-disposition=attachment&Expires={int(expires.timestamp())}"
+                 f"&Policy=eyJTdGF0ZW1lbnQiOltdfQ__&Signature={sig}&Key-Pair-Id=K3ESJI6DHPFC7")
+
+
+@pytest.mark.parametrize("host,platform", [
+    ("cdn-lfs.huggingface.co", True), ("cdn-lfs-us-1.hf.co", True), ("cas-bridge.xethub.hf.co", True),
+    ("objects.githubusercontent.com", True), ("d1234abcd.cloudfront.net", False),
+    ("cdn-lfs.hf.co.evil.example", False), ("cdn-lfs.hf.co:443@evil.example", False),
+])
+def test_platform_download_links_are_recognised_by_exact_host(host, platform):
+    _, url = _cloudfront(host, datetime.now(timezone.utc))
+    data = f"Location: {url} [following]".encode()
+    assert signed_urls.platform_link(data, data.index(b"?")) is platform
+
+
+def test_history_drops_a_platform_download_link_that_has_expired_since(tmp_path):
+    """fastchat's notebooks kept `wget` output with Hugging Face CDN redirects, live when committed:
+    the hub's key signed them, nothing is left to rotate, and they are dead now. The same link on
+    the owner's own CloudFront distribution stays a leak in history."""
+    from trussguard.audit import AuditConfig, audit_history
+    from trussguard.config import ScanConfig
+
+    expires = datetime(2024, 1, 3, tzinfo=timezone.utc)  # commits are dated 2024-01-01
+    hub_sig, hub = _cloudfront("cdn-lfs.huggingface.co", expires)
+    own_sig, own = _cloudfront("d1234abcd.cloudfront.net", expires)
+    repo = _history_repo(tmp_path, f"Location: {hub} [following]\nLocation: {own} [following]")
+    found = {f.secret_sha256 for f in audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None))).findings}
+    import hashlib
+    assert hashlib.sha256(own_sig.encode()).hexdigest() in found
+    assert hashlib.sha256(hub_sig.encode()).hexdigest() not in found
+
+
+def test_a_live_platform_download_link_is_still_reported(detector):
+    sig, url = _cloudfront("cdn-lfs.hf.co", datetime.now(timezone.utc) + timedelta(days=2))
+    assert sig in _found(detector, f"Location: {url} [following]\n", "notebooks/run.ipynb")

@@ -17,6 +17,12 @@ whose expiry cannot be read, or is in the future, stays a finding. This holds in
 "Expired" is judged at the time the bytes were exposed: now for a tree or staged scan, the time the blob
 was first committed in a history audit (see :func:`as_of`). So a URL committed while it was live stays a
 leak in history for good, as a revoked key does; one scraped into a dataset long after it expired never is.
+
+Platform download links are the exception: a model hub or code host answers a download with a redirect
+to a URL it signed with its own key (`cdn-lfs.hf.co`, `objects.githubusercontent.com`), minted for that
+one download and short-lived. `wget`/`curl` output in notebooks is full of them. The repository's owner
+holds no key behind it, so there is nothing to rotate, and the exposure ends at its expiry: such a link
+is judged against the current time even in a history audit (reported while it is live, gone after).
 """
 
 from __future__ import annotations
@@ -55,9 +61,24 @@ def expired_signing_part(data: bytes, start: int, end: int, now: float | None = 
     if inside not in _SIGNING_PARAMS:
         return False
     expiry = expires_at(params)
-    if now is None:
+    if now is None and not platform_link(data, query):
         now = _AS_OF.get()
     return expiry is not None and expiry < (time.time() if now is None else now)
+
+
+# Hosts that sign download redirects with the platform's own key, per download (see the module doc).
+_PLATFORM_HOSTS = re.compile(
+    rb"(?:cdn-lfs(?:-[a-z0-9]+)*\.(?:huggingface|hf)\.co"  # Hugging Face Hub LFS CDN (CloudFront)
+    rb"|cas-bridge\.xethub\.hf\.co"  # Hugging Face Hub Xet storage
+    rb"|(?:objects|release-assets|github-releases)\.githubusercontent\.com"  # GitHub release assets
+    rb"|github-production-release-asset-[0-9a-f]+\.s3\.amazonaws\.com)")
+_HOST = re.compile(rb"https?://([A-Za-z0-9.-]{1,253})[/?]")  # no port or user-info: exact host
+
+
+def platform_link(data: bytes, query: int) -> bool:
+    """True when the URL whose query starts at ``query`` is a platform's own download redirect."""
+    m = _HOST.search(data, _url_start(data, query), query + 1)
+    return bool(m and _PLATFORM_HOSTS.fullmatch(m.group(1).lower()))
 
 
 # When the bytes being scanned were exposed: None means now (a tree or staged scan asks "is this live
