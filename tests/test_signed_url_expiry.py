@@ -134,9 +134,11 @@ def test_history_drops_a_url_that_was_dead_before_it_was_committed(tmp_path):
 
 
 def _cloudfront(host: str, expires: datetime) -> tuple[str, str]:
+    """As the hub writes them: a percent-encoded disposition first, so the engine's percent-decoded
+    view of the URL starts mid-query and must be judged with the URL's clear-text host put back."""
     sig = tokens.expand_template("{172:A-Za-z0-9~-}", random.Random())
     return sig, (f"https://{host}/repos/ab/cd/{tokens.expand_template('{64:0-9a-f}', random.Random())}"
-                 f"?response-content-disposition=attachment&Expires={int(expires.timestamp())}"
+                 f"?response-content-disposition=attachment%3B+filename%3D%22w.jsonl%22%3B&Expires={int(expires.timestamp())}"
                  f"&Policy=eyJTdGF0ZW1lbnQiOltdfQ__&Signature={sig}&Key-Pair-Id=K3ESJI6DHPFC7")
 
 

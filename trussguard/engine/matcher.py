@@ -159,9 +159,25 @@ class Matcher:
             for m in self._scan_plain(run.text, inner, run.encoding):
                 if m.secret in in_plain:
                     continue  # already reported where it stands in clear text
+                if _expired_in_url(data, run, m):
+                    continue  # a signing part of an expired signed URL, once its URL is seen whole
                 line, column = lines.position(run.start)
                 out.append(Match(m.rule_id, m.secret, run.start, run.end, line, column, run.encoding))
         return out
+
+
+def _expired_in_url(data: bytes, run: "decode.EncodedRun", m: Match) -> bool:
+    """True when ``m`` (offsets in ``run.text``) is a signing part of an expired signed URL.
+
+    A percent-encoded run starts mid-URL (at the first `%3D`), so its decoded text alone shows
+    neither the `?` nor the host (a platform download link is judged at today's date:
+    `signed_urls.platform_link`): the URL's clear-text beginning is put back in front of it."""
+    start = signed_urls.find_url_start(data, run.start)
+    prefix = data[start:run.start]
+    if b"?" not in prefix and b"?" not in run.text:
+        return False
+    return signed_urls.expired_signing_part(prefix + run.text, len(prefix) + m.start,
+                                            len(prefix) + m.end, url_start=0)
 
 
 def passes_filters(c: _CompiledRule, secret: str, name: str | None) -> bool:

@@ -44,9 +44,14 @@ _PARAM = re.compile(rb"([A-Za-z0-9_-]{1,40})=([^&;#\s\"'<>`\\]{0,8192})")
 _AMZ_DATE = re.compile(r"^(\d{8})T(\d{6})Z$")
 
 
-def expired_signing_part(data: bytes, start: int, end: int, now: float | None = None) -> bool:
-    """True when ``data[start:end]`` is a signing parameter's value in a signed URL that has expired."""
-    query = data.find(b"?", _url_start(data, start), start)
+def expired_signing_part(data: bytes, start: int, end: int, now: float | None = None,
+                         url_start: int | None = None) -> bool:
+    """True when ``data[start:end]`` is a signing parameter's value in a signed URL that has expired.
+
+    ``url_start`` is where the URL begins when the caller knows it (decoded text may hold quotes)."""
+    if url_start is None:
+        url_start = find_url_start(data, start)
+    query = data.find(b"?", url_start, start)
     if query == -1:
         return False
     m = _URL_END.search(data, end, min(len(data), end + _MAX_URL))
@@ -61,7 +66,7 @@ def expired_signing_part(data: bytes, start: int, end: int, now: float | None = 
     if inside not in _SIGNING_PARAMS:
         return False
     expiry = expires_at(params)
-    if now is None and not platform_link(data, query):
+    if now is None and not platform_link(data, query, url_start):
         now = _AS_OF.get()
     return expiry is not None and expiry < (time.time() if now is None else now)
 
@@ -75,9 +80,9 @@ _PLATFORM_HOSTS = re.compile(
 _HOST = re.compile(rb"https?://([A-Za-z0-9.-]{1,253})[/?]")  # no port or user-info: exact host
 
 
-def platform_link(data: bytes, query: int) -> bool:
+def platform_link(data: bytes, query: int, url_start: int | None = None) -> bool:
     """True when the URL whose query starts at ``query`` is a platform's own download redirect."""
-    m = _HOST.search(data, _url_start(data, query), query + 1)
+    m = _HOST.search(data, find_url_start(data, query) if url_start is None else url_start, query + 1)
     return bool(m and _PLATFORM_HOSTS.fullmatch(m.group(1).lower()))
 
 
@@ -127,7 +132,7 @@ def _iso_time(value: str) -> float | None:
     return parsed.timestamp()
 
 
-def _url_start(data: bytes, start: int) -> int:
+def find_url_start(data: bytes, start: int) -> int:
     """Where the URL holding ``start`` begins: after the last delimiter before it (bounded)."""
     floor = max(0, start - _MAX_URL)
     return max(floor, max(data.rfind(d, floor, start) for d in _DELIMITERS) + 1)
