@@ -91,7 +91,7 @@ def diff_findings(before: list[dict], after: list[dict]) -> Diff:
     out = Diff()
     for key in sorted(groups, key=_sortable):
         old, new = (sorted(g, key=lambda f: str(f.get("message"))) for g in groups[key])
-        unmatched_old = [f for f in old]
+        unmatched_old = list(old)
         unmatched_new = []
         for f in new:  # identical messages pair first, so a reordering is no change
             twin = next((o for o in unmatched_old if o.get("message") == f.get("message")), None)
