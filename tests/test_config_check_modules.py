@@ -74,3 +74,21 @@ def test_facts_are_kept_on_the_context(ruleset):
     assert facts_of(first) is not facts_of(second)
     assert [v.key for v in facts_of(first).env_variables] == ["HF_TOKEN"]
     assert facts_of(first).start_command[1].startswith("sh -c")
+
+
+def test_facts_do_not_keep_their_context_alive(ruleset):
+    """No reference cycle: a checked config is freed at once, not when the garbage collector next runs (a
+    cycle per config made the audit's collector walk every config checked so far)."""
+    import gc
+    import weakref
+
+    detector = Detector(ruleset, cache_dir=None)
+    ctx = ConfigContext("config.yaml", CONFIG, [], detector, doc=yaml_nodes.parse(CONFIG), truss=None)
+    assert facts_of(ctx).lines[0] == "model_name: facts-once"
+    gone = weakref.ref(ctx)
+    gc.disable()
+    try:
+        del ctx
+        assert gone() is None
+    finally:
+        gc.enable()

@@ -12,6 +12,7 @@ build contexts as before.
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import NamedTuple
 
 import yaml
@@ -36,11 +37,17 @@ class ConfigFacts:
     """What the config checks read from one config.yaml: each property is computed on first use, once."""
 
     def __init__(self, ctx: ConfigContext):
-        self.ctx = ctx
+        # weak: the context keeps its facts, and a cycle would keep every parsed config alive until the
+        # garbage collector ran (and make it walk them all: the audit checks thousands of configs)
+        self._ctx = weakref.ref(ctx)
         self.doc = ctx.doc
         # a Truss config that parsed (not a committed local config, not a requirements file)
         self.is_truss = ctx.kind == "truss" and ctx.doc is not None
         self._verdicts: dict[tuple[str, str], str | None] = {}
+
+    @property
+    def ctx(self) -> ConfigContext:
+        return self._ctx()
 
     @functools.cached_property
     def lines(self) -> list[str]:
