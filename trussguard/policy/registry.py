@@ -21,7 +21,19 @@ SCOPES = ("config", "code", "project")
 KINDS = ("leak", "policy")
 _CODE = re.compile(r"^TG\d{3}$")
 # Modules holding checks, imported on first use of the registry (explicit, no scanning).
-CHECK_MODULES = ("trussguard.policy.config_checks", "trussguard.policy.code_checks",
+CHECK_MODULES = ("trussguard.policy.checks.tg101_secret_value_in_config",
+                 "trussguard.policy.checks.tg102_placeholder_in_secrets",
+                 "trussguard.policy.checks.tg103_secret_in_environment_variables",
+                 "trussguard.policy.checks.tg104_secret_declared_in_environment_variables",
+                 "trussguard.policy.checks.tg105_credential_in_start_command",
+                 "trussguard.policy.checks.tg106_undeclared_secret_in_start_command",
+                 "trussguard.policy.checks.tg107_credential_in_build_commands",
+                 "trussguard.policy.checks.tg108_runtime_secret_read_at_build_time",
+                 "trussguard.policy.checks.tg109_credential_in_requirements",
+                 "trussguard.policy.checks.tg110_signed_url_in_config",
+                 "trussguard.policy.checks.tg111_secret_value_in_name_field",
+                 "trussguard.policy.checks.tg114_credential_in_free_form_config",
+                 "trussguard.policy.checks.tg115_local_truss_config_committed", "trussguard.policy.code_checks",
                  "trussguard.policy.project_checks", "trussguard.policy.file_checks")
 
 
