@@ -21,7 +21,17 @@ SCOPES = ("config", "code", "project")
 KINDS = ("leak", "policy")
 _CODE = re.compile(r"^TG\d{3}$")
 # Modules holding checks, imported on first use of the registry (explicit, no scanning).
-CHECK_MODULES = ("trussguard.policy.config_checks", "trussguard.policy.code_checks",
+CHECK_MODULES = ("trussguard.policy.config_checks",
+                 "trussguard.policy.checks.tg201_hardcoded_secret_literal",
+                 "trussguard.policy.checks.tg202_secret_literal_written_to_environment",
+                 "trussguard.policy.checks.tg203_secret_literal_as_env_default",
+                 "trussguard.policy.checks.tg204_secret_literal_passed_to_client",
+                 "trussguard.policy.checks.tg205_secret_read_from_environment",
+                 "trussguard.policy.checks.tg206_secret_echoed",
+                 "trussguard.policy.checks.tg209_unsafe_secrets_access",
+                 "trussguard.policy.checks.tg210_chains_literal_secret",
+                 "trussguard.policy.checks.tg211_chains_undeclared_secret_key",
+                 "trussguard.policy.checks.tg212_baseten_api_key_in_truss",
                  "trussguard.policy.project_checks", "trussguard.policy.file_checks")
 
 
