@@ -77,9 +77,12 @@ def target_name(node: ast.AST) -> str | None:
     return None
 
 
-def literal_sites(tree: ast.Module, chains: bool = False) -> list[Site]:
-    """Every string literal bound somewhere, with its kind; ``chains`` turns on the Chains kinds."""
-    return sorted(_Sites(chains).collect(tree), key=lambda s: (s.node.lineno, s.node.col_offset))
+def literal_sites(tree: ast.Module, chains: bool = False, binders: list[ast.AST] | None = None) -> list[Site]:
+    """Every string literal bound somewhere, with its kind; ``chains`` turns on the Chains kinds.
+
+    ``binders`` is ``_binders(tree)`` when the caller already has it (``python_facts`` walks once)."""
+    found = _Sites(chains).collect(tree if binders is None else None, binders)
+    return sorted(found, key=lambda s: (s.node.lineno, s.node.col_offset))
 
 
 def _subclasses(cls: type) -> Iterator[type]:
@@ -112,43 +115,50 @@ def _walked_fields() -> dict[type, tuple[str, ...]]:
 
 _WALKED_FIELDS = _walked_fields()
 # The nodes that bind a literal, each with the _Sites method that reads it.
-_BINDERS = {ast.Assign: "assignment", ast.AnnAssign: "assignment", ast.FunctionDef: "function",
+BINDERS = _BINDERS = {ast.Assign: "assignment", ast.AnnAssign: "assignment", ast.FunctionDef: "function",
             ast.AsyncFunctionDef: "function", ast.Lambda: "function", ast.Call: "call", ast.Dict: "plain_dict"}
 
 
 def _binders(tree: ast.AST) -> list[ast.AST]:
-    """The assignments, functions, lambdas, calls and dicts of ``tree`` in ``ast.walk`` order.
+    """The assignments, functions, lambdas, calls and dicts of ``tree`` in ``ast.walk`` order."""
+    return nodes_of(tree, frozenset(_BINDERS))
+
+
+def nodes_of(tree: ast.AST, kinds: frozenset[type], leaves: frozenset[type] = frozenset()) -> list[ast.AST]:
+    """The nodes of ``tree`` whose class is in ``kinds``, in ``ast.walk`` order.
 
     Breadth first like ``ast.walk``, so a call comes before the dict passed to it, but the leaves
-    (two nodes in three: names, constants, contexts) never enter the queue: a history audit runs this
-    on every version of every model.py.
+    (two nodes in three: names, constants, contexts) never enter the queue unless their class is in
+    ``leaves`` (``ast.Constant``, ``ast.Import``): a history audit runs this on every version of every
+    model.py, and the tree scan builds all of a file's facts from this one pass.
     """
     try:
-        return _breadth_first(tree, getattr)
+        return _breadth_first(tree, getattr, kinds, leaves)
     except AttributeError:  # a hand-built node without one of its fields, which ast.walk skips
-        return _breadth_first(tree, _field_or_none)
+        return _breadth_first(tree, _field_or_none, kinds, leaves)
 
 
 def _field_or_none(node: ast.AST, field: str) -> object:
     return getattr(node, field, None)
 
 
-def _breadth_first(tree: ast.AST, read: Callable[[ast.AST, str], object]) -> list[ast.AST]:
+def _breadth_first(tree: ast.AST, read: Callable[[ast.AST, str], object], kinds: frozenset[type],
+                   leaves: frozenset[type]) -> list[ast.AST]:
     walked = _WALKED_FIELDS
     found = []
-    queue = [tree] if type(tree) in walked else []
+    queue = [tree] if type(tree) in walked or type(tree) in leaves else []
     enqueue = queue.append
     for node in queue:  # the list grows while it is read: a FIFO queue with no popleft
         cls = type(node)
-        if cls in _BINDERS:
+        if cls in kinds:
             found.append(node)
-        for field in walked[cls]:
+        for field in walked.get(cls, ()):
             value = read(node, field)
             if type(value) is list:
                 for item in value:
-                    if type(item) in walked:
+                    if type(item) in walked or type(item) in leaves:
                         enqueue(item)
-            elif type(value) in walked:
+            elif type(value) in walked or type(value) in leaves:
                 enqueue(value)
     return found
 
@@ -160,9 +170,9 @@ class _Sites:
         self.found: list[Site] = []
         self.visit = {cls: getattr(self, method) for cls, method in _BINDERS.items()}
 
-    def collect(self, tree: ast.Module) -> list[Site]:
+    def collect(self, tree: ast.Module | None, binders: list[ast.AST] | None = None) -> list[Site]:
         visit = self.visit
-        for node in _binders(tree):  # breadth first: a call is seen before the dict passed to it
+        for node in _binders(tree) if binders is None else binders:  # breadth first: a call is seen before the dict passed to it
             visit[type(node)](node)
         return self.found
 

@@ -33,7 +33,17 @@ CHECK_MODULES = ("trussguard.policy.checks.tg101_secret_value_in_config",
                  "trussguard.policy.checks.tg110_signed_url_in_config",
                  "trussguard.policy.checks.tg111_secret_value_in_name_field",
                  "trussguard.policy.checks.tg114_credential_in_free_form_config",
-                 "trussguard.policy.checks.tg115_local_truss_config_committed", "trussguard.policy.code_checks",
+                 "trussguard.policy.checks.tg115_local_truss_config_committed",
+                 "trussguard.policy.checks.tg201_hardcoded_secret_literal",
+                 "trussguard.policy.checks.tg202_secret_literal_written_to_environment",
+                 "trussguard.policy.checks.tg203_secret_literal_as_env_default",
+                 "trussguard.policy.checks.tg204_secret_literal_passed_to_client",
+                 "trussguard.policy.checks.tg205_secret_read_from_environment",
+                 "trussguard.policy.checks.tg206_secret_echoed",
+                 "trussguard.policy.checks.tg209_unsafe_secrets_access",
+                 "trussguard.policy.checks.tg210_chains_literal_secret",
+                 "trussguard.policy.checks.tg211_chains_undeclared_secret_key",
+                 "trussguard.policy.checks.tg212_baseten_api_key_in_truss",
                  "trussguard.policy.project_checks", "trussguard.policy.file_checks")
 
 
