@@ -15,8 +15,8 @@ import click
 from trussguard import __version__, workers
 from trussguard.baseline import DEFAULT_NAME as BASELINE
 from trussguard.engine.loader import RuleLoadError
+from trussguard.results import EXIT_CLEAN, EXIT_ERROR
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2: bare `trussguard`
 
 

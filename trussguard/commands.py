@@ -105,20 +105,14 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
 
 
 def exit_code(result, config, what: str, flag: str) -> int:
-    """The result's exit code; for 2 (something was not scanned), the one line that says what."""
-    code = result.exit_code(config)
-    if code == 2:
-        from trussguard.redact import redact_text
+    """The result's exit code, and on stderr the lines that say why when the findings do not (exit 2's
+    line names a path and a detail, so it is masked)."""
+    from trussguard.redact import redact_text
+    from trussguard.results import EXIT_ERROR
 
-        first = result.errors[0]
-        click.echo(redact_text(f"trussguard: error: {len(result.errors)} {what} (first: {first.path}: "
-                               f"{first.detail}); use {flag} to accept"), err=True)
-    blocking = [c.message for c in result.gate_changes if c.blocks]
-    if code == 1 and blocking:
-        click.echo(" ".join(f"trussguard: error: this change widens its own gate: {'; '.join(blocking)}. The "
-                            "trusted revision's configuration and baseline were applied; once reviewed, accept "
-                            "it with --allow-config-changes (Action input allow-config-changes: true)".split()),
-                   err=True)
+    code = result.exit_code(config)
+    for line in result.exit_reasons(code, what, flag):
+        click.echo(redact_text(line) if code == EXIT_ERROR else line, err=True)
     return code
 
 
