@@ -30,7 +30,8 @@ from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.findings import cap_findings, describe_rules, fingerprint, from_policy, merge_policy, to_finding
 from trussguard.name_findings import name_findings
-from trussguard.pipeline import ERROR_REASONS, ScanResult, ScanStats, hit_marker, oversize_markers
+from trussguard.results import ERROR_REASONS, ScanResult, ScanStats
+from trussguard.suppress.markers import hit_marker, oversize_markers
 from trussguard.policy import truss_dirs
 from trussguard.policy.code_checks import COMMAND_SECRETS
 from trussguard.policy.literal_screen import may_hold_literal_secret

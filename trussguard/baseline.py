@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from trussguard.pipeline import ScanResult
+    from trussguard.results import ScanResult
     from trussguard.types import Finding
 
 SCHEMA_VERSION = 1

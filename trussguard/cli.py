@@ -1,4 +1,5 @@
-"""The command line: parse options, call the pipeline, print, exit. Nothing else lives here.
+"""The command line: parse options, call the pipeline, print, exit. Nothing else lives here
+(command bodies: ``commands*``; streams and the error line: ``cli_streams``).
 
 Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it; 2 usage or
 runtime error (one line on stderr, never a traceback). Any unexpected exception is turned
@@ -14,9 +15,10 @@ import click
 
 from trussguard import __version__, workers
 from trussguard.baseline import DEFAULT_NAME as BASELINE
+from trussguard.cli_streams import error_line, flush_stdout, silence_stdout, tolerant_streams
 from trussguard.engine.loader import RuleLoadError
+from trussguard.results import EXIT_CLEAN, EXIT_ERROR
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2: bare `trussguard`
 
 
@@ -152,7 +154,7 @@ def _baseline_options(f):
 @_baseline_options
 def baseline_create(**options) -> None:
     """Write a new baseline holding every current finding of TARGET."""
-    from trussguard.commands import run_baseline
+    from trussguard.commands_baseline import run_baseline
 
     sys.exit(run_baseline("create", **options))
 
@@ -162,7 +164,7 @@ def baseline_create(**options) -> None:
 @_baseline_options
 def baseline_update(**options) -> None:
     """Add the new findings of TARGET, drop the entries nothing matches any more."""
-    from trussguard.commands import run_baseline
+    from trussguard.commands_baseline import run_baseline
 
     sys.exit(run_baseline("update", **options))
 
@@ -174,7 +176,7 @@ def baseline_update(**options) -> None:
 @click.option("--by", "who", help="Who imports it (default: git user.name, else $USER).")
 def baseline_import(secrets_baseline: Path, path: Path, who: str | None) -> None:
     """Acknowledge what a detect-secrets .secrets.baseline acknowledges (by its hashed secrets)."""
-    from trussguard.commands import run_baseline_import
+    from trussguard.commands_baseline import run_baseline_import
 
     sys.exit(run_baseline_import(secrets_baseline, path, who))
 
@@ -188,7 +190,7 @@ def baseline_import(secrets_baseline: Path, path: Path, who: str | None) -> None
               show_default=True, help="The baseline file to record it in (created if missing).")
 def rotated(advisory: str, rotated_by: str, reference: str | None, rotated_at: str | None, baseline: Path) -> None:
     """Record that the secret of ADVISORY (adv-... or its SHA-256) was rotated: it stays reported, no longer fails."""
-    from trussguard.commands import run_rotated
+    from trussguard.commands_baseline import run_rotated
 
     sys.exit(run_rotated(advisory, rotated_by, reference, rotated_at, baseline))
 
@@ -206,7 +208,7 @@ def demo(keep: bool) -> None:
 @click.argument("code")
 def explain(code: str) -> None:
     """Explain a Truss policy check (e.g. TG101) or a credential rule (e.g. huggingface.user-token)."""
-    from trussguard.commands import run_explain
+    from trussguard.commands_rules import run_explain
 
     sys.exit(run_explain(code))
 
@@ -221,7 +223,7 @@ def rules() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_list(rule_dirs: tuple[Path, ...], fmt: str) -> None:
     """List the credential rules and the Truss policy checks."""
-    from trussguard.commands import run_rules_list
+    from trussguard.commands_rules import run_rules_list
 
     sys.exit(run_rules_list(list(rule_dirs), fmt))
 
@@ -234,7 +236,7 @@ def rules_check(dirs: tuple[Path, ...], seed: int | None) -> None:
 
     With no DIRS, checks the built-in rules; with DIRS, checks only those files or folders.
     """
-    from trussguard.commands import run_rules_check
+    from trussguard.commands_rules import run_rules_check
 
     sys.exit(run_rules_check(list(dirs), seed))
 
@@ -243,24 +245,24 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: maps every failure to exit 2 with a one-line message (masked by the redactor:
     an error may quote a file, a path or a URL), Ctrl-C to 130 and SIGTERM to 143."""
     previous = workers.install_parent_handlers()  # first: a Ctrl-C from here on is one line and 130
-    _tolerant_streams()
+    tolerant_streams()
     try:
         code = _run(argv)
         workers.check_signalled()  # a signal whose exception something swallowed still counts
-        _flush_stdout()
+        flush_stdout()
         return code
     except (KeyboardInterrupt, click.exceptions.Abort):
         workers.stop_workers()
-        _error("trussguard: interrupted")
+        error_line("trussguard: interrupted")
         return 130
     except workers.Terminated:
         workers.stop_workers()
-        _error("trussguard: terminated (SIGTERM); no report written")
+        error_line("trussguard: terminated (SIGTERM); no report written")
         return 143
     except BrokenPipeError:
-        _silence_stdout()
-        _error("trussguard: error: standard output was closed before the report was written "
-               "(use --output FILE to write it to a file)")
+        silence_stdout()
+        error_line("trussguard: error: standard output was closed before the report was written "
+                   "(use --output FILE to write it to a file)")
         return EXIT_ERROR
     finally:
         workers.restore_handlers(previous)
@@ -279,92 +281,18 @@ def _run(argv: list[str] | None) -> int:
         return EXIT_ERROR
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        _error(f"trussguard: error: {exc.format_message()}{hint}")
+        error_line(f"trussguard: error: {exc.format_message()}{hint}")
         return EXIT_ERROR
     except click.ClickException as exc:
-        _error(f"trussguard: error: {exc.format_message()}")
+        error_line(f"trussguard: error: {exc.format_message()}")
         return EXIT_ERROR
     except RuleLoadError as exc:
         for problem in exc.problems:
-            _error(f"trussguard: rule error: {problem}")
+            error_line(f"trussguard: rule error: {problem}")
         return EXIT_ERROR
     except (KeyboardInterrupt, click.exceptions.Abort, BrokenPipeError):
         raise
     except Exception as exc:  # fail closed: a crash must never look like a clean scan
-        _error(f"trussguard: error: {type(exc).__name__}: {exc}")
+        error_line(f"trussguard: error: {type(exc).__name__}: {exc}")
         return EXIT_ERROR
     return EXIT_CLEAN
-
-
-def _error(line: str) -> None:
-    """One line on stderr, credentials and URL passwords masked, never raising."""
-    from trussguard.redact import redact_text
-
-    try:
-        click.echo(redact_text(" ".join(line.split())) if "error" in line else line, err=True)
-    except (OSError, ValueError):
-        pass  # stderr closed too: the exit code is all that is left to say it
-
-
-class _ClosedStream:
-    """Stands in for a standard stream that was closed before start (``trussguard scan >&-``):
-    Python sets it to None and every print crashed with AttributeError. Writing to it is a
-    BrokenPipeError, so a report with nowhere to go is exit 2 with one line, like a closed pipe."""
-
-    encoding = "utf-8"
-    errors = "strict"
-
-    def write(self, _text: str) -> int:
-        raise BrokenPipeError(32, "standard output is closed")
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
-    def fileno(self) -> int:
-        raise OSError(9, "standard output is closed")
-
-
-def _tolerant_streams() -> None:
-    """stdout/stderr that never raise UnicodeEncodeError (a non-UTF-8 locale, LANG=C on old
-    Pythons, PYTHONIOENCODING=ascii: characters the encoding lacks become escapes), and a
-    stand-in for a closed stdout/stderr. A closed descriptor 1 or 2 is taken by /dev/null so no
-    file or pipe opened later (sqlite, git's pipes) lands on it and receives stray output."""
-    import os
-
-    for fd, name in ((1, "stdout"), (2, "stderr")):
-        stream = getattr(sys, name)
-        if stream is None:
-            try:
-                os.fstat(fd)
-            except OSError:
-                null = os.open(os.devnull, os.O_WRONLY)
-                if null != fd:
-                    os.dup2(null, fd)
-                    os.close(null)
-            setattr(sys, name, _ClosedStream())
-        elif hasattr(stream, "reconfigure"):
-            try:
-                stream.reconfigure(errors="backslashreplace")
-            except (ValueError, OSError):
-                pass
-
-
-def _flush_stdout() -> None:
-    """Flushes now, so a pipe closed by the reader is reported here, not as Python's
-    "Exception ignored" message at exit."""
-    sys.stdout.flush()
-
-
-def _silence_stdout() -> None:
-    """After EPIPE: points descriptor 1 at /dev/null so the interpreter's final flush is quiet."""
-    import os
-
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
-    except (OSError, ValueError, AttributeError):
-        pass

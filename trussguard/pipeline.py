@@ -1,93 +1,74 @@
-"""sources -> matching -> suppression -> findings -> advisories, and nothing else.
+"""The working-tree scan: sources -> matching -> Truss policy -> suppression -> findings ->
+advisories, and nothing else.
 
-Files are scanned in worker processes when the tree is large enough to pay for them (the
-machine's cores; each worker inherits the compiled engine by fork where the OS allows).
+Each file is a ``Unit`` through ``scan_unit`` (the step the staged scan shares), in worker
+processes when the tree is large enough to pay for them (the machine's cores; each worker
+inherits the compiled engine by fork where the OS allows). The policy stage then reads the
+configs and model code again (they are small) with every file's matches in hand.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from trussguard.advise import build_advisories
 from trussguard.config import ScanConfig
-from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
+from trussguard.engine.chunked import oversize_note
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.findings import cap_findings, describe_rules, from_policy, merge_policy, to_finding
 from trussguard.name_findings import name_findings
 from trussguard.policy.registry import iter_checks
-from trussguard.policy.runner import chains_source, run_policy
-from trussguard.sources.content import Oversize, ReadFailed
+from trussguard.policy.runner import run_policy
+from trussguard.results import ScanResult, ScanStats
+from trussguard.scan_unit import Unit, UnitContext, UnitResult, scan_unit
 from trussguard.sources.tree import Candidate, TreeListing, list_tree, read_fragment
 from trussguard.sources.truss_files import truss_files
-from trussguard.suppress.inline import Inline
-from trussguard.types import Advisory, Finding, Fragment, Match, Skipped, Suppressed
-from trussguard.workers import ignore_interrupts
+from trussguard.suppress.markers import inline_records, split_hits
+from trussguard.types import Fragment, Match, Skipped
+from trussguard.workers import can_fork, map_in_workers
 
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 CHUNK_BYTES = 2 * 1024 * 1024
-ERROR_REASONS = ("unreadable", "missing")  # missing: a blob absent from a git clone
-
-
-@dataclass
-class ScanStats:
-    files_scanned: int = 0
-    bytes_scanned: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-    suppressed: int = 0  # findings hidden inline, by the configuration file or the baseline: len(result.suppressed)
-    notes: list[str] = field(default_factory=list)  # e.g. a config.yaml that did not parse
-    trusses: int = 0
-    duration_seconds: float = 0.0
-    rules: int = 0
-    checks: int = 0
-    workers: int = 1
-    history: dict | None = None  # history audit: refs, commits, unique blobs, shallow
-
-
-@dataclass
-class ScanResult:
-    mode: str
-    target: str
-    findings: list[Finding]
-    advisories: list[Advisory]
-    stats: ScanStats
-    rotated: frozenset[str] = frozenset()  # advisory ids the baseline says were rotated: reported, never failing
-    catalogue: dict[str, dict] = field(default_factory=dict)  # rule/check id -> description (findings.describe_rules)
-    suppressed: list[Suppressed] = field(default_factory=list)  # every hidden finding, listed in every report
-    gate_changes: tuple = ()  # gate_changes.GateChange: what the change did to its own gate's settings
-
-    @property
-    def errors(self) -> list[Skipped]:
-        return [s for s in self.stats.skipped if s.reason in ERROR_REASONS]
-
-    def exit_code(self, config: ScanConfig) -> int:
-        """0 clean, 1 findings at or above the threshold, 2 when something could not be scanned."""
-        if self.errors and not config.allow_unreadable:
-            return 2
-        if any(change.blocks for change in self.gate_changes):  # the change widened its own gate
-            return 1
-        return 1 if any(f.severity >= config.fail_on and f.advisory_id not in self.rotated
-                        for f in self.findings) else 0
 
 
 @dataclass
 class _ChunkResult:
-    matches: list[tuple[str, list[Match]]]
-    skipped: list[Skipped]
-    files: int
-    bytes: int
-    suppressed: int
+    matches: list[tuple[str, list[Match]]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    suppressed: int = 0
     chains: list[str] = field(default_factory=list)  # Python files importing truss_chains
     oversize: list[str] = field(default_factory=list)  # scanned in chunks by the rules only
     inline: list[tuple[str, Match, str]] = field(default_factory=list)  # (path, match, marker) suppressed inline
 
+    def add(self, path: str, unit: UnitResult) -> None:
+        if unit.skipped is not None:
+            self.skipped.append(unit.skipped)
+            return
+        self.files += 1
+        self.bytes += unit.bytes
+        self.suppressed += len(unit.hidden)
+        self.inline += [(path, m, marker) for m, marker in unit.hidden]
+        if unit.chains:
+            self.chains.append(path)
+        if unit.oversize:
+            self.oversize.append(path)
+        if unit.matches:
+            self.matches.append((path, unit.matches))
 
-_DETECTOR: Detector | None = None  # set in the parent before forking, or by _init_worker
-_TRUSS_FILES: frozenset[str] = frozenset()
+    def merge(self, other: "_ChunkResult") -> None:
+        self.matches += other.matches
+        self.skipped += other.skipped
+        self.files += other.files
+        self.bytes += other.bytes
+        self.suppressed += other.suppressed
+        self.chains += other.chains
+        self.oversize += other.oversize
+        self.inline += other.inline
 
 
 def scan_tree(config: ScanConfig) -> ScanResult:
@@ -117,39 +98,36 @@ def scan_tree(config: ScanConfig) -> ScanResult:
                       catalogue=describe_rules(findings + [f for f, _ in hidden], rules), suppressed=suppressed)
 
 
-def inline_records(hidden: list[tuple[Finding, str]]) -> list[Suppressed]:
-    """One record per (rule, path, line) suppressed by a marker, in report order."""
-    records = {(f.rule_id, f.path, f.line): Suppressed.of(f, "inline", marker) for f, marker in hidden}
-    return [records[k] for k in sorted(records, key=lambda k: (k[1], k[2], k[0]))]
-
-
 def _scan_all(listing: TreeListing, detector: Detector, config: ScanConfig) -> tuple[_ChunkResult, int]:
-    global _DETECTOR, _TRUSS_FILES
-    _DETECTOR = detector
-    _TRUSS_FILES = truss_files([c.path for c in listing.candidates])
+    """Every listed file through ``scan_unit``: in worker processes (chunks of about CHUNK_BYTES)
+    when the tree is large enough to pay for them, else here."""
+    ctx = UnitContext(detector, truss_files([c.path for c in listing.candidates]), config.max_file_size)
     total = sum(c.size for c in listing.candidates)
     jobs = config.jobs or os.cpu_count() or 1
     if jobs == 1 or total < PARALLEL_MIN_BYTES:
-        return _scan_chunk(listing.candidates, config.max_file_size), 1
-    chunks = _chunks(listing.candidates)
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    init_args = (config, _TRUSS_FILES) if context.get_start_method() != "fork" else ()
-    if not init_args:
-        detector.warm_up()
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker if init_args else ignore_interrupts,
-                             initargs=init_args) as pool:
-        parts = list(pool.map(_scan_chunk, chunks, [config.max_file_size] * len(chunks)))
-    merged = _ChunkResult([], [], 0, 0, 0)
-    for p in parts:
-        merged.matches.extend(p.matches)
-        merged.skipped.extend(p.skipped)
-        merged.files += p.files
-        merged.bytes += p.bytes
-        merged.suppressed += p.suppressed
-        merged.chains.extend(p.chains)
-        merged.oversize.extend(p.oversize)
-        merged.inline.extend(p.inline)
+        return _scan_chunk(ctx, listing.candidates), 1
+    if can_fork():
+        detector.warm_up()  # once, before the fork: every worker inherits the compiled engine
+    merged = _ChunkResult()
+    for part in map_in_workers(_scan_chunk, ctx, _chunks(listing.candidates), jobs,
+                               rebuild=(_context_for, (config, ctx.truss_files))):
+        merged.merge(part)
     return merged, jobs
+
+
+def _context_for(config: ScanConfig, selected: frozenset[str]) -> UnitContext:
+    """A spawned worker's own engine (where the OS cannot fork, a compiled engine is not sent)."""
+    ruleset = load_rules(list(config.rule_dirs), cache_dir=config.cache_dir)
+    detector = Detector(ruleset, config.cache_dir, config.use_detect_secrets, config.decode_depth)
+    return UnitContext(detector, selected, config.max_file_size)
+
+
+def _scan_chunk(ctx: UnitContext, candidates: list[Candidate]) -> _ChunkResult:
+    result = _ChunkResult()
+    for candidate in candidates:
+        result.add(candidate.path, scan_unit(Unit((candidate.path,), read_fragment(candidate, ctx.max_file_size)),
+                                             ctx))
+    return result
 
 
 def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector, config: ScanConfig):
@@ -169,28 +147,6 @@ def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector,
     return result, dropped
 
 
-def split_hits(hits: list, read) -> tuple[list, list]:
-    """(the Truss-check hits no inline marker allows, [(hit, marker)] for those one does);
-    ``read(path)`` gives a file's bytes (None: no marker can apply). One ``Inline`` per file."""
-    inline: dict[str, Inline | None] = {}
-    kept, dropped = [], []
-    for hit in hits:
-        if hit.path not in inline:
-            data = read(hit.path)
-            inline[hit.path] = None if data is None else Inline(data, hit.path)
-        marker = hit_marker(hit, inline[hit.path])
-        if marker is None:
-            kept.append(hit)
-        else:
-            dropped.append((hit, marker))
-    return kept, dropped
-
-
-def hit_marker(hit, inline: Inline | None) -> str | None:
-    """The marker that allows a Truss check's hit at its line, or None."""
-    return None if inline is None else inline.marker_at_line(hit.line, hit.code)
-
-
 def _chunks(candidates: list[Candidate]) -> list[list[Candidate]]:
     """Groups of about CHUNK_BYTES, largest files first, so workers finish together."""
     chunks: list[list[Candidate]] = []
@@ -205,82 +161,3 @@ def _chunks(candidates: list[Candidate]) -> list[list[Candidate]]:
     if current:
         chunks.append(current)
     return chunks
-
-
-def _init_worker(config: ScanConfig, selected: frozenset[str]) -> None:
-    global _DETECTOR, _TRUSS_FILES
-    ignore_interrupts()
-    _TRUSS_FILES = selected
-    ruleset = load_rules(list(config.rule_dirs), cache_dir=config.cache_dir)
-    _DETECTOR = Detector(ruleset, config.cache_dir, config.use_detect_secrets, config.decode_depth)
-
-
-def _scan_chunk(candidates: list[Candidate], max_size: int) -> _ChunkResult:
-    assert _DETECTOR is not None
-    result = _ChunkResult([], [], 0, 0, 0)
-    for candidate in candidates:
-        fragment = read_fragment(candidate, max_size)
-        if isinstance(fragment, Oversize):
-            fragment = _scan_oversize(fragment, max_size, result)
-            if fragment is None:
-                continue
-        if isinstance(fragment, Skipped):
-            result.skipped.append(fragment)
-            continue
-        result.files += 1
-        result.bytes += len(fragment.data)
-        if not fragment.binary and chains_source(fragment.path, fragment.data):
-            result.chains.append(fragment.path)
-        matches = _DETECTOR.detect(fragment.path, fragment.data, fragment.path in _TRUSS_FILES)
-        kept, dropped = split_matches(fragment.data, fragment.path, matches)
-        result.suppressed += len(dropped)
-        result.inline += [(fragment.path, m, marker) for m, marker in dropped]
-        kept += extra_matches(_DETECTOR, fragment.path, fragment.extra, matches)
-        if kept:
-            result.matches.append((fragment.path, kept))
-    return result
-
-
-def _scan_oversize(item: Oversize, max_size: int, result: _ChunkResult) -> Skipped | None:
-    """A file over the size limit: the rules over its chunks, counted as scanned; a Skipped when
-    it could not be read to its end."""
-    try:
-        scanned = scan_oversize(_DETECTOR, item, max_size, oversize_markers(item.path))
-    except (OSError, ReadFailed) as exc:
-        return Skipped(item.path, "unreadable", str(exc))
-    result.files += 1
-    result.bytes += scanned.bytes
-    result.suppressed += len(scanned.hidden)
-    result.inline += [(item.path, m, marker) for m, marker in scanned.hidden]
-    result.oversize.append(item.path)
-    if scanned.matches:
-        result.matches.append((item.path, scanned.matches))
-    return None
-
-
-def oversize_markers(path: str):
-    """``scan_oversize``'s marker test for ``path``: one ``Inline`` per chunk window (every match
-    of a window is asked with the same bytes), not one per match."""
-    last: list = [None, None]
-
-    def marker_of(view: bytes, match: Match) -> str | None:
-        if last[0] is not view:
-            last[0], last[1] = view, Inline(view, path)
-        return last[1].marker(match.start, match.rule_id)
-
-    return marker_of
-
-
-def split_matches(data: bytes, path: str, matches: list[Match]) -> tuple[list[Match], list[tuple[Match, str]]]:
-    """(the matches no inline marker allows, [(match, marker)] for those one does)."""
-    if not matches:
-        return [], []
-    inline = Inline(data, path)
-    kept, dropped = [], []
-    for m in matches:
-        marker = inline.marker(m.start, m.rule_id)
-        if marker is None:
-            kept.append(m)
-        else:
-            dropped.append((m, marker))
-    return kept, dropped

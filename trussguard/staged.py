@@ -1,6 +1,7 @@
-"""``scan --staged``: the pre-commit pipeline. Index versions of the staged files -> rules ->
-inline suppression -> findings -> Truss policy (with each touched Truss's other files, as they
-are in the index) -> advisories. Only staged files are reported: the hook judges the change.
+"""``scan --staged``: the pre-commit pipeline. Index versions of the staged files, each a ``Unit``
+through ``scan_unit`` (rules -> inline suppression, as in the tree scan) -> findings -> Truss
+policy (with each touched Truss's other files, as they are in the index) -> advisories. Only
+staged files are reported: the hook judges the change. A commit is a few files: no workers.
 """
 
 from __future__ import annotations
@@ -11,19 +12,19 @@ from pathlib import Path
 
 from trussguard.advise import build_advisories
 from trussguard.config import ScanConfig
-from trussguard.engine.chunked import extra_matches, oversize_note, scan_oversize
+from trussguard.engine.chunked import oversize_note
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.findings import cap_findings, describe_rules, from_policy, merge_policy, to_finding
 from trussguard.name_findings import name_findings
-from trussguard.pipeline import ScanResult, ScanStats, inline_records, oversize_markers, split_hits, split_matches
 from trussguard.policy import truss_dirs
 from trussguard.policy.registry import iter_checks
-from trussguard.policy.runner import chains_source, run_policy
-from trussguard.sources.content import Oversize, ReadFailed
+from trussguard.policy.runner import run_policy
+from trussguard.results import ScanResult, ScanStats
+from trussguard.scan_unit import Unit, UnitContext, scan_unit
 from trussguard.sources.staged import IndexListing, IndexReader, list_staged
 from trussguard.sources.truss_files import truss_files
-from trussguard.types import Skipped
+from trussguard.suppress.markers import inline_records, split_hits
 
 
 def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
@@ -35,27 +36,23 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     selected = truss_files(sorted(listing.index))
     reader = IndexReader(listing, config.max_file_size)
     stats = ScanStats(rules=len(ruleset.rules), checks=len(checks), notes=list(ruleset.notes))
+    ctx = UnitContext(detector, selected, config.max_file_size)
     matches, chains, hidden = {}, [], []
     try:
         for path, content in sorted(reader.read_many(sorted(listing.staged)).items()):
-            if isinstance(content, Oversize):
-                content = _scan_oversize(detector, content, config.max_file_size, stats, matches, hidden, rules)
-                if content is None:
-                    continue
-            if isinstance(content, Skipped):
-                stats.skipped.append(content)
+            unit = scan_unit(Unit((path,), content, listing.staged[path]), ctx)
+            if unit.skipped is not None:
+                stats.skipped.append(unit.skipped)
                 continue
-            data = content.text
             stats.files_scanned += 1
-            stats.bytes_scanned += len(data)
-            if not content.binary and chains_source(path, data):
+            stats.bytes_scanned += unit.bytes
+            if unit.oversize:
+                stats.notes.append(oversize_note(path))
+            if unit.chains:
                 chains.append(path)
-            found = detector.detect(path, data, path in selected)
-            kept, dropped = split_matches(data, path, found)
-            hidden += [(to_finding(m, rules[m.rule_id], path), marker) for m, marker in dropped]
-            kept += extra_matches(detector, path, content.extra, found)
-            if kept:
-                matches[path] = kept
+            hidden += [(to_finding(m, rules[m.rule_id], path), marker) for m, marker in unit.hidden]
+            if unit.matches:
+                matches[path] = unit.matches
         findings = [to_finding(m, rules[m.rule_id], path, keep_secret=config.show_secrets)
                     for path, found in matches.items() for m in found]
         wanted = _policy_paths(listing)
@@ -76,23 +73,6 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     stats.duration_seconds = time.monotonic() - started
     return ScanResult("staged", str(listing.root), findings, build_advisories(findings, rules), stats,
                       catalogue=describe_rules(findings + [f for f, _ in hidden], rules), suppressed=suppressed)
-
-
-def _scan_oversize(detector: Detector, item: Oversize, max_size: int, stats: ScanStats,
-                   matches: dict, hidden: list, rules: dict) -> Skipped | None:
-    """A staged file over the size limit: the rules over its chunks (read from memory: the index
-    reader keeps blobs), counted as scanned and noted; a Skipped when git could not give it."""
-    try:
-        scanned = scan_oversize(detector, item, max_size, oversize_markers(item.path))
-    except ReadFailed as exc:
-        return Skipped(item.path, "unreadable", str(exc))
-    stats.files_scanned += 1
-    stats.bytes_scanned += scanned.bytes
-    hidden += [(to_finding(m, rules[m.rule_id], item.path), marker) for m, marker in scanned.hidden]
-    stats.notes.append(oversize_note(item.path))
-    if scanned.matches:
-        matches[item.path] = scanned.matches
-    return None
 
 
 def _policy_paths(listing: IndexListing) -> list[str]:

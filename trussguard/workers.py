@@ -15,6 +15,10 @@ The parent's handlers also *remember* the signal: a KeyboardInterrupt raised ins
 ``__del__`` or another callback is swallowed by Python ("Exception ignored in ..."), and the scan
 went on to write a report and exit 0 after a Ctrl-C. ``check_signalled`` is asked before any
 report is written and when the command ends, so a signal is never lost.
+
+``map_in_workers`` is the one process pool of the scans (tree, staged, policy): what a task
+needs is one state object handed to the pool once, never module globals that the orchestrator
+sets before forking and must remember to clear afterwards.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ import os
 import signal
 import sys
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable, Sequence, TypeVar
 
 _PR_SET_PDEATHSIG = 1
 _received: int | None = None  # the first of SIGINT/SIGTERM the parent received
+_S, _T, _R = TypeVar("_S"), TypeVar("_T"), TypeVar("_R")
 
 
 class Terminated(BaseException):
@@ -120,3 +127,41 @@ def check_signalled() -> None:
         raise KeyboardInterrupt
     if _received == signal.SIGTERM:
         raise Terminated()
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def map_in_workers(task: Callable[[_S, _T], _R], state: _S, items: Sequence[_T], jobs: int,
+                   chunksize: int = 1, rebuild: tuple[Callable[..., _S], tuple] | None = None) -> list[_R]:
+    """``[task(state, item) for item in items]``, in ``jobs`` worker processes when ``jobs > 1``.
+
+    ``state`` reaches each worker once, as the pool initializer's argument: inherited by fork, so
+    a compiled engine is neither pickled nor rebuilt. Where the OS cannot fork, ``rebuild`` (a
+    function and picklable arguments) makes the state again in each spawned worker; without it
+    the tasks run here, one after the other.
+    """
+    if jobs <= 1 or not items or not (can_fork() or rebuild is not None):
+        return [task(state, item) for item in items]
+    context = multiprocessing.get_context("fork" if can_fork() else "spawn")
+    initargs = (state, None) if can_fork() else (None, rebuild)
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=initargs) as pool:
+        return list(pool.map(_run_task, [task] * len(items), items, chunksize=chunksize))
+
+
+class _ThisWorker:
+    """The state of *this worker process*: written once, by ``_start_worker`` in the worker; the
+    parent never writes it (the pool's tasks are module-level functions, so pickling sends only
+    their names: this is where a task finds what its pool was given)."""
+
+    state = None
+
+
+def _start_worker(state, rebuild) -> None:
+    ignore_interrupts()
+    _ThisWorker.state = rebuild[0](*rebuild[1]) if rebuild is not None else state
+
+
+def _run_task(task, item):
+    return task(_ThisWorker.state, item)

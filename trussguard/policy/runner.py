@@ -9,10 +9,8 @@ checked by the config checks as a ConfigContext of kind "requirements".
 from __future__ import annotations
 
 import ast
-import multiprocessing
 import posixpath
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -22,7 +20,7 @@ from trussguard.policy.context import CodeContext, ConfigContext, ProjectContext
 from trussguard.policy.registry import PolicyHit, iter_checks
 from trussguard.redact import redact_python_error, redact_text
 from trussguard.types import Match
-from trussguard.workers import ignore_interrupts
+from trussguard.workers import map_in_workers
 
 MAX_PARSE_BYTES = 2 * 1024 * 1024  # larger "config" or "model code" is data: rule scan only
 
@@ -131,20 +129,22 @@ def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: d
             orphans.append(path)
     if orphans:
         units.append((None, orphans))
-    global _STATE
-    _STATE = _UnitState(paths, read, matches, detector, result.trusses, configs, frozenset(listed))
-    try:
-        for hits, notes in _map_units(len(units), workers, units):
-            result.hits += hits
-            result.notes += notes
-    finally:
-        _STATE = None
+    state = _UnitState(paths, read, matches, detector, result.trusses, configs, frozenset(listed))
+    jobs = workers if len(units) >= PARALLEL_MIN_UNITS else 1
+    for hits, notes in map_in_workers(_run_unit, state, units, jobs,
+                                      chunksize=max(1, len(units) // (workers * 4))):
+        result.hits += hits
+        result.notes += notes
     return result
 
 
-@dataclass
+PARALLEL_MIN_UNITS = 8
+
+
+@dataclass(frozen=True)
 class _UnitState:
-    """What per-Truss work needs; set before worker processes fork, so only an index is sent."""
+    """What per-Truss work needs: handed to the worker pool once (inherited by fork), so a task
+    sends only its unit, (Truss index or None for orphan Chains files, its code paths)."""
 
     paths: list[str]
     read: Callable[[str], bytes | None]
@@ -155,24 +155,9 @@ class _UnitState:
     listed: frozenset[str] = frozenset()
 
 
-_STATE: _UnitState | None = None
-_UNITS: list[tuple[int | None, list[str]]] = []
-PARALLEL_MIN_UNITS = 8
-
-
-def _map_units(count: int, workers: int, units: list[tuple[int | None, list[str]]]):
-    global _UNITS
-    _UNITS = units
-    if workers > 1 and count >= PARALLEL_MIN_UNITS and "fork" in multiprocessing.get_all_start_methods():
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=ignore_interrupts) as pool:
-            return list(pool.map(_run_unit, range(count), chunksize=max(1, count // (workers * 4))))
-    return [_run_unit(i) for i in range(count)]
-
-
-def _run_unit(i: int) -> tuple[list[PolicyHit], list[str]]:
+def _run_unit(state: _UnitState, unit: tuple[int | None, list[str]]) -> tuple[list[PolicyHit], list[str]]:
     """Code checks on one Truss's Python files, then its project checks (or orphan Chains files)."""
-    state, (truss_index, code_paths) = _STATE, _UNITS[i]
+    truss_index, code_paths = unit
     truss = state.trusses[truss_index] if truss_index is not None else None
     hits: list[PolicyHit] = []
     notes: list[str] = []

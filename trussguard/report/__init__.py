@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trussguard.pipeline import ScanResult
+from trussguard.results import ScanResult
 from trussguard.report import github, json_report, markdown, sarif, text
 
 REPORTERS = {"text": text.render, "json": json_report.render, "sarif": sarif.render, "github": github.render,

@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 
 from trussguard import __version__
-from trussguard.pipeline import ScanResult
+from trussguard.results import ScanResult
 from trussguard.redact import redact_url
 
 EVIDENCE_VERSION = 1

@@ -11,7 +11,7 @@ properties ``:`` and ``,``) keeps a crafted path or message from injecting anoth
 
 from __future__ import annotations
 
-from trussguard.pipeline import ScanResult
+from trussguard.results import ScanResult
 
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
 SUPPRESSED_SHOWN = 50

@@ -14,7 +14,7 @@ from html import escape
 
 from trussguard import __version__
 from trussguard.advise import rotation_label
-from trussguard.pipeline import ScanResult
+from trussguard.results import ScanResult
 
 WIDTH, LEFT, RIGHT, ROW = 960, 260, 56, 28  # timeline geometry (px)
 _CSS = """

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from trussguard import __version__
-from trussguard.pipeline import ScanResult
+from trussguard.results import ScanResult
 from trussguard.types import Advisory, Finding, Suppressed
 
 SCHEMA_VERSION = 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from trussguard import __version__
 from trussguard.advise import rotation_label
-from trussguard.pipeline import ScanResult
+from trussguard.results import ScanResult
 
 SUPPRESSED_SHOWN = 200  # rows of the suppressed table; a job summary is limited to 1 MiB
 

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from trussguard import __version__
-from trussguard.pipeline import ScanResult
+from trussguard.results import ScanResult
 from trussguard.types import Finding, Suppressed
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -8,7 +8,7 @@ import click
 
 from trussguard import __version__
 from trussguard.advise import rotation_label
-from trussguard.pipeline import ScanResult
+from trussguard.results import ScanResult
 from trussguard.types import Severity
 
 _COLORS = {Severity.CRITICAL: "magenta", Severity.HIGH: "red", Severity.MEDIUM: "yellow", Severity.LOW: "cyan"}

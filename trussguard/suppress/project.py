@@ -16,7 +16,7 @@ from pathlib import Path
 
 from trussguard.advise import mark_rotated
 from trussguard.baseline import DEFAULT_NAME, Baseline, apply, hash_values
-from trussguard.pipeline import ScanResult
+from trussguard.results import ScanResult
 from trussguard.project_config import ProjectConfig
 from trussguard.types import Suppressed
 
