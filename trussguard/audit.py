@@ -66,8 +66,9 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     unreachable, loose, broken = history.unreachable_objects(root) if config.include_unreachable else ([], [], [])
     unfetched = history.unfetched_trees(root, tips + unreachable, excludes)
     index_cache = IndexCache.open(None if scan.show_secrets else config.blob_cache)
+    replaced = history.replace_refs(root) if config.blob_cache and not scan.show_secrets else b""  # both caches
     try:
-        index, first_seen = _index(root, index_cache, tips + unreachable, excludes, unfetched)
+        index, first_seen = _index(root, index_cache, tips + unreachable, excludes, unfetched, replaced)
     except BaseException:
         index_cache.close()
         raise
@@ -94,6 +95,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     rules = ruleset.by_id()
     checks = {c.code: c for c in iter_checks()}
     cache = BlobCache.open(None if scan.show_secrets else config.blob_cache, _salt(ruleset.digest, scan))
+    cache.replaced = history.replaced_ids(replaced)
     try:
         keys = {b: cache.key(b, [(p, p in selected) for p in index.paths(b)], str(first_seen.get(b)))
                 for b in index.blobs}
@@ -227,15 +229,15 @@ def _salt(rules_digest: str, scan: ScanConfig) -> str:
                      str(scan.decode_depth)))
 
 
-def _index(root: Path, cache: IndexCache, tips: list[str], excludes: list[str],
-           unfetched: history.Unfetched) -> tuple[history.HistoryIndex, dict[str, float]]:
+def _index(root: Path, cache: IndexCache, tips: list[str], excludes: list[str], unfetched: history.Unfetched,
+           replaced: bytes) -> tuple[history.HistoryIndex, dict[str, float]]:
     """The commit index and each blob's first-seen time: stored by an earlier audit of the same
     refs and objects (``audit_index_cache``), else one log walk, then stored."""
     if unfetched.commits:  # a tree:0 partial clone: walk only the commits whose trees are here
         tips, cut = unfetched.present, unfetched.cut
     else:
         cut = set()
-    key = index_key(root, tips, excludes, cut) if cache.enabled else ""
+    key = index_key(root, tips, excludes, cut, replaced) if cache.enabled else ""
     stored = cache.load(key) if key else None
     if stored is not None:
         return stored

@@ -155,14 +155,13 @@ def _sane_blob(blob: str) -> bool:
     return blob == "" or (len(blob) in (40, 64) and all(c in "0123456789abcdef" for c in blob))
 
 
-def index_key(root: Path, tips: list[str], excludes: list[str], cut: set[str]) -> str:
+def index_key(root: Path, tips: list[str], excludes: list[str], cut: set[str], replaced: bytes) -> str:
     """What the log walk's answer depends on, hashed; see the module docstring. Costs two quick
-    git processes and a stat of every pack and loose object, no history walk."""
+    git process and a stat of every pack and loose object, no history walk. ``replaced``:
+    ``history.replace_refs``."""
     where = history.git(root, "rev-parse", "--git-path", "objects", "--git-path", "shallow",
                         "--git-path", "info/grafts").decode("utf-8", "surrogateescape").splitlines()
     objects, shallow, grafts = (Path(p) if Path(p).is_absolute() else root / p for p in where)
-    base = os.environ.get("GIT_REPLACE_REF_BASE", "refs/replace/")
-    replaced = history.git(root, "for-each-ref", "--format=%(refname) %(objectname)", base)
     digest = hashlib.sha256()
     for part in (__name__, _source_digest(), repr(history.require_git_version()), json.dumps(sorted(set(tips))),
                  json.dumps(list(excludes)), json.dumps(sorted(cut)), json.dumps([os.environ.get(n) for n in _ENV])):

@@ -12,6 +12,7 @@ import from here (``git``, ``GitError``, ``BlobReader``...) stay importable from
 from __future__ import annotations
 
 import fnmatch
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,6 +160,21 @@ def build_index(repo: Path, tips: list[str], excludes: list[str] = (), cut: set[
                 removed.add((path, old, sha))
                 index.removals.setdefault((path, old), []).append((sha, new))
     return index
+
+
+def replace_refs(repo: Path) -> bytes:
+    """``<ref> <object>`` per replace ref: git reads ``<ref>``'s object wherever the id its name
+    ends with is asked for (``git replace``), so they change what an id's content is."""
+    base = os.environ.get("GIT_REPLACE_REF_BASE", "refs/replace/")
+    return git(repo, "for-each-ref", "--format=%(refname) %(objectname)", base)
+
+
+def replaced_ids(listing: bytes) -> frozenset[str]:
+    """The object ids a ``replace_refs`` listing replaces (none under GIT_NO_REPLACE_OBJECTS)."""
+    if os.environ.get("GIT_NO_REPLACE_OBJECTS"):
+        return frozenset()
+    return frozenset(line.split(b" ")[0].rsplit(b"/", 1)[-1].decode("ascii", "replace")
+                     for line in listing.splitlines() if line)
 
 
 def is_partial_clone(repo: Path) -> bool:
