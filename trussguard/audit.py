@@ -65,13 +65,10 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     tips, excludes, span = _revisions(root, config, refs)
     unreachable, loose, broken = history.unreachable_objects(root) if config.include_unreachable else ([], [], [])
     unfetched = history.unfetched_trees(root, tips + unreachable, excludes)
-    index_cache = IndexCache.open(None if scan.show_secrets else config.blob_cache)
-    replaced = history.replace_refs(root) if config.blob_cache and not scan.show_secrets else b""  # both caches
-    try:
+    cache_dir = None if scan.show_secrets else config.blob_cache
+    replaced = history.replace_refs(root) if cache_dir else b""  # what both caches need to know
+    with IndexCache.open(cache_dir) as index_cache:
         index, first_seen = _index(root, index_cache, tips + unreachable, excludes, unfetched, replaced)
-    except BaseException:
-        index_cache.close()
-        raise
     dangling = [b for b in loose if b not in index.blobs]  # staged, then discarded: in no commit
     for blob in dangling:
         index.blobs[blob] = [(f"{history.DANGLING}/{blob}", "")]
@@ -94,7 +91,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     selected = truss_files(sorted({p for pairs in index.blobs.values() for p, _ in pairs}))
     rules = ruleset.by_id()
     checks = {c.code: c for c in iter_checks()}
-    cache = BlobCache.open(None if scan.show_secrets else config.blob_cache, _salt(ruleset.digest, scan))
+    cache = BlobCache.open(cache_dir, _salt(ruleset.digest, scan))
     cache.replaced = history.replaced_ids(replaced)
     try:
         keys = {b: cache.key(b, [(p, p in selected) for p in index.paths(b)], str(first_seen.get(b)))
@@ -123,11 +120,9 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
         for path, finding in results[blob].places:
             per_place.setdefault((finding.secret_sha256, path), {}).setdefault(blob, finding)
     name_places(index, ruleset, scan, rules, per_place)
-    try:
-        findings = history_findings(root, refs, index, per_place, set(unfetched.commits), index_cache)
-    finally:
-        index_cache.close()
-    notes += [n for n in (index_cache.problem,) if n]
+    with IndexCache.open(cache_dir if per_place else None) as known:  # (tree, path) answers of earlier audits
+        findings = history_findings(root, refs, index, per_place, set(unfetched.commits), known)
+    notes += list(dict.fromkeys(n for n in (index_cache.problem, known.problem) if n))
     parts = list(results.values())
     suppressed = _listed(x for r in parts for x in r.suppressions)
     stats = ScanStats(sum(r.scanned for r in parts), sum(r.bytes for r in parts),
@@ -137,7 +132,8 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
                      "shallow": shallow, "range": span, "unreachable_commits": len(unreachable),
                      "unreachable_blobs": len(dangling),
                      "submodules": sorted(index.submodules), "cache_hits": cache.hits,
-                     "cache_misses": cache.misses, "index_cached": index_cache.hit, "ref_tips": {r.name: r.commit for r in refs},
+                     "cache_misses": cache.misses, "index_cached": index_cache.hit,
+                     "ref_tips": {r.name: r.commit for r in refs},
                      "date_range": _date_range(index), "rules_digest": ruleset.digest}
     if config.recurse_submodules:
         for path in sorted(index.submodules):

@@ -72,6 +72,12 @@ class IndexCache:
             cache._disable(exc)
         return cache
 
+    def __enter__(self) -> IndexCache:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def load(self, key: str) -> tuple[history.HistoryIndex, dict[str, float]] | None:
         """(index, first_seen) stored under ``key``, or None (absent, corrupt, or the cache is off)."""
         if self._conn is None:
