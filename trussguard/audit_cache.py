@@ -65,6 +65,9 @@ class BlobCache:
         self.rejected = 0  # entries that failed their checksum or made no sense: scanned again
         self.hits = self.misses = 0
         self._asked: dict[str, tuple[str, frozenset[str]]] = {}  # key -> (blob, paths) it was made for
+        # Blobs a replace ref (refs/replace/<id>) stands in for: git reads the replacement, which may be
+        # empty, so 0 bytes is plausible for them (else each re-audit rejected and rescanned them).
+        self.replaced: frozenset[str] = frozenset()
         self._conn: sqlite3.Connection | None = None
 
     @classmethod
@@ -103,7 +106,11 @@ class BlobCache:
         """The same blob under other paths (or other path flags) is another scan, so another key; so is
         the same blob first committed at another time (a signed URL's expiry is judged at that time)."""
         pairs = sorted([path, bool(flag)] for path, flag in paths)
-        key = hashlib.sha256(json.dumps([self.salt, blob, pairs, first_seen]).encode()).hexdigest()
+        # Exactly json.dumps([salt, blob, pairs, first_seen]) (the keys of existing caches), built
+        # from json's own string escaper: 3x cheaper, and a re-audit makes one key per blob.
+        listed = ", ".join(f"[{_quote(path)}, {'true' if flag else 'false'}]" for path, flag in pairs)
+        text = f"[{_quote(self.salt)}, {_quote(blob)}, [{listed}], {_quote(first_seen)}]"
+        key = hashlib.sha256(text.encode()).hexdigest()
         self._asked[key] = (blob, frozenset(path for path, _ in pairs))
         return key
 
@@ -164,7 +171,7 @@ class BlobCache:
         if asked is None:
             return True
         blob, paths = asked
-        if result.scanned == 1 and result.bytes == 0 and blob not in EMPTY_BLOBS:
+        if result.scanned == 1 and result.bytes == 0 and blob not in EMPTY_BLOBS and blob not in self.replaced:
             return False
         return all(path in paths for path, _ in result.places)
 
@@ -198,6 +205,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     except BaseException:
         conn.close()
         raise
+
+
+_quote = json.encoder.encode_basestring_ascii  # a JSON string literal, as json.dumps writes it
 
 
 def _checksum(key: str, payload) -> bytes:
