@@ -72,3 +72,8 @@ def inline_credentials(ctx: ConfigContext, text: str, node: yaml.Node | None = N
         secret, severity = ctx.leak(value, Severity.HIGH)
         found.append(InlineCredential(secret, severity, what, name_for(name), variable))
     return found
+
+
+def read_from_file(variable: str | None, path: str) -> str:
+    """The shell text that replaces an inline credential: `VAR=$(cat PATH)`, or `$(cat PATH)` alone."""
+    return f"{variable}=$(cat {path})" if variable else f"$(cat {path})"

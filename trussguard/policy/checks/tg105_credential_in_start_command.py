@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from trussguard.policy.config_commands import inline_credentials
+from trussguard.policy.config_commands import inline_credentials, read_from_file
 from trussguard.policy.config_facts import facts_of
 from trussguard.policy.context import ConfigContext
 from trussguard.policy.registry import PolicyHit, check
@@ -44,7 +44,7 @@ def credential_in_start_command(ctx: ConfigContext) -> Iterator[PolicyHit]:
     node, command = found
     for c in inline_credentials(ctx, command, node):
         line, column = facts.place(node, c.secret)
-        written = f"{c.variable}=$(cat /secrets/{c.name})" if c.variable else f"$(cat /secrets/{c.name})"
+        written = read_from_file(c.variable, f"/secrets/{c.name}")
         yield PolicyHit(
             "TG105", ctx.path, line, column, f"{c.what} in `docker_server.start_command`",
             f"revoke it, store a new one as the Baseten workspace secret `{c.name}`, declare `{c.name}: null` "

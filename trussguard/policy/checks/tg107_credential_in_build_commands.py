@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from trussguard.policy.config_commands import inline_credentials
+from trussguard.policy.config_commands import inline_credentials, read_from_file
 from trussguard.policy.config_facts import facts_of
 from trussguard.policy.context import ConfigContext
 from trussguard.policy.registry import PolicyHit, check
@@ -47,7 +47,7 @@ def credential_in_build_commands(ctx: ConfigContext) -> Iterator[PolicyHit]:
             path = mapping.get(c.name) or f"/run/secrets/{c.name}"
             mount = "" if c.name in mapping else \
                 f"map it with `build: secret_to_path_mapping: {{{c.name}: {path}}}` and "
-            written = f"{c.variable}=$(cat {path})" if c.variable else f"$(cat {path})"
+            written = read_from_file(c.variable, path)
             yield PolicyHit(
                 "TG107", ctx.path, line, column, f"{c.what} in `{label}`",
                 f"revoke it, store a new one as the Baseten workspace secret `{c.name}`, {mount}write "
