@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: maps every failure to exit 2 with a one-line message (masked by the redactor:
     an error may quote a file, a path or a URL), Ctrl-C to 130 and SIGTERM to 143."""
     previous = workers.install_parent_handlers()  # first: a Ctrl-C from here on is one line and 130
+    workers.tune_collector()
     tolerant_streams()
     try:
         code = _run(argv)

@@ -23,6 +23,7 @@ sets before forking and must remember to clear afterwards.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -39,6 +40,20 @@ _S, _T, _R = TypeVar("_S"), TypeVar("_T"), TypeVar("_R")
 class Terminated(BaseException):
     """SIGTERM reached the parent: stop now, write nothing, exit 143 (a BaseException, like
     KeyboardInterrupt, so that no ``except Exception`` on the way swallows it)."""
+
+
+# Objects allocated between young collections. CPython's default (700) makes a scan that keeps parsed
+# ASTs alive (a Truss's model files, the secrets analysis of each) walk every live node again and again
+# in older generations: keeping 868 ASTs of truss-examples made parsing them 3x slower (0.83 s -> 2.55 s),
+# the tree scan 3.55 s -> 2.8 s. A scanner's garbage is short-lived; few collections cost nothing in memory.
+GC_YOUNG_THRESHOLD = 100_000
+
+
+def tune_collector() -> None:
+    """Fewer cyclic collections, and none over what start-up built (modules, compiled rules):
+    ``gc.freeze`` moves it out of every later collection. Workers forked afterwards inherit both."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 100)
 
 
 def ignore_interrupts() -> None:

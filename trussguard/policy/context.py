@@ -141,6 +141,7 @@ class ProjectContext:
     paths: list[str]  # every scanned path under the Truss root (and skipped ones)
     code: dict[str, ast.Module] = field(default_factory=dict)  # parsed Python shipped with the Truss
     texts: dict[str, bytes] = field(default_factory=dict)  # bytes of config, code, shell and ignore files
+    quiet: frozenset[str] = frozenset()  # Python files not parsed: no secrets read in them (``code_screen``)
 
 
 __all__ = ["CodeContext", "ConfigContext", "MatchIndex", "ProjectContext", "ValueContext", "is_placeholder"]

@@ -181,7 +181,7 @@ def _code_names(ctx: ProjectContext) -> set[str] | None:
             if read.name is None and read.how in ("subscript", "get", "in") and not read.followed:
                 return None
             names.add(read.name)
-    unparsed = [p for p in ctx.texts if p.endswith(".py") and p not in ctx.code]
+    unparsed = [p for p in ctx.texts if p.endswith(".py") and p not in ctx.code and p not in ctx.quiet]
     for path in unparsed:  # code that did not parse: any quoted use of the name counts
         text = ctx.texts[path].decode("utf-8", "replace")
         names.update(n for n in ctx.truss.declared if f'"{n}"' in text or f"'{n}'" in text)

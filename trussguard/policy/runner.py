@@ -16,6 +16,7 @@ from typing import Callable
 
 from trussguard.engine.detector import Detector
 from trussguard.policy import truss_dirs
+from trussguard.policy.code_screen import needs_parse
 from trussguard.policy.context import CodeContext, ConfigContext, ProjectContext
 from trussguard.policy.registry import PolicyHit, iter_checks
 from trussguard.redact import redact_python_error, redact_text
@@ -163,13 +164,18 @@ def _run_unit(state: _UnitState, unit: tuple[int | None, list[str]]) -> tuple[li
     notes: list[str] = []
     trees: dict[str, ast.Module] = {}
     texts: dict[str, bytes] = {}
+    quiet: set[str] = set()
     for path in code_paths:
         data = state.read(path)
         if data is None:
             continue
         texts[path] = data
         if path.endswith(".py"):
-            file_hits, file_notes, tree = check_code(path, data, state.matches.get(path, []), state.detector, truss)
+            matches = state.matches.get(path, [])
+            if not needs_parse(data, bool(matches), state.detector):
+                quiet.add(path)  # no code check can fire on it: not parsed (``code_screen``)
+                continue
+            file_hits, file_notes, tree = check_code(path, data, matches, state.detector, truss)
             hits += file_hits
             notes += file_notes
             if tree is not None:
@@ -182,7 +188,7 @@ def _run_unit(state: _UnitState, unit: tuple[int | None, list[str]]) -> tuple[li
             data = state.read(extra)
             if data is not None:
                 texts[extra] = data
-    ctx = ProjectContext(truss, [p for p in state.paths if _under(p, truss.root)], trees, texts)
+    ctx = ProjectContext(truss, [p for p in state.paths if _under(p, truss.root)], trees, texts, frozenset(quiet))
     hits += [h for c in iter_checks("project") for h in c.func(ctx)]
     return hits, notes
 
