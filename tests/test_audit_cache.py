@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from trussguard import audit_cache
+from trussguard import audit_cache, cache_store
 from trussguard.audit_cache import FILENAME, BlobCache, BlobResult
 from trussguard.types import Finding, Severity, Skipped
 
@@ -141,7 +141,7 @@ def test_garbage_file_is_moved_aside_and_a_fresh_cache_works(tmp_path: Path):
 
 def test_a_file_that_cannot_be_moved_aside_disables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (tmp_path / FILENAME).write_bytes(b"\x00garbage" * 1000)
-    monkeypatch.setattr(audit_cache.os, "replace", _raise(PermissionError(13, "Permission denied")))
+    monkeypatch.setattr(cache_store.os, "replace", _raise(PermissionError(13, "Permission denied")))
     cache = BlobCache.open(tmp_path, SALT)
     assert cache.problem == \
         f"cache disabled: {tmp_path}: file is not a database, and moving it aside failed: Permission denied"
@@ -164,7 +164,7 @@ def test_unwritable_directory_disables(tmp_path: Path):
 
 def test_connect_failure_disables_with_a_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     refused = sqlite3.OperationalError("unable to open database file")
-    monkeypatch.setattr(audit_cache.sqlite3, "connect", _raise(refused))
+    monkeypatch.setattr(cache_store.sqlite3, "connect", _raise(refused))
     cache = BlobCache.open(tmp_path, SALT)
     assert cache.problem == f"cache disabled: {tmp_path}: unable to open database file"
     _assert_disabled_no_op(cache)
@@ -181,7 +181,7 @@ def test_locked_database_disables(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     BlobCache.open(tmp_path, SALT).close()
     holder = sqlite3.connect(tmp_path / FILENAME, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another audit in the middle of its write
-    monkeypatch.setattr(audit_cache, "_LOCK_TIMEOUT", 0.05)
+    monkeypatch.setattr(cache_store, "_LOCK_TIMEOUT", 0.05)
     try:
         cache = BlobCache.open(tmp_path, SALT)
         assert cache.problem == f"cache disabled: {tmp_path}: database is locked"
@@ -193,7 +193,7 @@ def test_locked_database_disables(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_read_only_database_disables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     BlobCache.open(tmp_path, SALT).close()
     connect = sqlite3.connect  # root ignores file modes, so open the file read-only the way sqlite would
-    monkeypatch.setattr(audit_cache.sqlite3, "connect",
+    monkeypatch.setattr(cache_store.sqlite3, "connect",
                         lambda path, **kw: connect(f"file:{path}?mode=ro", uri=True, **kw))
     cache = BlobCache.open(tmp_path, SALT)
     assert cache.problem == f"cache disabled: {tmp_path}: attempt to write a readonly database"
@@ -280,7 +280,7 @@ def test_uncompressed_payload_with_findings_still_decodes(tmp_path: Path):
     plain = stored(tmp_path)[key]
     with sqlite3.connect(tmp_path / FILENAME) as conn:  # a rewrite that keeps its checksum right
         conn.execute("UPDATE blobs SET payload = ?", (plain,))
-        conn.execute("UPDATE sums SET sha256 = ?", (audit_cache._checksum(key, plain),))
+        conn.execute("UPDATE sums SET sha256 = ?", (cache_store.checksum(key, plain),))
     assert_same(cache.get_many([key])[key], fake_result())
 
 

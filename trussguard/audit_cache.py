@@ -20,23 +20,18 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import os
 import sqlite3
 import zlib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from trussguard.cache_store import _CHUNK, CheckedStore
 from trussguard.types import Finding, Severity, Skipped, Suppressed
 
 FILENAME = "audit-blobs-v2.sqlite3"  # another payload or table layout gets another name, never a migration
-_TABLE = "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, payload BLOB NOT NULL) WITHOUT ROWID"
-_SUMS = "CREATE TABLE IF NOT EXISTS sums (key TEXT PRIMARY KEY, sha256 BLOB NOT NULL) WITHOUT ROWID"
 EMPTY_BLOBS = frozenset({"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",  # git's empty blob, SHA-1 and SHA-256
                          "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813"})
-_SCHEMA = [("key", "TEXT", 1), ("payload", "BLOB", 0)]  # (name, type, pk) per column of PRAGMA table_info
 _FINDING_FIELDS = frozenset(f.name for f in fields(Finding)) - {"secret", "history"}
-_CHUNK = 500  # keys per SELECT ... IN (...), well under sqlite's bound-parameter limit
-_LOCK_TIMEOUT = 2.0  # seconds to wait for another audit's write before giving up on the cache
 _COMPRESS_OVER = 512  # bytes; findings compress about 3x and then fit their b-tree cell (~1 kB) unspilled
 _BAD = (ValueError, TypeError, KeyError, RecursionError, zlib.error)  # what a corrupt payload can raise
 
@@ -54,53 +49,26 @@ class BlobResult:
     suppressions: list[Suppressed] = field(default_factory=list)  # each finding a marker hid, per path
 
 
-class BlobCache:
-    """Blob results in one sqlite file; ``open`` never raises and a broken cache behaves as empty."""
+class BlobCache(CheckedStore):
+    """Blob results in one sqlite file (``cache_store``); ``open`` never raises and a broken cache
+    behaves as empty."""
+
+    filename = FILENAME
 
     def __init__(self, salt: str, directory: Path | None = None):
-        self.salt, self.directory = salt, directory
-        self.enabled = False
-        self.problem: str | None = None  # why the cache cannot be used, one line
-        self.moved: str | None = None  # a corrupt file was moved aside and a fresh one started
-        self.rejected = 0  # entries that failed their checksum or made no sense: scanned again
+        super().__init__(directory)
+        self.salt = salt
         self.hits = self.misses = 0
         self._asked: dict[str, tuple[str, frozenset[str]]] = {}  # key -> (blob, paths) it was made for
         # Blobs a replace ref (refs/replace/<id>) stands in for: git reads the replacement, which may be
         # empty, so 0 bytes is plausible for them (else each re-audit rejected and rescanned them).
         self.replaced: frozenset[str] = frozenset()
-        self._conn: sqlite3.Connection | None = None
 
     @classmethod
     def open(cls, directory: Path | None, salt: str) -> BlobCache:
         cache = cls(salt, directory)
-        if directory is None:
-            return cache
-        path = Path(directory) / FILENAME
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                cache._conn = _connect(path)
-            except sqlite3.DatabaseError as exc:
-                if type(exc) is not sqlite3.DatabaseError:  # locked, read-only, unopenable: not corruption
-                    raise
-                try:
-                    os.replace(path, path.with_name(path.name + ".corrupt"))
-                except OSError as err:
-                    raise OSError(err.errno, f"{exc}, and moving it aside failed: {err.strerror}") from err
-                cache.moved = f"cache {path} was corrupt ({exc}); moved aside to {path.name}.corrupt"
-                cache._conn = _connect(path)
-            cache.enabled = True
-        except (OSError, sqlite3.Error) as exc:
-            cache._disable(exc)
+        cache._open()
         return cache
-
-    @property
-    def notice(self) -> str | None:
-        """What the audit should say about the cache besides a problem, one line, or None."""
-        rejected = (f"cache {self.directory}: {self.rejected} entr{'y' if self.rejected == 1 else 'ies'} failed "
-                    "the checksum or did not fit the blob (edited or corrupt); discarded and scanned again"
-                    if self.rejected else None)
-        return "; ".join(n for n in (self.moved, rejected) if n) or None
 
     def key(self, blob: str, paths: list[tuple[str, bool]], first_seen: str = "") -> str:
         """The same blob under other paths (or other path flags) is another scan, so another key; so is
@@ -116,20 +84,14 @@ class BlobCache:
 
     def get_many(self, keys: list[str]) -> dict[str, BlobResult]:
         """Cached results by key; a missing or undecodable entry is simply absent (a miss)."""
-        wanted = sorted(set(keys))  # in key order the index seeks stay local: about 1.6x faster
         found: dict[str, BlobResult] = {}
         paused = gc.isenabled()  # building ~5 objects per entry triggers collections that cost ~1/3 of the time
         gc.disable()
         try:
-            for start in range(0, len(wanted) if self.enabled else 0, _CHUNK):
-                chunk = wanted[start:start + _CHUNK]
-                sql = (f"SELECT blobs.key, payload, sha256 FROM blobs LEFT JOIN sums ON sums.key = blobs.key "
-                       f"WHERE blobs.key IN ({','.join('?' * len(chunk))})")
-                rows = self._conn.execute(sql, chunk).fetchall()
-                sound = [(k, p) for k, p, digest in rows if digest == _checksum(k, p)]
-                self.rejected += len(rows) - len(sound)
+            rows = self._rows(keys)
+            for start in range(0, len(rows), _CHUNK):
                 decoded: dict[str, BlobResult] = {}
-                _decode_rows(sound, decoded)
+                _decode_rows(rows[start:start + _CHUNK], decoded)
                 for k, result in decoded.items():
                     if (result.scanned == 1 and result.bytes > 0 and result.suppressed >= 0 and not result.places) \
                             or self._plausible(k, result):  # the common case first: a blob holding nothing
@@ -143,22 +105,14 @@ class BlobCache:
             if paused:
                 gc.enable()
         self.hits += len(found)
-        self.misses += len(wanted) - len(found)
+        self.misses += len(set(keys)) - len(found)
         return found
 
     def put_many(self, results: dict[str, BlobResult]) -> None:
         """Writes in one transaction; a result holding a plaintext secret is dropped, not stored."""
-        if not self.enabled:
-            return
-        rows = [(key, _encode(r)) for key, r in results.items() if all(f.secret is None for _, f in r.places)]
-        try:
-            with self._conn:  # commits, or rolls back on error; the explicit BEGIN makes it one transaction
-                self._conn.execute("BEGIN IMMEDIATE")
-                self._conn.executemany("INSERT OR REPLACE INTO blobs (key, payload) VALUES (?, ?)", rows)
-                self._conn.executemany("INSERT OR REPLACE INTO sums (key, sha256) VALUES (?, ?)",
-                                       [(key, _checksum(key, payload)) for key, payload in rows])
-        except sqlite3.Error as exc:
-            self._disable(exc)
+        if self.enabled:
+            self._write([(key, _encode(r)) for key, r in results.items()
+                         if all(f.secret is None for _, f in r.places)])
 
     def _plausible(self, key: str, result: BlobResult) -> bool:
         """Whether a decoded entry can be what scanning the blob produced (when this cache made
@@ -175,44 +129,8 @@ class BlobCache:
             return False
         return all(path in paths for path, _ in result.places)
 
-    def close(self) -> None:
-        conn, self._conn, self.enabled = self._conn, None, False
-        try:
-            if conn is not None:
-                conn.close()
-        except sqlite3.Error:
-            pass  # nothing left to lose: every write was already committed or rolled back
-
-    def _disable(self, exc: Exception) -> None:
-        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        self.problem = f"cache disabled: {self.directory}: {detail}"
-        self.close()
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    """Opens, creates the table and proves the file writable, so every failure surfaces at open."""
-    conn = sqlite3.connect(path, timeout=_LOCK_TIMEOUT, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")  # waits out (then reports) another audit holding the write lock
-        conn.execute(_TABLE)
-        conn.execute(_SUMS)
-        conn.execute("DELETE FROM blobs WHERE key = ''")  # a no-op write: fails on a read-only file
-        columns = [(name, kind, pk) for _, name, kind, _, _, pk in conn.execute("PRAGMA table_info(blobs)")]
-        conn.execute("COMMIT")
-        if columns != _SCHEMA:  # someone else's table: report it, leave the file alone
-            raise sqlite3.OperationalError(f"unexpected schema for table blobs: {columns}")
-        return conn
-    except BaseException:
-        conn.close()
-        raise
-
 
 _quote = json.encoder.encode_basestring_ascii  # a JSON string literal, as json.dumps writes it
-
-
-def _checksum(key: str, payload) -> bytes:
-    data = payload if isinstance(payload, bytes) else str(payload).encode("utf-8", "surrogateescape")
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape") + b"\0" + data).digest()
 
 
 def _encode(result: BlobResult) -> bytes:

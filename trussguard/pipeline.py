@@ -142,7 +142,8 @@ def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector,
 
     paths = [c.path for c in listing.candidates] + [s.path for s in listing.skipped]
     workers = (config.jobs or os.cpu_count() or 1) if chunk.bytes >= PARALLEL_MIN_BYTES else 1
-    result = run_policy(paths, read, matches, detector, frozenset(chunk.chains), workers)
+    result = run_policy(paths, read, matches, detector, frozenset(chunk.chains), workers,
+                        frozenset(path for path, _, _ in chunk.inline))
     result.hits, dropped = split_hits(result.hits, read)
     return result, dropped
 

@@ -57,7 +57,8 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
                     for path, found in matches.items() for m in found]
         wanted = _policy_paths(listing)
         reader.read_many([p for p in wanted if p.endswith((".py", ".sh", ".yaml", ".txt"))])  # one batch
-        policy = run_policy(wanted, reader.read, matches, detector, frozenset(chains))
+        policy = run_policy(wanted, reader.read, matches, detector, frozenset(chains),
+                            marked=frozenset(f.path for f, _ in hidden))
         hits, dropped_hits = split_hits([h for h in policy.hits if h.path in listing.staged], reader.read)
         hidden += [(from_policy(h, checks[h.code]), marker) for h, marker in dropped_hits]
         stats.notes += [n for n in policy.notes if n.split(":", 1)[0] in listing.staged]

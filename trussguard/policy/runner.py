@@ -90,8 +90,11 @@ def check_code(path: str, data: bytes, matches: list[Match], detector: Detector,
 
 
 def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: dict[str, list[Match]],
-               detector: Detector, chains_files: frozenset[str] = frozenset(), workers: int = 1) -> PolicyResult:
-    """The policy stage over a working-tree listing; ``read`` returns a file's bytes or None.
+               detector: Detector, chains_files: frozenset[str] = frozenset(), workers: int = 1,
+               marked: frozenset[str] = frozenset()) -> PolicyResult:
+    """The policy stage over a working-tree listing; ``read`` returns a file's bytes or None;
+    ``marked``: paths where a rule matched but an inline marker allowed every match (their code is
+    still checked, so the allowed policy hits are listed as suppressed too).
 
     Config checks run here (configs are small); the rest runs per Truss (its code, then its
     project checks), spread over ``workers`` processes where the OS can fork, since parsing
@@ -130,7 +133,7 @@ def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: d
             orphans.append(path)
     if orphans:
         units.append((None, orphans))
-    state = _UnitState(paths, read, matches, detector, result.trusses, configs, frozenset(listed))
+    state = _UnitState(paths, read, matches, detector, result.trusses, configs, frozenset(listed), marked)
     jobs = workers if len(units) >= PARALLEL_MIN_UNITS else 1
     for hits, notes in map_in_workers(_run_unit, state, units, jobs,
                                       chunksize=max(1, len(units) // (workers * 4))):
@@ -154,6 +157,7 @@ class _UnitState:
     trusses: list[truss_dirs.TrussDir]
     configs: dict[str, bytes]
     listed: frozenset[str] = frozenset()
+    marked: frozenset[str] = frozenset()  # paths with rule matches all allowed inline
 
 
 def _run_unit(state: _UnitState, unit: tuple[int | None, list[str]]) -> tuple[list[PolicyHit], list[str]]:
@@ -172,7 +176,7 @@ def _run_unit(state: _UnitState, unit: tuple[int | None, list[str]]) -> tuple[li
         texts[path] = data
         if path.endswith(".py"):
             matches = state.matches.get(path, [])
-            if not needs_parse(data, bool(matches), state.detector):
+            if not needs_parse(data, bool(matches) or path in state.marked, state.detector):
                 quiet.add(path)  # no code check can fire on it: not parsed (``code_screen``)
                 continue
             file_hits, file_notes, tree = check_code(path, data, matches, state.detector, truss)
