@@ -11,18 +11,17 @@ is not something to act on, a committed secret is (it must be rotated even if de
 from __future__ import annotations
 
 import datetime
-import hashlib
 import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from trussguard import __version__
 from trussguard.advise import build_advisories
 from trussguard.audit_cache import BlobCache, BlobResult
 from trussguard.audit_index_cache import IndexCache, index_key
 from trussguard.audit_provenance import MAX_REFS, history_findings, name_places  # noqa: F401 (MAX_REFS: tests)
 from trussguard.audit_scan import BlobState, scan_blobs
+from trussguard.cache_store import results_salt
 from trussguard.config import ScanConfig
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
@@ -91,7 +90,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     selected = truss_files(sorted({p for pairs in index.blobs.values() for p, _ in pairs}))
     rules = ruleset.by_id()
     checks = {c.code: c for c in iter_checks()}
-    cache = BlobCache.open(cache_dir, _salt(ruleset.digest, scan))
+    cache = BlobCache.open(cache_dir, results_salt(ruleset.digest, scan))
     cache.replaced = history.replaced_ids(replaced)
     try:
         keys = {b: cache.key(b, [(p, p in selected) for p in index.paths(b)], str(first_seen.get(b)))
@@ -211,18 +210,6 @@ def _revisions(root: Path, config: AuditConfig, refs: list[history.Ref]) -> tupl
     if config.since:
         return tips, [history.resolve(root, config.since)], f"{config.since}.. (all audited refs)"
     return tips, [], None
-
-
-def _salt(rules_digest: str, scan: ScanConfig) -> str:
-    """What a cached blob result depends on besides the blob and its paths: the rules, this
-    code (version and source files, so an edited checkout never reuses stale results) and the
-    settings that change what a scan finds."""
-    code = hashlib.sha256(__version__.encode())
-    for source in sorted(Path(__file__).parent.rglob("*.py")):
-        stat = source.stat()
-        code.update(f"{source.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return "|".join((rules_digest, code.hexdigest(), str(scan.max_file_size), str(scan.use_detect_secrets),
-                     str(scan.decode_depth)))
 
 
 def _index(root: Path, cache: IndexCache, tips: list[str], excludes: list[str], unfetched: history.Unfetched,

@@ -18,6 +18,9 @@ import os
 import sqlite3
 from pathlib import Path
 
+from trussguard import __version__
+from trussguard.config import ScanConfig
+
 _TABLE = "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, payload BLOB NOT NULL) WITHOUT ROWID"
 _SUMS = "CREATE TABLE IF NOT EXISTS sums (key TEXT PRIMARY KEY, sha256 BLOB NOT NULL) WITHOUT ROWID"
 _SCHEMA = [("key", "TEXT", 1), ("payload", "BLOB", 0)]  # (name, type, pk) per column of PRAGMA table_info
@@ -69,17 +72,22 @@ class CheckedStore:
         return "; ".join(n for n in (self.moved, rejected) if n) or None
 
     def _rows(self, keys: list[str]) -> list[tuple[str, bytes]]:
-        """The stored rows whose checksum holds, in key order (index seeks stay local: ~1.6x faster)."""
+        """The stored rows whose checksum holds, in key order (index seeks stay local: ~1.6x faster);
+        a sqlite error disables the store and reads as no rows."""
         out: list[tuple[str, bytes]] = []
         wanted = sorted(set(keys))
-        for start in range(0, len(wanted) if self.enabled else 0, _CHUNK):
-            chunk = wanted[start:start + _CHUNK]
-            sql = (f"SELECT blobs.key, payload, sha256 FROM blobs LEFT JOIN sums ON sums.key = blobs.key "
-                   f"WHERE blobs.key IN ({','.join('?' * len(chunk))})")
-            rows = self._conn.execute(sql, chunk).fetchall()
-            sound = [(k, p) for k, p, digest in rows if digest == checksum(k, p)]
-            self.rejected += len(rows) - len(sound)
-            out += sound
+        try:
+            for start in range(0, len(wanted) if self.enabled else 0, _CHUNK):
+                chunk = wanted[start:start + _CHUNK]
+                sql = (f"SELECT blobs.key, payload, sha256 FROM blobs LEFT JOIN sums ON sums.key = blobs.key "
+                       f"WHERE blobs.key IN ({','.join('?' * len(chunk))})")
+                rows = self._conn.execute(sql, chunk).fetchall()
+                sound = [(k, p) for k, p, digest in rows if digest == checksum(k, p)]
+                self.rejected += len(rows) - len(sound)
+                out += sound
+        except sqlite3.Error as exc:
+            self._disable(exc)
+            return []
         return out
 
     def _write(self, rows: list[tuple[str, bytes]]) -> None:
@@ -130,3 +138,15 @@ def _connect(path: Path) -> sqlite3.Connection:
 def checksum(key: str, payload) -> bytes:
     data = payload if isinstance(payload, bytes) else str(payload).encode("utf-8", "surrogateescape")
     return hashlib.sha256(key.encode("utf-8", "surrogateescape") + b"\0" + data).digest()
+
+
+def results_salt(rules_digest: str, scan: ScanConfig) -> str:
+    """What a cached result depends on besides its content and paths: the rules, this code (version
+    and source files, so an edited checkout never reuses stale results) and the settings that change
+    what a scan finds."""
+    code = hashlib.sha256(__version__.encode())
+    for source in sorted(Path(__file__).parent.rglob("*.py")):
+        stat = source.stat()
+        code.update(f"{source.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return "|".join((rules_digest, code.hexdigest(), str(scan.max_file_size), str(scan.use_detect_secrets),
+                     str(scan.decode_depth)))

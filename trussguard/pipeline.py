@@ -22,7 +22,9 @@ from trussguard.findings import cap_findings, describe_rules, from_policy, merge
 from trussguard.name_findings import name_findings
 from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import run_policy
+from trussguard.cache_store import results_salt
 from trussguard.results import ScanResult, ScanStats
+from trussguard.scan_cache import PolicyMemo, ScanCache, content_digest
 from trussguard.scan_unit import Unit, UnitContext, UnitResult, scan_unit
 from trussguard.sources.tree import Candidate, TreeListing, list_tree, read_fragment
 from trussguard.sources.truss_files import truss_files
@@ -44,8 +46,14 @@ class _ChunkResult:
     chains: list[str] = field(default_factory=list)  # Python files importing truss_chains
     oversize: list[str] = field(default_factory=list)  # scanned in chunks by the rules only
     inline: list[tuple[str, Match, str]] = field(default_factory=list)  # (path, match, marker) suppressed inline
+    digests: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 of the content scanned (``scan_cache``)
+    fresh: list[tuple[str, UnitResult]] = field(default_factory=list)  # units scanned now, not read from the cache
 
-    def add(self, path: str, unit: UnitResult) -> None:
+    def add(self, path: str, unit: UnitResult, digest: str | None = None, fresh: bool = False) -> None:
+        if digest is not None:
+            self.digests[path] = digest
+        if fresh:
+            self.fresh.append((path, unit))
         if unit.skipped is not None:
             self.skipped.append(unit.skipped)
             return
@@ -69,6 +77,8 @@ class _ChunkResult:
         self.chains += other.chains
         self.oversize += other.oversize
         self.inline += other.inline
+        self.digests.update(other.digests)
+        self.fresh += other.fresh
 
 
 def scan_tree(config: ScanConfig) -> ScanResult:
@@ -76,11 +86,16 @@ def scan_tree(config: ScanConfig) -> ScanResult:
     ruleset = load_rules(list(config.rule_dirs), cache_dir=config.cache_dir)
     detector = Detector(ruleset, config.cache_dir, config.use_detect_secrets, config.decode_depth)
     listing = list_tree(list(config.paths))
-    chunk, workers = _scan_all(listing, detector, config)
+    cache = ScanCache.open(config.cache_dir / "scan" if config.cache_dir else None,
+                           results_salt(ruleset.digest, config))
+    try:
+        chunk, workers = _scan_all(listing, detector, config, cache)
+        policy, dropped_hits = _policy_stage(listing, chunk, detector, config, cache)
+    finally:
+        cache.close()
     rules = ruleset.by_id()
     findings = [to_finding(m, rules[m.rule_id], path, keep_secret=config.show_secrets)
                 for path, matches in chunk.matches for m in matches]
-    policy, dropped_hits = _policy_stage(listing, chunk, detector, config)
     checks = {c.code: c for c in iter_checks()}
     findings = merge_policy(findings, policy.hits, checks, keep_secret=config.show_secrets)
     findings += name_findings([c.path for c in listing.candidates] + [s.path for s in listing.skipped], detector,
@@ -90,7 +105,8 @@ def scan_tree(config: ScanConfig) -> ScanResult:
     hidden = [(to_finding(m, rules[m.rule_id], path), marker) for path, m, marker in chunk.inline] \
         + [(from_policy(h, checks[h.code]), marker) for h, marker in dropped_hits]
     suppressed = inline_records(hidden)
-    notes = list(ruleset.notes) + policy.notes + [oversize_note(p) for p in sorted(chunk.oversize)]
+    notes = list(ruleset.notes) + policy.notes + [oversize_note(p) for p in sorted(chunk.oversize)] \
+        + [n for n in (cache.problem, cache.notice) if n]
     stats = ScanStats(chunk.files, chunk.bytes, listing.skipped + chunk.skipped, len(suppressed),
                       notes, len(policy.trusses), time.monotonic() - started,
                       len(ruleset.rules), len(checks), workers)
@@ -98,21 +114,50 @@ def scan_tree(config: ScanConfig) -> ScanResult:
                       catalogue=describe_rules(findings + [f for f, _ in hidden], rules), suppressed=suppressed)
 
 
-def _scan_all(listing: TreeListing, detector: Detector, config: ScanConfig) -> tuple[_ChunkResult, int]:
-    """Every listed file through ``scan_unit``: in worker processes (chunks of about CHUNK_BYTES)
-    when the tree is large enough to pay for them, else here."""
+def _scan_all(listing: TreeListing, detector: Detector, config: ScanConfig, cache: ScanCache
+              ) -> tuple[_ChunkResult, int]:
+    """Every listed file through ``scan_unit`` unless the cache holds its unit: in worker processes
+    (chunks of about CHUNK_BYTES) when what is left is large enough to pay for them, else here."""
     ctx = UnitContext(detector, truss_files([c.path for c in listing.candidates]), config.max_file_size)
-    total = sum(c.size for c in listing.candidates)
+    merged, todo = _cached_units(listing.candidates, ctx, cache)
     jobs = config.jobs or os.cpu_count() or 1
-    if jobs == 1 or total < PARALLEL_MIN_BYTES:
-        return _scan_chunk(ctx, listing.candidates), 1
-    if can_fork():
-        detector.warm_up()  # once, before the fork: every worker inherits the compiled engine
-    merged = _ChunkResult()
-    for part in map_in_workers(_scan_chunk, ctx, _chunks(listing.candidates), jobs,
-                               rebuild=(_context_for, (config, ctx.truss_files))):
-        merged.merge(part)
+    if jobs == 1 or sum(c.size for c in todo) < PARALLEL_MIN_BYTES:
+        merged.merge(_scan_chunk(ctx, todo))
+        jobs = 1
+    else:
+        if can_fork():
+            detector.warm_up()  # once, before the fork: every worker inherits the compiled engine
+        for part in map_in_workers(_scan_chunk, ctx, _chunks(todo), jobs,
+                                   rebuild=(_context_for, (config, ctx.truss_files))):
+            merged.merge(part)
+    cache.put_units({cache.unit_key(merged.digests[path], path, path in ctx.truss_files): unit
+                     for path, unit in merged.fresh if path in merged.digests})
     return merged, jobs
+
+
+def _cached_units(candidates: list[Candidate], ctx: UnitContext, cache: ScanCache
+                  ) -> tuple[_ChunkResult, list[Candidate]]:
+    """The units the cache holds (each file read and hashed here: a hash is far cheaper than a scan),
+    and the candidates left to scan. Workers hash what they read again, and their results are stored
+    under that digest, so a file changed in between is never cached under its old content."""
+    found = _ChunkResult()
+    if not cache.enabled:
+        return found, list(candidates)
+    keys: dict[str, tuple[str, str]] = {}  # path -> (key, digest)
+    for c in candidates:
+        content = read_fragment(c, ctx.max_file_size) if c.size <= ctx.max_file_size else None
+        if isinstance(content, Fragment):
+            digest = content_digest(content)
+            keys[c.path] = (cache.unit_key(digest, c.path, c.path in ctx.truss_files), digest)
+    units = cache.get_units([key for key, _ in keys.values()])
+    todo = []
+    for c in candidates:
+        key, digest = keys.get(c.path, (None, None))
+        if key in units:
+            found.add(c.path, units[key], digest)
+        else:
+            todo.append(c)
+    return found, todo
 
 
 def _context_for(config: ScanConfig, selected: frozenset[str]) -> UnitContext:
@@ -125,12 +170,14 @@ def _context_for(config: ScanConfig, selected: frozenset[str]) -> UnitContext:
 def _scan_chunk(ctx: UnitContext, candidates: list[Candidate]) -> _ChunkResult:
     result = _ChunkResult()
     for candidate in candidates:
-        result.add(candidate.path, scan_unit(Unit((candidate.path,), read_fragment(candidate, ctx.max_file_size)),
-                                             ctx))
+        content = read_fragment(candidate, ctx.max_file_size)
+        digest = content_digest(content) if isinstance(content, Fragment) else None
+        result.add(candidate.path, scan_unit(Unit((candidate.path,), content), ctx), digest, fresh=True)
     return result
 
 
-def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector, config: ScanConfig):
+def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector, config: ScanConfig,
+                  cache: ScanCache):
     """Truss checks on the configs and model code of the tree (re-read: they are small)."""
     by_path = {c.path: c for c in listing.candidates}
     matches = dict(chunk.matches)
@@ -143,7 +190,7 @@ def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector,
     paths = [c.path for c in listing.candidates] + [s.path for s in listing.skipped]
     workers = (config.jobs or os.cpu_count() or 1) if chunk.bytes >= PARALLEL_MIN_BYTES else 1
     result = run_policy(paths, read, matches, detector, frozenset(chunk.chains), workers,
-                        frozenset(path for path, _, _ in chunk.inline))
+                        frozenset(path for path, _, _ in chunk.inline), PolicyMemo(cache, chunk.digests))
     result.hits, dropped = split_hits(result.hits, read)
     return result, dropped
 

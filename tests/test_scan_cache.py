@@ -1,0 +1,109 @@
+"""The tree scan's content-addressed cache (``scan_cache``): a warm re-scan reads every file but scans
+only what changed, reports exactly what a cold scan reports, and never stores a secret.
+
+Every credential is generated at run time from the rule's token template.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import textwrap
+
+import pytest
+
+from trussguard import pipeline
+from trussguard.config import ScanConfig
+from trussguard.pipeline import scan_tree
+from trussguard.policy import runner
+from trussguard.scan_cache import FILENAME
+
+MODEL = textwrap.dedent('''\
+    class Model:
+        def __init__(self, **kwargs):
+            self._secrets = kwargs["secrets"]
+
+        def load(self):
+            self.token = self._secrets["hf_access_token"]
+    ''')
+CONFIG = "model_name: m\nsecrets:\n  hf_access_token: null\n"
+
+
+def _key(f):
+    return f.path, f.line, f.rule_id, f.check, f.message, f.secret_sha256
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Paths handed to ``scan_unit`` and to ``check_code`` in this process."""
+    seen = {"units": [], "code": []}
+    real_unit, real_code = pipeline.scan_unit, runner.check_code
+    monkeypatch.setattr(pipeline, "scan_unit", lambda unit, ctx: seen["units"].append(unit.path)
+                        or real_unit(unit, ctx))
+    monkeypatch.setattr(runner, "check_code", lambda path, *a, **k: seen["code"].append(path)
+                        or real_code(path, *a, **k))
+    return seen
+
+
+def _scan(root, cache):
+    return scan_tree(ScanConfig(paths=(root,), cache_dir=cache, jobs=1))
+
+
+def test_a_warm_rescan_scans_only_what_changed_and_reports_the_same(truss_tree, tmp_path, fake_token, counted):
+    token = fake_token("huggingface.user-token")
+    files = {"config.yaml": CONFIG, "model/model.py": MODEL, "other/config.yaml": CONFIG,
+             "other/model/model.py": MODEL + f'\nHF = "{token}"\n', **{f"docs/n{i}.md": f"note {i}\n" for i in range(5)}}
+    root = truss_tree(files)
+    cache = tmp_path / "cache"
+    cold = _scan(root, None)
+    first = _scan(root, cache)
+    assert sorted(map(_key, first.findings)) == sorted(map(_key, cold.findings))
+    assert any(f.rule_id == "huggingface.user-token" for f in first.findings)
+
+    counted["units"].clear(), counted["code"].clear()
+    (root / "docs/n0.md").write_text("note 0, edited\n")
+    warm = _scan(root, cache)
+    assert sorted(map(_key, warm.findings)) == sorted(map(_key, cold.findings))
+    assert warm.stats.files_scanned == first.stats.files_scanned
+    # the edited file, and the one file whose matches hold a secret (never cached)
+    assert sorted(counted["units"]) == ["docs/n0.md", "other/model/model.py"]
+    assert counted["code"] == ["other/model/model.py"]  # the Truss with a leak: its hits hold the secret
+
+    counted["units"].clear(), counted["code"].clear()
+    (root / "model/model.py").write_text(MODEL.replace('"hf_access_token"', '"hf_token"'))
+    changed = _scan(root, cache)
+    assert "model/model.py" in counted["code"]
+    assert [f.message for f in changed.findings if f.check == "TG207"] == [
+        "reads the secret `hf_token`, which config.yaml does not declare"]
+    assert sorted(map(_key, changed.findings)) == sorted(map(_key, _scan(root, None).findings))
+
+
+def test_the_cache_never_holds_a_secret(truss_tree, tmp_path, fake_token):
+    token = fake_token("huggingface.user-token")
+    root = truss_tree({"config.yaml": CONFIG + f"environment_variables:\n  HF_TOKEN: {token}\n",
+                       "model/model.py": MODEL + f'\nHF = "{token}"\n', "notes.txt": f"token {token}\n"})
+    cache = tmp_path / "cache"
+    found = _scan(root, cache).findings
+    assert {f.path for f in found} >= {"config.yaml", "model/model.py", "notes.txt"}
+    stored = b"".join(p.read_bytes() for p in cache.rglob("*") if p.is_file())
+    assert stored and token.encode() not in stored and token[:12].encode() not in stored
+    assert sorted(map(_key, _scan(root, cache).findings)) == sorted(map(_key, found))
+
+
+def test_an_edited_cache_row_is_rejected_and_scanned_again(truss_tree, tmp_path, fake_token):
+    root = truss_tree({"config.yaml": CONFIG, "model/model.py": MODEL, "notes.txt": "nothing here\n"})
+    cache = tmp_path / "cache"
+    _scan(root, cache)
+    token = fake_token("huggingface.user-token")
+    (root / "notes.txt").write_text(f"token {token}\n")
+    _scan(root, cache)  # its unit has a match: not stored; every other row is
+    with sqlite3.connect(cache / "scan" / FILENAME) as conn:
+        conn.execute("UPDATE blobs SET payload = CAST('[\"unit\",1,false,false,false]' AS BLOB)")
+    result = _scan(root, cache)
+    assert any(f.path == "notes.txt" and f.rule_id == "huggingface.user-token" for f in result.findings)
+    assert any("failed the checksum" in n for n in result.stats.notes)
+
+
+def test_no_cache_writes_nothing(truss_tree, tmp_path):
+    root = truss_tree({"config.yaml": CONFIG, "model/model.py": MODEL})
+    _scan(root, None)
+    assert not list(tmp_path.rglob(FILENAME))
