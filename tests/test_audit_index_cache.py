@@ -179,3 +179,21 @@ def test_workers_get_their_state_from_the_initializer(repo: Repo, fake_token, mo
     only(result, "app.py")
     assert audit_scan._worker is None  # the parent never set it
     assert not hasattr(audit_scan, "_STATE") and not hasattr(audit_scan, "_READER")
+
+
+def test_a_replaced_blob_is_said_and_can_be_audited_as_committed(repo: Repo, fake_token, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    """`git replace` makes git read another object wherever a blob is named: the audit reads what git
+    reads, and says so in a note, with the way to audit the objects as committed."""
+    repo.commit("key", {"app.py": leak(fake_token(HF))})
+    blob = repo.git("rev-parse", "HEAD:app.py")
+    clean = repo.git("hash-object", "-w", "--stdin")  # the empty blob
+    repo.git("replace", blob, clean)
+    config = _config(repo, tmp_path / "c")
+    hidden = audit_history(config)
+    assert not hidden.findings
+    assert any("1 object(s) have a replacement" in n and "GIT_NO_REPLACE_OBJECTS=1" in n for n in hidden.stats.notes)
+    monkeypatch.setenv("GIT_NO_REPLACE_OBJECTS", "1")
+    seen = audit_history(_config(repo, tmp_path / "other"))
+    only(seen, "app.py")
+    assert not any("replacement" in n for n in seen.stats.notes)

@@ -65,7 +65,12 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     unreachable, loose, broken = history.unreachable_objects(root) if config.include_unreachable else ([], [], [])
     unfetched = history.unfetched_trees(root, tips + unreachable, excludes)
     cache_dir = None if scan.show_secrets else config.blob_cache
-    replaced = history.replace_refs(root) if cache_dir else b""  # what both caches need to know
+    replaced = history.replace_refs(root)  # what both caches need to know, and the report says
+    swapped = history.replaced_ids(replaced)
+    if swapped:  # local state (not pushed or fetched by default), but it changes what every git reads
+        notes.append(f"{len(swapped)} object(s) have a replacement (refs/replace/): git reads, and this audit "
+                     "scanned, the replacements, not the objects as committed; set GIT_NO_REPLACE_OBJECTS=1 to "
+                     "audit those")
     with IndexCache.open(cache_dir) as index_cache:
         index, first_seen = _index(root, index_cache, tips + unreachable, excludes, unfetched, replaced)
     dangling = [b for b in loose if b not in index.blobs]  # staged, then discarded: in no commit
@@ -91,7 +96,7 @@ def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     rules = ruleset.by_id()
     checks = {c.code: c for c in iter_checks()}
     cache = BlobCache.open(cache_dir, results_salt(ruleset.digest, scan))
-    cache.replaced = history.replaced_ids(replaced)
+    cache.replaced = swapped
     try:
         keys = {b: cache.key(b, [(p, p in selected) for p in index.paths(b)], str(first_seen.get(b)))
                 for b in index.blobs}
