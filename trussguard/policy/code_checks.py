@@ -9,7 +9,7 @@ Value checks (TG201-TG204, TG210, TG212) look at string literals only, so they r
 version of a file, with or without its Truss. Each literal is bound by exactly one context
 (``python_literals.Site.kind``), so exactly one check reports it; a Baseten API key always goes
 to TG212. Idiom checks (TG205, TG206, TG209, TG211) follow the secrets mapping
-(``python_secrets``).
+(``secrets_analysis``, ``secrets_flow``).
 """
 
 from __future__ import annotations

@@ -10,8 +10,10 @@ from trussguard.engine.schema import SECRET_NAME
 from trussguard.policy import yaml_nodes
 from trussguard.policy.config_checks import CHAINS_DUMMY, _looks_random
 from trussguard.policy.context import ProjectContext
-from trussguard.policy.python_secrets import CHAIN_API_KEY, analysed, imports_chains
+from trussguard.policy.python_facts import imports_chains
 from trussguard.policy.registry import PolicyHit, check
+from trussguard.policy.secrets_analysis import analysed
+from trussguard.policy.secrets_holders import CHAIN_API_KEY
 from trussguard.types import Severity
 
 HF_DEFAULT = "hf_access_token"  # default runtime_secret_name of model_cache and trt_llm checkpoints
