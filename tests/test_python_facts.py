@@ -66,4 +66,4 @@ def test_every_code_check_has_its_own_listed_module():
         module = check.func.__module__
         assert module.startswith(f"trussguard.policy.checks.{check.code.lower()}_"), module
         assert module in CHECK_MODULES
-        assert getattr(importlib.import_module("trussguard.policy.code_checks"), check.func.__name__) is check.func
+        assert getattr(importlib.import_module(module), check.func.__name__) is check.func
