@@ -29,7 +29,8 @@ from trussguard.policy.literal_screen import may_hold_literal_secret
 from trussguard.policy.python_leaks import COMMAND_SECRETS
 from trussguard.policy.runner import chains_source, check_code, check_config
 from trussguard.sources.content import Decoded, Oversize, ReadFailed
-from trussguard.sources.history import BlobReader, HistoryIndex
+from trussguard.sources.history import HistoryIndex
+from trussguard.sources.history_reader import BlobReader
 from trussguard.suppress.inline import Inline, language
 from trussguard.types import Skipped, Suppressed
 from trussguard.workers import ignore_interrupts
