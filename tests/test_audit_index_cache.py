@@ -18,7 +18,7 @@ from trussguard import audit_index_cache, audit_scan
 from trussguard.audit import AuditConfig, audit_history
 from trussguard.config import ScanConfig
 from trussguard.report import json_report
-from trussguard.sources import history, history_places
+from trussguard.sources import history, history_git, history_places
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_deleted_tree_fails_again_after_a_warm_run(repo: Repo, tmp_path: Path):
     audit_history(config)
     tree = repo.git("rev-parse", "HEAD:pkg")
     (repo.root / ".git" / "objects" / tree[:2] / tree[2:]).unlink()
-    with pytest.raises(history.GitError):
+    with pytest.raises(history_git.GitError):
         audit_history(config)
 
 

@@ -28,10 +28,10 @@ def test_each_config_check_has_its_own_module_listed_in_the_registry():
     assert len(listed) == len(set(listed)) == len(checks)
 
 
-def test_the_old_module_still_exports_what_project_checks_import():
-    from trussguard.policy.config_checks import CHAINS_DUMMY, _looks_random
+def test_project_checks_take_the_config_helpers_from_config_values():
+    from trussguard.policy.config_values import CHAINS_DUMMY, looks_random
 
-    assert CHAINS_DUMMY == "***" and _looks_random("ab" * 5) is False
+    assert CHAINS_DUMMY == "***" and looks_random("ab" * 5) is False
 
 
 CONFIG = textwrap.dedent("""\

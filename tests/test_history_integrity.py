@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from trussguard.audit import MAX_REFS, AuditConfig, audit_history
+from trussguard.audit import AuditConfig, audit_history
+from trussguard.audit_provenance import MAX_REFS
 from trussguard.cli import main
 from trussguard.config import ScanConfig
 from trussguard.report import json_report

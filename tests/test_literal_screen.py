@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from trussguard.config import ScanConfig
 from trussguard.engine import tokens
 from trussguard.engine.detector import Detector
-from trussguard.policy.code_checks import COMMAND_SECRETS
 from trussguard.policy.literal_screen import MAX_RUN, may_hold_literal_secret
+from trussguard.policy.python_leaks import COMMAND_SECRETS
 from trussguard.policy.runner import check_code
 from trussguard.suppress.inline import is_suppressed
 

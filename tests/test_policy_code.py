@@ -18,8 +18,9 @@ from trussguard.config import ScanConfig
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import load_rules
 from trussguard.pipeline import scan_tree
-from trussguard.policy.python_secrets import analyse, secret_echoes
 from trussguard.policy.runner import check_code
+from trussguard.policy.secrets_analysis import analyse
+from trussguard.policy.secrets_flow import secret_echoes
 
 from conftest import random_password
 

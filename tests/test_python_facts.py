@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 import importlib
 
-from trussguard.policy import python_secrets
-from trussguard.policy.python_facts import CodeFacts, env_read
+from trussguard.policy.python_facts import CodeFacts, env_read, imports_chains
 from trussguard.policy.registry import CHECK_MODULES, iter_checks
+from trussguard.policy.secrets_scopes import children
 
 SOURCE = b'''
 import os
@@ -43,7 +43,7 @@ def test_facts_keep_the_walk_order():
         "/secrets/hf_access_token", "AWS_SECRET_ACCESS_KEY", "HF_TOKEN", "OPENAI_API_KEY"]
     assert facts.bridged == {"HF_TOKEN"}
     assert facts.classes == [n for n in walked if isinstance(n, ast.ClassDef)]
-    assert facts.chains is python_secrets.imports_chains(tree) is True
+    assert facts.chains is imports_chains(tree) is True
 
 
 def test_facts_skip_what_the_bytes_rule_out():
@@ -58,7 +58,7 @@ def test_children_are_iter_child_nodes_without_contexts_and_operators():
     skipped = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop, ast.type_ignore)
     tree = ast.parse(SOURCE + b"\nx = not (a < b) or -c ** 2\n")
     for node in ast.walk(tree):
-        assert python_secrets._children(node) == [c for c in ast.iter_child_nodes(node) if not isinstance(c, skipped)]
+        assert children(node) == [c for c in ast.iter_child_nodes(node) if not isinstance(c, skipped)]
 
 
 def test_every_code_check_has_its_own_listed_module():
@@ -66,4 +66,4 @@ def test_every_code_check_has_its_own_listed_module():
         module = check.func.__module__
         assert module.startswith(f"trussguard.policy.checks.{check.code.lower()}_"), module
         assert module in CHECK_MODULES
-        assert getattr(importlib.import_module("trussguard.policy.code_checks"), check.func.__name__) is check.func
+        assert getattr(importlib.import_module(module), check.func.__name__) is check.func

@@ -19,7 +19,7 @@ from pathlib import Path
 from trussguard.advise import build_advisories
 from trussguard.audit_cache import BlobCache, BlobResult
 from trussguard.audit_index_cache import IndexCache, index_key
-from trussguard.audit_provenance import MAX_REFS, history_findings, name_places  # noqa: F401 (MAX_REFS: tests)
+from trussguard.audit_provenance import history_findings, name_places
 from trussguard.audit_scan import BlobState, scan_blobs
 from trussguard.cache_store import results_salt
 from trussguard.config import ScanConfig
@@ -28,7 +28,7 @@ from trussguard.engine.loader import load_rules
 from trussguard.findings import cap_findings, describe_rules, fingerprint
 from trussguard.results import ERROR_REASONS, ScanResult, ScanStats
 from trussguard.policy.registry import iter_checks
-from trussguard.sources import history
+from trussguard.sources import history, history_git
 from trussguard.sources.truss_files import truss_files
 from trussguard.types import Finding, Skipped, Suppressed
 
@@ -47,7 +47,7 @@ class AuditConfig:
     allow_shallow: bool = False  # a shallow clone's missing history is a note, not exit 2
 
 
-class ShallowClone(history.GitError):
+class ShallowClone(history_git.GitError):
     """The walk reached commits whose parents a shallow clone never fetched: the older history,
     which may hold a secret added and removed long ago, cannot be audited."""
 
@@ -55,8 +55,8 @@ class ShallowClone(history.GitError):
 def audit_history(config: AuditConfig, reader_hook=None) -> ScanResult:
     """The whole audit. ``reader_hook(reader)`` lets tests observe the BlobReader (read counts)."""
     started = time.monotonic()
-    history.require_git_version()
-    root = history.repository_root(config.repo)
+    history_git.require_git_version()
+    root = history_git.repository_root(config.repo)
     scan = config.scan
     ruleset = load_rules(list(scan.rule_dirs), cache_dir=scan.cache_dir)
     refs, notes = history.list_refs(root, config.ref_patterns)
@@ -179,7 +179,7 @@ def _submodule(root: Path, path: str, config: AuditConfig, stats: ScanStats, rea
 
 def _submodule_repo(root: Path, path: str) -> Path | None:
     """The submodule's repository: its work tree in the parent's, else the parent's .git/modules."""
-    for candidate in (root / path, Path(history.git(root, "rev-parse", "--git-path", f"modules/{path}"
+    for candidate in (root / path, Path(history_git.git(root, "rev-parse", "--git-path", f"modules/{path}"
                                                     ).decode().strip() or "-")):
         candidate = candidate if candidate.is_absolute() else root / candidate
         if (candidate / ".git").exists() or (candidate / "HEAD").is_file():
@@ -204,16 +204,16 @@ def _date_range(index: history.HistoryIndex) -> dict[str, str | None]:
 def _revisions(root: Path, config: AuditConfig, refs: list[history.Ref]) -> tuple[list[str], list[str], str | None]:
     """(tips, excludes, description) for the log walk: every ref, or a range of commits."""
     if config.range and config.since:
-        raise history.GitError("--range and --since cannot be combined")
+        raise history_git.GitError("--range and --since cannot be combined")
     if config.range:
         base, dots, head = config.range.partition("..")
         if not dots or head.startswith("."):
-            raise history.GitError(f"--range expects BASE..HEAD, got {config.range!r}")
-        base_sha, head_sha = history.resolve(root, base or "HEAD"), history.resolve(root, head or "HEAD")
+            raise history_git.GitError(f"--range expects BASE..HEAD, got {config.range!r}")
+        base_sha, head_sha = history_git.resolve(root, base or "HEAD"), history_git.resolve(root, head or "HEAD")
         return [head_sha], [base_sha], config.range
     tips = [r.commit for r in refs]
     if config.since:
-        return tips, [history.resolve(root, config.since)], f"{config.since}.. (all audited refs)"
+        return tips, [history_git.resolve(root, config.since)], f"{config.since}.. (all audited refs)"
     return tips, [], None
 
 

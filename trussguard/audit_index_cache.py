@@ -25,7 +25,7 @@ import sqlite3
 import zlib
 from pathlib import Path
 
-from trussguard.sources import history
+from trussguard.sources import history, history_git
 
 FILENAME = "audit-index-v1.sqlite3"
 KEEP = 4  # indexes kept (most recently used): a few repositories or --refs selections per cache folder
@@ -165,11 +165,11 @@ def index_key(root: Path, tips: list[str], excludes: list[str], cut: set[str], r
     """What the log walk's answer depends on, hashed; see the module docstring. Costs two quick
     git process and a stat of every pack and loose object, no history walk. ``replaced``:
     ``history.replace_refs``."""
-    where = history.git(root, "rev-parse", "--git-path", "objects", "--git-path", "shallow",
+    where = history_git.git(root, "rev-parse", "--git-path", "objects", "--git-path", "shallow",
                         "--git-path", "info/grafts").decode("utf-8", "surrogateescape").splitlines()
     objects, shallow, grafts = (Path(p) if Path(p).is_absolute() else root / p for p in where)
     digest = hashlib.sha256()
-    for part in (__name__, _source_digest(), repr(history.require_git_version()), json.dumps(sorted(set(tips))),
+    for part in (__name__, _source_digest(), repr(history_git.require_git_version()), json.dumps(sorted(set(tips))),
                  json.dumps(list(excludes)), json.dumps(sorted(cut)), json.dumps([os.environ.get(n) for n in _ENV])):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     digest.update(replaced + b"\0" + _read(shallow) + b"\0" + _read(grafts) + b"\0")

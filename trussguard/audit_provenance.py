@@ -15,7 +15,7 @@ from pathlib import Path
 from trussguard.config import ScanConfig
 from trussguard.engine.detector import Detector
 from trussguard.name_findings import name_findings
-from trussguard.sources import history
+from trussguard.sources import history, history_git
 from trussguard.sources.history_places import TreePaths, blobs_at, refs_reaching, tip_trees
 from trussguard.types import Finding
 
@@ -78,7 +78,7 @@ def history_findings(root: Path, refs: list[history.Ref], index: history.History
     if not per_place:
         return []
     head = next((r.commit for r in refs if r.name == "HEAD"), None) or \
-        history.git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1)).decode().strip()
+        history_git.git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1)).decode().strip()
     branches = sorted((r.branch, r.commit) for r in refs if r.branch)
     leaked_paths = sorted({path for _, path in per_place if not path.startswith(history.DANGLING)})
     # (commit, path) -> blob at HEAD and at every branch tip, for the leaked paths only: one git process

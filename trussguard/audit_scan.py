@@ -25,11 +25,12 @@ from trussguard.engine.detector import Detector
 from trussguard.findings import from_policy, merge_policy, to_finding
 from trussguard.suppress.markers import hit_marker, oversize_markers
 from trussguard.policy import truss_dirs
-from trussguard.policy.code_checks import COMMAND_SECRETS
 from trussguard.policy.literal_screen import may_hold_literal_secret
+from trussguard.policy.python_leaks import COMMAND_SECRETS
 from trussguard.policy.runner import chains_source, check_code, check_config
 from trussguard.sources.content import Decoded, Oversize, ReadFailed
-from trussguard.sources.history import BlobReader, HistoryIndex
+from trussguard.sources.history import HistoryIndex
+from trussguard.sources.history_reader import BlobReader
 from trussguard.suppress.inline import Inline, language
 from trussguard.types import Skipped, Suppressed
 from trussguard.workers import ignore_interrupts

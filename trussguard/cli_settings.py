@@ -25,7 +25,7 @@ def gated_settings(start: Path, config_file: Path | None, baseline: Path | None,
     from trussguard.baseline import BaselineError
     from trussguard.gate_changes import resolve_gate
     from trussguard.project_config import ConfigError
-    from trussguard.sources.history import GitError, NotARepository
+    from trussguard.sources.history_git import GitError, NotARepository
 
     try:
         gate = resolve_gate(start, config_file, baseline, trusted_rev, head_rev, allow_config_changes)

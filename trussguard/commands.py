@@ -94,7 +94,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
         write_file(html_report, render_html(result), "HTML report")
     if evidence is not None:
         from trussguard.report.evidence import render_evidence
-        from trussguard.sources.history import git
+        from trussguard.sources.history_git import git
 
         remote = git(Path(result.target), "config", "--get", "remote.origin.url",
                      check=False).decode("utf-8", "replace").strip()
@@ -114,7 +114,7 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
     ``rev_range`` (else the working tree)."""
     from trussguard.audit import AuditConfig, audit_history
     from trussguard.config import ScanConfig
-    from trussguard.sources.history import GitError, NotARepository
+    from trussguard.sources.history_git import GitError, NotARepository
 
     head_rev = range_ends(rev_range)[1] if trusted_rev is not None and rev_range is not None else None
     project, known, changes = gated_settings(repo, config_file, baseline, trusted_rev, head_rev, allow_config_changes)
@@ -134,7 +134,7 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
 
 
 def _scan_staged(config, paths: tuple[Path, ...]):
-    from trussguard.sources.history import GitError, NotARepository
+    from trussguard.sources.history_git import GitError, NotARepository
     from trussguard.staged import scan_staged
 
     if len(paths) > 1:

@@ -36,7 +36,7 @@ def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | 
         known = baseline.load(path) if action == "update" else None
         if history:
             from trussguard.audit import AuditConfig, audit_history
-            from trussguard.sources.history import GitError, NotARepository
+            from trussguard.sources.history_git import GitError, NotARepository
 
             try:
                 scan = ScanConfig(rule_dirs=rule_dirs, max_file_size=size, cache_dir=cache_dir)

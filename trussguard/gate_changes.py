@@ -32,7 +32,7 @@ from trussguard.config import parse_size
 from trussguard.project_config import ConfigError, ProjectConfig, load_config, load_nearest
 from trussguard.project_config import load_at_revision as config_at
 from trussguard.sources.at_revision import merge_base, relative
-from trussguard.sources.history import GIT_MISSING, GitError, git, repository_root, resolve
+from trussguard.sources.history_git import GIT_MISSING, GitError, git, repository_root, resolve
 from trussguard.types import Severity
 
 MARKER = re.compile(rb"trussguard:[ \t]*allow|pragma:[ \t]*allowlist|gitleaks:allow", re.IGNORECASE)

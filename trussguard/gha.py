@@ -140,7 +140,7 @@ def ensure_full_history(inputs: Inputs) -> None:
                           capture_output=True, stdin=subprocess.DEVNULL, timeout=3600,
                           env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
     if proc.returncode != 0 or _shallow(root):
-        from trussguard.sources.history import summarise
+        from trussguard.sources.history_git import summarise
 
         raise ActionError(f"the checkout is shallow and `git fetch --unshallow` failed "
                           f"({summarise(proc.stderr)}); {FETCH_HINT}")
@@ -328,7 +328,7 @@ def _commit_id(value: object, what: str) -> str:
 
 
 def _repository(path: Path) -> Path:
-    from trussguard.sources.history import NotARepository, repository_root
+    from trussguard.sources.history_git import NotARepository, repository_root
 
     try:
         return repository_root(path)

@@ -2,7 +2,8 @@
 
 A command line mixes what a rule recognises (a token in a git URL) with what only its shape gives away
 (`HF_TOKEN=...`, `--api-key ...`, an `Authorization:` header); TG105, TG107 and TG109 report both the
-same way, so they share this one reading.
+same way, so they share this one reading. TG105 and TG106 both start from `docker_server.start_command`
+(``start_command``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import yaml
 
 from trussguard.engine.heuristics import is_secret_name
-from trussguard.policy.config_facts import facts_of
+from trussguard.policy.config_facts import ConfigFacts, facts_of
 from trussguard.policy.config_values import env_name, leak_of, literal, rule_label, rule_matches, rule_secret_name
 from trussguard.policy.context import ConfigContext
 from trussguard.types import Severity
@@ -28,6 +29,26 @@ _FLAG = re.compile(r"(?<![\w-])--?([A-Za-z][\w-]*)(?:=|[ \t]+)" + _VALUE)
 # Authorization: Bearer VALUE (also x-api-key / Api-Key / Private-Token headers)
 _HEADER = re.compile(r"(?i)(?<![\w-])(authorization|x-api-key|api-key|private-token)\s*:\s*"
                      r"(?:(?:bearer|basic|token|api-key|apikey|bot)\s+)?([^\s\"'\\;]+)")
+
+
+@dataclass(frozen=True)
+class StartCommand:
+    """`docker_server.start_command` of one config.yaml: its node, its text and the file's facts (TG105, TG106)."""
+
+    facts: ConfigFacts
+    node: yaml.Node
+    text: str
+
+    def place(self, needle: str) -> tuple[int, int]:
+        """1-based (line, column) of ``needle`` inside the command, else the command's start."""
+        return self.facts.place(self.node, needle)
+
+
+def start_command(ctx: ConfigContext) -> StartCommand | None:
+    """The config's start command, when it is a non-empty string of a Truss config."""
+    facts = facts_of(ctx)
+    found = facts.start_command
+    return StartCommand(facts, *found) if found is not None else None
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ from typing import Iterator
 
 from trussguard.engine.schema import SECRET_NAME
 from trussguard.policy import yaml_nodes
-from trussguard.policy.config_checks import CHAINS_DUMMY, _looks_random
+from trussguard.policy.config_values import CHAINS_DUMMY, looks_random
 from trussguard.policy.context import ProjectContext
-from trussguard.policy.python_secrets import CHAIN_API_KEY, analysed, imports_chains
+from trussguard.policy.python_facts import imports_chains
 from trussguard.policy.registry import PolicyHit, check
+from trussguard.policy.secrets_analysis import analysed
+from trussguard.policy.secrets_holders import CHAIN_API_KEY
 from trussguard.types import Severity
 
 HF_DEFAULT = "hf_access_token"  # default runtime_secret_name of model_cache and trt_llm checkpoints
@@ -112,7 +114,7 @@ def _undeclared_runtime_secret_names(ctx: ProjectContext) -> Iterator[PolicyHit]
     to `HF_TOKEN`, and a public repository downloads without any token."""
     for label, value in _runtime_secret_names(ctx.truss.doc):
         name = value.value if value is not None else None
-        if not name or name in ctx.truss.declared or not SECRET_NAME.match(name) or _looks_random(name):
+        if not name or name in ctx.truss.declared or not SECRET_NAME.match(name) or looks_random(name):
             continue  # absent, declared, or a credential pasted into the NAME field (TG111)
         near = ctx.truss.secret_name(name)
         fix = (f"set `runtime_secret_name: {near}` (the name declared under `secrets:`), or declare `{name}: null`"

@@ -4,7 +4,7 @@ Why: every check used to walk the AST itself (TG205 twice, TG211 and the Chains 
 literal collection once), so each node was visited three times or more. ``CodeFacts`` walks the
 tree once (``python_literals.nodes_of``: breadth first, leaves kept out of the queue) and keeps the
 few node kinds the checks look at, in ``ast.walk`` order, so each check reads the same nodes in the
-same order as its own walk did. The secrets-mapping analysis (``python_secrets.analysed``) stays on
+same order as its own walk did. The secrets-mapping analysis (``secrets_analysis.analysed``) stays on
 demand: the value checks, all the history audit runs, need it only to word a fix.
 """
 
@@ -14,7 +14,7 @@ import ast
 import functools
 
 from trussguard.policy.python_literals import BINDERS, Site, dotted, is_environ, literal_sites, nodes_of
-from trussguard.policy.python_secrets import SecretsUse, analysed
+from trussguard.policy.secrets_analysis import SecretsUse, analysed
 from trussguard.types import Match
 
 CHAINS_WORD = b"truss_chains"  # in the bytes of every file that imports truss_chains
@@ -101,6 +101,11 @@ def _imports_chains(node: ast.AST) -> bool:
     if isinstance(node, ast.Import):
         return any(a.name.split(".")[0] == "truss_chains" for a in node.names)
     return isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "truss_chains"
+
+
+def imports_chains(tree: ast.Module) -> bool:
+    """The file imports ``truss_chains`` (a Chains / Python-DX source, TRUSS_SECRETS.md 5.2)."""
+    return any(_imports_chains(node) for node in ast.walk(tree))
 
 
 def facts_of(ctx) -> CodeFacts:

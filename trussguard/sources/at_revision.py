@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
-from trussguard.sources.history import git
+from trussguard.sources.history_git import git
 
 
 def relative(root: Path, path: Path) -> str | None:

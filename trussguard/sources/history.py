@@ -4,9 +4,9 @@ Why this shape: a repository's history holds the same blob at many commits and p
 audit reads each blob once, by object id, through git's persistent batch interface
 (``history_reader``), and learns *where* each blob lived from a single ``git log --raw`` pass
 (``build_index``). Nothing is ever checked out and ``git log -p`` is never run: diffs would
-re-read every blob once per commit that touches it. Running git is ``history_git``; where a
-leak still is (branch tips, refs reaching it) is ``history_places``. The names other modules
-import from here (``git``, ``GitError``, ``BlobReader``...) stay importable from here.
+re-read every blob once per commit that touches it. Running git is ``history_git`` and reading
+blobs is ``history_reader``: import their names from there. Where a leak still is (branch tips,
+refs reaching it) is ``history_places``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trussguard.sources.history_git import (GIT_MISSING, MIN_GIT, NO_FETCH, NO_LAZY_FETCH, GitError,  # noqa: F401
-                                            NotARepository, decode_path, git, git_env, repository_root,
-                                            require_git_version, resolve, summarise, _run)
+from trussguard.sources.history_git import GitError, decode_path, git, summarise, _run
+
+# Still imported from here by sources/staged.py only, which is being changed elsewhere: once it takes them
+# from history_git / history_reader, these two lines go.
+from trussguard.sources.history_git import repository_root  # noqa: F401
 from trussguard.sources.history_reader import BlobReader  # noqa: F401
 
 NULL_SHA = "0" * 40

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from trussguard.sources.history import HistoryIndex, Ref, decode_path, git
+from trussguard.sources.history import HistoryIndex, Ref
+from trussguard.sources.history_git import decode_path, git
 
 
 def tip_trees(repo: Path, commits: list[str], index: HistoryIndex) -> dict[str, str]:

@@ -120,7 +120,7 @@ def _baseline_hashes(result: ScanResult, baseline_path: Path | None) -> set[str]
 
 def _content(result: ScanResult, finding) -> bytes | None:
     from trussguard.sources.at_revision import read_file, relative
-    from trussguard.sources.history import GitError, NotARepository, repository_root
+    from trussguard.sources.history_git import GitError, NotARepository, repository_root
 
     root = Path(result.target)
     try:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from trussguard.policy.config_commands import inline_credentials, read_from_file
-from trussguard.policy.config_facts import facts_of
+from trussguard.policy.config_commands import inline_credentials, read_from_file, start_command
 from trussguard.policy.context import ConfigContext
 from trussguard.policy.registry import PolicyHit, check
 from trussguard.types import Severity
@@ -37,13 +36,11 @@ def credential_in_start_command(ctx: ConfigContext) -> Iterator[PolicyHit]:
       start_command: sh -c "HF_TOKEN=$(cat /secrets/hf_access_token) vllm serve meta-llama/Llama-3.1-8B-Instruct"
     ```
     """
-    facts = facts_of(ctx)
-    found = facts.start_command
-    if found is None:
+    command = start_command(ctx)
+    if command is None:
         return
-    node, command = found
-    for c in inline_credentials(ctx, command, node):
-        line, column = facts.place(node, c.secret)
+    for c in inline_credentials(ctx, command.text, command.node):
+        line, column = command.place(c.secret)
         written = read_from_file(c.variable, f"/secrets/{c.name}")
         yield PolicyHit(
             "TG105", ctx.path, line, column, f"{c.what} in `docker_server.start_command`",

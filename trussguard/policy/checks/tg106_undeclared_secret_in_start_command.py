@@ -6,11 +6,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-import yaml
-
 from trussguard.engine.heuristics import identifier_words, is_secret_name
-from trussguard.policy.config_commands import RUNTIME_MOUNT
-from trussguard.policy.config_facts import ConfigFacts, facts_of
+from trussguard.policy.config_commands import RUNTIME_MOUNT, StartCommand, start_command
 from trussguard.policy.config_values import env_name
 from trussguard.policy.context import ConfigContext
 from trussguard.policy.registry import PolicyHit, check
@@ -48,19 +45,17 @@ def undeclared_secret_in_start_command(ctx: ConfigContext) -> Iterator[PolicyHit
       start_command: sh -c "HF_TOKEN=$(cat /secrets/hf_access_token) vllm serve ..."
     ```
     """
-    facts = facts_of(ctx)
-    found = facts.start_command
-    if found is None:
+    command = start_command(ctx)
+    if command is None:
         return
-    node, command = found
-    yield from _unset_variables(ctx, facts, node, command)
+    yield from _unset_variables(ctx, command)
     seen = set()
-    for m in RUNTIME_MOUNT.finditer(command):
+    for m in RUNTIME_MOUNT.finditer(command.text):
         name = m.group(1)
-        if facts.declared(name) or name in seen:
+        if command.facts.declared(name) or name in seen:
             continue
         seen.add(name)
-        line, column = facts.place(node, m.group(0))
+        line, column = command.place(m.group(0))
         yield PolicyHit("TG106", ctx.path, line, column,
                         f"`docker_server.start_command` reads `/secrets/{name}`, which config.yaml does not declare",
                         f"declare `{name}: null` under `secrets:` in config.yaml and create the workspace secret "
@@ -76,8 +71,9 @@ _SOURCES = re.compile(r"(?:^|[\s;&|('\"])(?:source|\.)[ \t]+[^\s;&|]")
 _HF_WORDS = frozenset({"HF", "HUGGING", "HUGGINGFACE"})
 
 
-def _unset_variables(ctx: ConfigContext, facts: ConfigFacts, node: yaml.Node, command: str) -> Iterator[PolicyHit]:
+def _unset_variables(ctx: ConfigContext, start: StartCommand) -> Iterator[PolicyHit]:
     """Secret-looking `$VARS` of the start command that nothing sets before their use (TG106)."""
+    facts, command = start.facts, start.text
     if _SOURCES.search(command):
         return  # `source .env`, `. ./env.sh`: the file may set anything
     configured = facts.env_keys
@@ -97,7 +93,7 @@ def _unset_variables(ctx: ConfigContext, facts: ConfigFacts, node: yaml.Node, co
         suggested = "hf_access_token" if _HF_WORDS & set(identifier_words(name)) else env_name(name)
         secret = facts.name_for(suggested)
         declare = "" if facts.declared(secret) else f" and declare `{secret}: null` under `secrets:`"
-        line, column = facts.place(node, m.group(0))
+        line, column = start.place(m.group(0))
         yield PolicyHit("TG106", ctx.path, line, column,
                         f"`docker_server.start_command` uses `{m.group(0)}`, which nothing sets (neither "
                         f"`environment_variables:` nor the command): it expands to an empty string",

@@ -10,7 +10,7 @@ from typing import Iterator
 
 from trussguard.policy.context import CodeContext
 from trussguard.policy.python_facts import facts_of
-from trussguard.policy.python_secrets import WHOLE_MAPPING, secret_echoes
+from trussguard.policy.secrets_flow import WHOLE_MAPPING, secret_echoes
 from trussguard.policy.registry import PolicyHit, check
 from trussguard.types import Severity
 

@@ -11,7 +11,7 @@ from typing import Iterator
 from trussguard.policy.context import CodeContext
 from trussguard.policy.python_facts import facts_of
 from trussguard.policy.python_fixes import config_path, read_expr
-from trussguard.policy.python_secrets import SecretRead
+from trussguard.policy.secrets_reads import SecretRead
 from trussguard.policy.registry import PolicyHit, check
 from trussguard.types import Severity
 

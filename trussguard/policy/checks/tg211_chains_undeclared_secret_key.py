@@ -12,7 +12,7 @@ from typing import Iterator
 from trussguard.policy.context import CodeContext
 from trussguard.policy.python_facts import facts_of
 from trussguard.policy.python_literals import dotted
-from trussguard.policy.python_secrets import CHAIN_API_KEY
+from trussguard.policy.secrets_holders import CHAIN_API_KEY
 from trussguard.policy.registry import PolicyHit, check
 from trussguard.types import Severity
 
