@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from trussguard import audit_cache, cache_store
+from trussguard import cache_store
 from trussguard.audit_cache import FILENAME, BlobCache, BlobResult
 from trussguard.types import Finding, Severity, Skipped
 

@@ -6,7 +6,7 @@ HEAD 532 of the 868 Python files hold neither a word the structural checks start
 that could be a credential. Each check starts from something visible in the bytes:
 
 - the secrets-mapping checks (TG206, TG209, the project checks TG207/TG208) from a read of the
-  mapping, and every way in to it names `secrets` (``python_secrets.MAPPING_WORD``);
+  mapping, and every way in to it names `secrets` (``secrets_analysis.MAPPING_WORD``);
 - TG205 from `environ`, `getenv` or a "/secrets/" path (``python_facts.ENVIRONMENT_WORDS``);
 - the Chains checks (TG210, TG211) from an import of `truss_chains` (``python_facts.CHAINS_WORD``);
 - the literal checks (TG201-TG204, TG210, TG212) from a string literal a credential rule matches or
@@ -23,7 +23,7 @@ from trussguard.engine.detector import Detector
 from trussguard.policy.literal_screen import may_hold_literal_secret
 from trussguard.policy.python_facts import CHAINS_WORD, ENVIRONMENT_WORDS
 from trussguard.policy.python_leaks import COMMAND_SECRETS
-from trussguard.policy.python_secrets import MAPPING_WORD
+from trussguard.policy.secrets_analysis import MAPPING_WORD
 
 STRUCTURAL_WORDS = (MAPPING_WORD, CHAINS_WORD, *ENVIRONMENT_WORDS)
 

@@ -19,10 +19,6 @@ from pathlib import Path
 
 from trussguard.sources.history_git import GitError, decode_path, git, summarise, _run
 
-# Still imported from here by sources/staged.py only, which is being changed elsewhere: once it takes them
-# from history_git / history_reader, these two lines go.
-from trussguard.sources.history_git import repository_root  # noqa: F401
-from trussguard.sources.history_reader import BlobReader  # noqa: F401
 
 NULL_SHA = "0" * 40
 DANGLING = "(unreachable blob)"  # the path of a blob that belongs to no commit at all

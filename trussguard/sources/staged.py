@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trussguard.sources.content import Decoded
-from trussguard.sources.history import BlobReader, decode_path, git, repository_root
+from trussguard.sources.history_git import decode_path, git, repository_root
+from trussguard.sources.history_reader import BlobReader
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ def _relative(absolute: str, root: Path) -> str:
     (a Latin-1 file name) is shown as ``\\xNN``, as the history audit shows it, where the raw
     surrogate escape crashed every report writer with UnicodeEncodeError. ``Candidate.absolute``
     keeps the real name for reading."""
-    from trussguard.sources.history import decode_path  # history imports this module
+    from trussguard.sources.history_git import decode_path
 
     try:
         rel = os.path.relpath(absolute, root)
