@@ -25,8 +25,7 @@ from trussguard.engine.detector import Detector
 from trussguard.findings import from_policy, merge_policy, to_finding
 from trussguard.suppress.markers import hit_marker, oversize_markers
 from trussguard.policy import truss_dirs
-from trussguard.policy.literal_screen import may_hold_literal_secret
-from trussguard.policy.python_leaks import COMMAND_SECRETS
+from trussguard.policy.code_screen import needs_parse
 from trussguard.policy.runner import chains_source, check_code, check_config
 from trussguard.sources.content import Decoded, Oversize, ReadFailed
 from trussguard.sources.history import HistoryIndex
@@ -211,15 +210,13 @@ def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool, 
 
     As in the tree scan, code checks apply to Python shipped with a Truss (or a Chains source),
     not to every Python file that ever existed in the repository; and only to the versions whose
-    string literals could hold a secret at all (``literal_screen``: most versions of a model file
+    string literals could hold a secret at all (``code_screen``: most versions of a model file
     are parsed for nothing otherwise).
     """
     if truss_dirs.is_config_name(path):
         hits, notes, _ = check_config(path, data, matches, detector)
     elif path.endswith(".py") and shipped:
-        if not any_match and not may_hold_literal_secret(
-                data, lambda text: bool(detector.matcher.scan(text.encode("utf-8", "replace"))),
-                COMMAND_SECRETS if b"truss_chains" in data else ()):
+        if not needs_parse(data, any_match, detector, leaks_only=True):
             return [], [], []
         hits, notes, _ = check_code(path, data, matches, detector, truss=None, kind="leak")
     else:
