@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_audit import HF, Repo, leak, only
 
-from trussguard import audit_index_cache, audit_scan
+from trussguard import audit_index_cache, audit_scan, workers
 from trussguard.audit import AuditConfig, audit_history
 from trussguard.config import ScanConfig
 from trussguard.report import json_report
@@ -177,8 +177,9 @@ def test_workers_get_their_state_from_the_initializer(repo: Repo, fake_token, mo
     repo.commit("files", {f"f{i}.py": f"X = {i}\n" for i in range(4)} | {"app.py": leak(fake_token(HF))})
     result = audit_history(AuditConfig(repo.root, ScanConfig(cache_dir=None, jobs=2)))
     only(result, "app.py")
-    assert audit_scan._worker is None  # the parent never set it
-    assert not hasattr(audit_scan, "_STATE") and not hasattr(audit_scan, "_READER")
+    # the shared pool (``workers.iter_in_workers``) hands the state over; the audit keeps none of its own
+    assert not any(hasattr(audit_scan, name) for name in ("_worker", "_STATE", "_READER"))
+    assert workers._ThisWorker.state is None  # set only inside a worker process, never in the parent
 
 
 def test_a_replaced_blob_is_said_and_can_be_audited_as_committed(repo: Repo, fake_token, tmp_path: Path,

@@ -30,7 +30,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Iterator, Sequence, TypeVar
 
 _PR_SET_PDEATHSIG = 1
 _received: int | None = None  # the first of SIGINT/SIGTERM the parent received
@@ -157,12 +157,22 @@ def map_in_workers(task: Callable[[_S, _T], _R], state: _S, items: Sequence[_T],
     function and picklable arguments) makes the state again in each spawned worker; without it
     the tasks run here, one after the other.
     """
+    return list(iter_in_workers(task, state, items, jobs, chunksize, rebuild))
+
+
+def iter_in_workers(task: Callable[[_S, _T], _R], state: _S, items: Sequence[_T], jobs: int,
+                    chunksize: int = 1, rebuild: tuple[Callable[..., _S], tuple] | None = None) -> Iterator[_R]:
+    """``map_in_workers``, each result as soon as it is ready, in order (a progress bar follows it).
+
+    A worker's copy of ``state`` is its own: a task may keep per-process resources on it (the
+    history audit's ``git cat-file`` reader), created on first use in each worker."""
     if jobs <= 1 or not items or not (can_fork() or rebuild is not None):
-        return [task(state, item) for item in items]
+        yield from (task(state, item) for item in items)
+        return
     context = multiprocessing.get_context("fork" if can_fork() else "spawn")
     initargs = (state, None) if can_fork() else (None, rebuild)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=initargs) as pool:
-        return list(pool.map(_run_task, [task] * len(items), items, chunksize=chunksize))
+        yield from pool.map(_run_task, [task] * len(items), items, chunksize=chunksize)
 
 
 class _ThisWorker:
