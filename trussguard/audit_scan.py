@@ -5,7 +5,7 @@ inline markers step the tree and staged scans share; the path-dependent value ch
 Python shipped with a Truss) then run once per distinct path the blob had, on the bytes already in
 memory. What a worker needs (the index, the detector, the settings) reaches it once, through
 ``workers.iter_in_workers`` (inherited by fork, never pickled), and only blob ids travel per task;
-each worker starts its own ``git cat-file`` on its first chunk. No module-level state: two audits
+each chunk is read by its own ``git cat-file``. No module-level state: two audits
 (a submodule's inside its parent's) cannot see each other's.
 """
 
@@ -59,48 +59,34 @@ class BlobState:
 
 def scan_blobs(blobs: list[str], state: BlobState, reader_hook, workers: int,
                progress: bool) -> dict[str, BlobResult]:
-    """Every given blob once; spread over worker processes (each with its own cat-file) when many."""
+    """Every given blob once; spread over worker processes (each reading its chunks with its own
+    ``git cat-file``) when many."""
     bar = _Progress(len(blobs), progress)
     results: dict[str, BlobResult] = {}
-    scanner = _Scanner(state)
     try:
         if workers > 1 and len(blobs) >= PARALLEL_MIN_BLOBS and reader_hook is None and can_fork():
             chunks = [blobs[i:i + _CHUNK] for i in range(0, len(blobs), _CHUNK)]
             state.detector.warm_up()  # once, before the fork: every worker inherits the compiled engine
-            for part in iter_in_workers(_Scanner.scan, scanner, chunks, workers):
+            for part in iter_in_workers(_scan_chunk, state, chunks, workers):
                 results.update(part)
                 bar.advance(part.values())
             return results
-        scanner.reader = BlobReader(state.root, state.scan.max_file_size)
+        reader = BlobReader(state.root, state.scan.max_file_size)
         if reader_hook is not None:
-            reader_hook(scanner.reader)
-        for blob, data in scanner.reader.read_many(blobs, {b: state.index.paths(b)[0] for b in blobs}):
+            reader_hook(reader)
+        for blob, data in reader.read_many(blobs, {b: state.index.paths(b)[0] for b in blobs}):
             results[blob] = scan_blob(blob, data, state)
             bar.advance([results[blob]])
         return results
     finally:
-        scanner.close()
         bar.close()
 
 
-class _Scanner:
-    """What scans blobs in one process: the audit's state and that process's own cat-file reader.
-    Handed to each worker once (inherited by fork, ``workers.iter_in_workers``); each worker's copy
-    starts its reader on its first chunk and keeps it for the next ones."""
-
-    def __init__(self, state: BlobState):
-        self.state = state
-        self.reader: BlobReader | None = None
-
-    def scan(self, blobs: list[str]) -> dict[str, BlobResult]:
-        if self.reader is None:
-            self.reader = BlobReader(self.state.root, self.state.scan.max_file_size)
-        paths = {b: self.state.index.paths(b)[0] for b in blobs}
-        return {blob: scan_blob(blob, data, self.state) for blob, data in self.reader.read_many(blobs, paths)}
-
-    def close(self) -> None:
-        if self.reader is not None:
-            self.reader.close()
+def _scan_chunk(state: BlobState, blobs: list[str]) -> dict[str, BlobResult]:
+    """In a worker process: this chunk's blobs read in one pipelined batch, and each scanned."""
+    reader = BlobReader(state.root, state.scan.max_file_size)
+    paths = {b: state.index.paths(b)[0] for b in blobs}
+    return {blob: scan_blob(blob, data, state) for blob, data in reader.read_many(blobs, paths)}
 
 
 class _Progress:

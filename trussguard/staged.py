@@ -38,33 +38,30 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     stats = ScanStats(rules=len(ruleset.rules), checks=len(checks), notes=list(ruleset.notes))
     ctx = UnitContext(detector, selected, config.max_file_size)
     matches, chains, hidden = {}, [], []
-    try:
-        for path, content in sorted(reader.read_many(sorted(listing.staged)).items()):
-            unit = scan_unit(Unit((path,), content, listing.staged[path]), ctx)
-            if unit.skipped is not None:
-                stats.skipped.append(unit.skipped)
-                continue
-            stats.files_scanned += 1
-            stats.bytes_scanned += unit.bytes
-            if unit.oversize:
-                stats.notes.append(oversize_note(path))
-            if unit.chains:
-                chains.append(path)
-            hidden += [(to_finding(m, rules[m.rule_id], path), marker) for m, marker in unit.hidden]
-            if unit.matches:
-                matches[path] = unit.matches
-        findings = [to_finding(m, rules[m.rule_id], path, keep_secret=config.show_secrets)
-                    for path, found in matches.items() for m in found]
-        wanted = _policy_paths(listing)
-        reader.read_many([p for p in wanted if p.endswith((".py", ".sh", ".yaml", ".txt"))])  # one batch
-        policy = run_policy(wanted, reader.read, matches, detector, frozenset(chains),
-                            marked=frozenset(f.path for f, _ in hidden))
-        hits, dropped_hits = split_hits([h for h in policy.hits if h.path in listing.staged], reader.read)
-        hidden += [(from_policy(h, checks[h.code]), marker) for h, marker in dropped_hits]
-        stats.notes += [n for n in policy.notes if n.split(":", 1)[0] in listing.staged]
-        stats.trusses = len(policy.trusses)
-    finally:
-        reader.close()
+    for path, content in sorted(reader.read_many(sorted(listing.staged)).items()):
+        unit = scan_unit(Unit((path,), content, listing.staged[path]), ctx)
+        if unit.skipped is not None:
+            stats.skipped.append(unit.skipped)
+            continue
+        stats.files_scanned += 1
+        stats.bytes_scanned += unit.bytes
+        if unit.oversize:
+            stats.notes.append(oversize_note(path))
+        if unit.chains:
+            chains.append(path)
+        hidden += [(to_finding(m, rules[m.rule_id], path), marker) for m, marker in unit.hidden]
+        if unit.matches:
+            matches[path] = unit.matches
+    findings = [to_finding(m, rules[m.rule_id], path, keep_secret=config.show_secrets)
+                for path, found in matches.items() for m in found]
+    wanted = _policy_paths(listing)
+    reader.read_many([p for p in wanted if p.endswith((".py", ".sh", ".yaml", ".txt"))])  # one batch
+    policy = run_policy(wanted, reader.read, matches, detector, frozenset(chains),
+                        marked=frozenset(f.path for f, _ in hidden))
+    hits, dropped_hits = split_hits([h for h in policy.hits if h.path in listing.staged], reader.read)
+    hidden += [(from_policy(h, checks[h.code]), marker) for h, marker in dropped_hits]
+    stats.notes += [n for n in policy.notes if n.split(":", 1)[0] in listing.staged]
+    stats.trusses = len(policy.trusses)
     findings = merge_policy(findings, hits, checks, keep_secret=config.show_secrets)
     findings += name_findings(sorted(listing.staged), detector, rules, findings, config.show_secrets)
     findings.sort(key=lambda f: (f.path, f.line, f.column or 0, f.rule_id))

@@ -39,7 +39,6 @@ MIN_GIT = (2, 31)
 # all. GIT_NO_LAZY_FETCH is how git >= 2.45 says it; GIT_ALLOW_PROTOCOL with no real protocol
 # makes every transport refuse on older gits (the fetch git would start fails before it connects).
 NO_FETCH = {"GIT_NO_LAZY_FETCH": "1", "GIT_ALLOW_PROTOCOL": "trussguard-no-fetch", "GIT_TERMINAL_PROMPT": "0"}
-NO_LAZY_FETCH = NO_FETCH  # the name gitpython's cat-file has used
 
 
 def git_env() -> dict[str, str]:

@@ -70,6 +70,3 @@ class IndexReader:
         """The text the policy parses: None for a binary or an oversize file (rules only)."""
         data = self.read_many([path]).get(path)
         return data.text if isinstance(data, Decoded) and not data.binary else None
-
-    def close(self) -> None:
-        self._reader.close()
