@@ -61,6 +61,29 @@ def test_map_in_workers_gives_the_serial_answer_and_keeps_the_parent_clean():
     assert workers._ThisWorker.state is None  # only a worker's initializer writes it, in the worker
 
 
+class _Counter:
+    """A state a task keeps per-process resources on (as the audit keeps a reader)."""
+
+    def __init__(self):
+        self.seen = 0
+
+    def count(self, item: int) -> tuple[int, int]:
+        self.seen += 1
+        return item, self.seen
+
+
+def test_iter_in_workers_streams_in_order_and_each_worker_keeps_its_own_state():
+    state = _Counter()
+    serial = list(workers.iter_in_workers(_Counter.count, state, list(range(10)), 1))
+    assert serial == [(i, i + 1) for i in range(10)] and state.seen == 10
+    if workers.can_fork():
+        fresh = _Counter()
+        results = list(workers.iter_in_workers(_Counter.count, fresh, list(range(30)), 2))
+        assert [i for i, _ in results] == list(range(30))  # in order
+        assert fresh.seen == 0  # each worker counted on its own copy; the parent's is untouched
+        assert all(n >= 1 for _, n in results)  # a worker's copy keeps what its earlier tasks left on it
+
+
 def test_tree_scan_in_workers_finds_what_the_serial_scan_finds(tmp_path, fake_token, monkeypatch):
     """Forced into workers (a tiny tree normally stays in-process): same findings and counts."""
     for i in range(6):
