@@ -3,6 +3,8 @@ one worker pool: the same answers here and in workers, with no state left behind
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from trussguard import pipeline, workers
@@ -67,21 +69,25 @@ class _Counter:
     def __init__(self):
         self.seen = 0
 
-    def count(self, item: int) -> tuple[int, int]:
+    def count(self, item: int) -> tuple[int, int, int]:
         self.seen += 1
-        return item, self.seen
+        return item, os.getpid(), self.seen
 
 
 def test_iter_in_workers_streams_in_order_and_each_worker_keeps_its_own_state():
     state = _Counter()
     serial = list(workers.iter_in_workers(_Counter.count, state, list(range(10)), 1))
-    assert serial == [(i, i + 1) for i in range(10)] and state.seen == 10
+    assert [(i, n) for i, _, n in serial] == [(i, i + 1) for i in range(10)] and state.seen == 10
     if workers.can_fork():
         fresh = _Counter()
         results = list(workers.iter_in_workers(_Counter.count, fresh, list(range(30)), 2))
-        assert [i for i, _ in results] == list(range(30))  # in order
-        assert fresh.seen == 0  # each worker counted on its own copy; the parent's is untouched
-        assert all(n >= 1 for _, n in results)  # a worker's copy keeps what its earlier tasks left on it
+        assert [i for i, _, _ in results] == list(range(30))  # in order
+        assert fresh.seen == 0 and os.getpid() not in {pid for _, pid, _ in results}  # the parent's copy untouched
+        per_worker: dict[int, list[int]] = {}
+        for _, pid, n in results:
+            per_worker.setdefault(pid, []).append(n)
+        # each worker's copy counts its own tasks, 1, 2, 3...: state persists across a worker's tasks
+        assert all(sorted(ns) == list(range(1, len(ns) + 1)) for ns in per_worker.values())
 
 
 def test_tree_scan_in_workers_finds_what_the_serial_scan_finds(tmp_path, fake_token, monkeypatch):
