@@ -1,0 +1,117 @@
+"""Literal gates (trussguard/engine/gates.py) and the keyword prefilter's first-only keywords: both
+skip work, and must never change a finding."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from trussguard.engine import gates, tokens
+from trussguard.engine.loader import load_rules
+from trussguard.engine.matcher import Matcher
+from trussguard.engine.prefilter import KeywordPrefilter, _compile, _finds_every_keyword
+from trussguard.engine.regex import compile_pattern
+
+
+@pytest.fixture(scope="module")
+def ruleset():
+    return load_rules(cache_dir=None)
+
+
+@pytest.mark.parametrize("pattern, gate", [
+    (r"(?m)(?:^|[^a-z])(?:https?|ssh)://[^\s:@]{1,64}:(?P<secret>[^\s@]{3,128})@[a-z]",
+     r"(?m)://[^\s:@]{1,64}:[^\s@]{3,128}@[a-z]"),
+    (r"(?m)(?:^|[^A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{10,500}\.eyJ)", r"(?m)eyJ[A-Za-z0-9_-]{10,500}\.eyJ"),
+    (r"(?i)(?:^|\s)--(?P<name>[a-z]{1,4})=x", r"(?i)--[a-z]{1,4}=x"),
+    (r"[a-z]\.\-x", r"\.\-x"),
+])
+def test_gate_is_the_literal_led_tail(pattern, gate):
+    assert gates.literal_gate(pattern) == gate
+
+
+@pytest.mark.parametrize("pattern", [
+    r"abc|def",  # top-level alternation
+    r"ab[0-9]+",  # already literal-led
+    r"[0-9](?i)ab",  # flags changed mid-pattern
+    r"[0-9]\Qab\E",  # quoted literal
+    r"[0-9]a{x",  # a brace that is no repetition
+    r"[0-9]ab?",  # `b?` is no literal: one literal character only
+    r"[0-9]a\nb",  # escapes that are letters are not literals
+    r"(?:a|b)[0-9]+",
+])
+def test_no_gate_when_unsure_or_useless(pattern):
+    assert gates.literal_gate(pattern) is None
+
+
+def _noise(rng: random.Random, n: int) -> str:
+    alphabet = "aZ9:/@._-=\"' \t\n\v\x0bK\u212a\u017f\u00e9%+~#?&"
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def _texts(rule, rng: random.Random):
+    for example in rule.examples + rule.negative_examples:
+        generated = {name: tokens.expand_template(t, rng) for name, t in rule.tokens.items()}
+        text = tokens.expand_text(example.text, generated)
+        yield text
+        for _ in range(4):  # cut, glued to noise, a character replaced
+            i = rng.randrange(len(text) + 1)
+            yield _noise(rng, 5) + text[:i] + rng.choice(["", "\u212a", "\u017f", "\v", "@", ":"]) + text[i:] + _noise(rng, 5)
+
+
+def test_gate_matches_wherever_its_rule_does(ruleset):
+    rng = random.Random(7)
+    checked = 0
+    for rule in ruleset.rules:
+        if rule.detector != "regex":
+            continue
+        gate = gates.literal_gate(rule.pattern)
+        if gate is None:
+            continue
+        full, cheap = compile_pattern(rule.pattern), compile_pattern(gate)
+        for text in _texts(rule, rng):
+            data = text.encode()
+            if full.search(data) is not None:
+                checked += 1
+                assert cheap.search(data) is not None, (rule.id, text)
+    assert checked > 100
+
+
+def test_matcher_finds_the_same_with_and_without_gates(ruleset):
+    rng = random.Random(11)
+    gated, plain = Matcher(ruleset), Matcher(ruleset)
+    gated.compile_all()
+    plain.compile_all()
+    for c in plain.rules:
+        c.gate = None
+    assert any(c.gate is not None for c in gated.rules)
+    whole = [c.rule for c in gated.rules if c.whole]
+    found = 0
+    for rule in whole:
+        for text in _texts(rule, rng):
+            data = (_noise(rng, 30) + "\n" + text + "\nx = 1\n").encode()
+            a, b = gated.scan(data, "app/config.env"), plain.scan(data, "app/config.env")
+            assert a == b, (rule.id, text)
+            found += len(a)
+    assert found > 10
+
+
+def test_first_only_keywords_report_their_first_hit_only():
+    pf = KeywordPrefilter(["abc", "://"], None, frozenset({1}))
+    hits = pf.hits(b"abc http://x abc ftp://y")
+    assert hits == [(0, 3), (1, 11), (0, 16)]
+
+
+def test_cached_database_with_other_first_only_flags_is_not_used():
+    keywords = ["abc", "://"]
+    assert _finds_every_keyword(_compile(keywords, frozenset({1})), keywords, frozenset({1}))
+    assert not _finds_every_keyword(_compile(keywords, frozenset({0, 1})), keywords, frozenset({1}))
+    assert not _finds_every_keyword(_compile(keywords), keywords, frozenset({1}))
+
+
+def test_prefilter_cache_key_covers_the_flags(tmp_path):
+    KeywordPrefilter(["abc", "://"], tmp_path, frozenset({1}))
+    KeywordPrefilter(["abc", "://"], tmp_path)
+    assert len(list(tmp_path.glob("prefilter-*.hsdb"))) == 2
+    pf = KeywordPrefilter(["abc", "://"], tmp_path)
+    assert pf.hits(b"://://") == [(1, 3), (1, 6)]
