@@ -115,3 +115,63 @@ def test_prefilter_cache_key_covers_the_flags(tmp_path):
     assert len(list(tmp_path.glob("prefilter-*.hsdb"))) == 2
     pf = KeywordPrefilter(["abc", "://"], tmp_path)
     assert pf.hits(b"://://") == [(1, 3), (1, 6)]
+
+
+# --- candidate positions (candidates.py) ------------------------------------------------------------
+
+
+def test_every_candidate_table_entry_is_a_builtin_rule(ruleset):
+    """A rule whose pattern changed falls back to whole-text RE2 (correct, slower): say so here."""
+    from trussguard.engine import candidates
+    used = {candidates.for_pattern(r.pattern) for r in ruleset.rules if r.detector == "regex"} - {None}
+    assert len(used) == len(candidates.KNOWN)
+
+
+def test_candidate_width_covers_the_longest_match(ruleset):
+    import re._parser
+    from trussguard.engine import candidates
+    for rule in ruleset.rules:
+        spec = candidates.for_pattern(rule.pattern) if rule.detector == "regex" else None
+        if spec is not None:
+            assert spec.width >= 4 * re._parser.parse(rule.pattern).getwidth()[1]
+
+
+_PIECES = ["api_key", "API_KEY", "db_password", "token", "ToKen", "to\u212aen", "\u017fecret", "my_\u017fecret_value",
+           "pass\u017fphrase", "api_-key", "auth_key", "account_key", "private_key", "tokenizer"]
+_OPS = [" = ", "=", ": ", ' = "', "': '", '"]: ', " := ", " => ", "\t=\t"]
+
+
+def _value(rng: random.Random) -> str:
+    alphabet = "abcdefghijkLMNOPQRST0123456789_-+/.\u00e9\u212a\u017f\u4e2d\v"
+    if rng.random() < 0.1:
+        return "\u4e2d" * rng.randrange(190, 205)  # 3 bytes a character: the longest matches in bytes
+    return "".join(rng.choice(alphabet) for _ in range(rng.choice([5, 11, 12, 13, 40, 199, 200, 201, 260])))
+
+
+def _assignment_text(rng: random.Random) -> str:
+    parts = []
+    for _ in range(rng.randrange(1, 40)):
+        parts.append(rng.choice(["", "x" * rng.randrange(60), "\n", " ", "self.", "\u00e9" * rng.randrange(30)]))
+        parts.append(rng.choice(_PIECES) + rng.choice(["", "_" + "z" * rng.randrange(45)]))
+        parts.append(rng.choice(_OPS) + _value(rng) + rng.choice(['"', "'", "\n", " ", ",", "", ")"]))
+        if rng.random() < 0.2:
+            parts.append("\n" + "y" * rng.randrange(3000) + "\n")
+    return "".join(parts)
+
+
+def test_candidate_runs_match_whole_text_runs(ruleset):
+    from trussguard.engine.matcher import _LineIndex
+    m = Matcher(ruleset)
+    m.compile_all()
+    (ri,) = [i for i, c in enumerate(m.rules) if c.width]
+    c = m.rules[ri]
+    rng = random.Random(5)
+    total = 0
+    for _ in range(300):
+        data = _assignment_text(rng).encode()
+        ends = [e for k, e in m.prefilter.hits(data) if k >= m._keyword_count]
+        whole = [(x.span(), s, e) for x, s, e in m._window_matches(c, data, 0, len(data), _LineIndex(data))]
+        near = [(x.span(), s, e) for x, s, e in m._whole_matches(c, data, ends)]
+        assert near == whole, data[:200]
+        total += len(whole)
+    assert total > 1000
