@@ -175,3 +175,52 @@ def test_candidate_runs_match_whole_text_runs(ruleset):
         assert near == whole, data[:200]
         total += len(whole)
     assert total > 1000
+
+
+# --- decoding: span checked before the copy, percent runs only where an escape is -------------------
+
+
+def _reference_runs(data: bytes) -> list:
+    """decode.encoded_runs as it was written before its shortcuts."""
+    from urllib.parse import unquote_to_bytes
+
+    from trussguard.engine import decode
+    runs = []
+    if b"%" in data:
+        for m in decode._PERCENT_RUN.finditer(data):
+            if unquote_to_bytes(m.group(0)) != m.group(0):
+                runs.append((m.start(), m.end(), "percent", unquote_to_bytes(m.group(0))))
+    for m in decode._BASE64_RUN.finditer(data):
+        run = m.group(0)
+        if not decode.MIN_BASE64 <= len(run) <= decode.MAX_RUN or not decode._mixed(run):
+            continue
+        decoded = decode._b64decode(run)
+        if decoded is not None and decode._is_text(decoded):
+            runs.append((m.start(), m.end(), "base64", decoded))
+    return runs
+
+
+def test_encoded_runs_are_those_of_the_plain_loop():
+    import base64
+
+    from trussguard.engine import decode
+    rng = random.Random(3)
+    seen = 0
+    for _ in range(300):
+        parts = []
+        for _ in range(rng.randrange(1, 12)):
+            kind = rng.randrange(5)
+            if kind == 0:
+                text = "".join(rng.choice("abcXYZ019 =:\n") for _ in range(rng.randrange(10, 60)))
+                parts.append(base64.b64encode(text.encode()).decode().rstrip("=" * rng.randrange(3)))
+            elif kind == 1:
+                parts.append("".join(rng.choice("%2F%3Dab%s%d%(x)s%zz%4") for _ in range(rng.randrange(1, 30))))
+            elif kind == 2:
+                parts.append("Float32 x86_64 utf8 " + "a" * rng.randrange(30))
+            else:
+                parts.append(_noise(rng, rng.randrange(40)))
+        data = "".join(parts).encode()
+        got = [(r.start, r.end, r.encoding, r.text) for r in decode.encoded_runs(data)]
+        assert got == _reference_runs(data), data
+        seen += len(got)
+    assert seen > 100
