@@ -19,6 +19,7 @@ from trussguard.engine.schema import Rule
 from trussguard.types import Match
 
 _EXTEND = 4096  # how far a window is stretched when a match touches its cut edge
+_GATED_WINDOWS = 16  # from this many windows (or an eighth of the text) a rule's gate is searched first
 
 
 @dataclass
@@ -29,13 +30,13 @@ class _CompiledRule:
     name_group: int | None = None
     placeholders: tuple = ()
     whole: bool = False  # runs on the whole text, not in windows around its keywords
-    gate: object = None  # for a whole-text rule: a literal-led slice of its pattern (see gates.py)
+    gate: object = None  # a literal-led slice of its pattern (see gates.py)
     width: int = 0  # for a whole-text rule with candidate positions (candidates.py): longest match, bytes
 
     def compile(self) -> None:
         """Compiles lazily: a small scan touches few rules, so start-up stays fast."""
         if self.regex is None:
-            gate = gates.literal_gate(self.rule.pattern) if self.whole else None
+            gate = gates.literal_gate(self.rule.pattern)
             self.gate = compile_pattern(gate) if gate else None
             self.regex = compile_pattern(self.rule.pattern)
             index = {(k.decode() if isinstance(k, bytes) else k): v for k, v in self.regex.groupindex.items()}
@@ -141,13 +142,19 @@ class Matcher:
         for ri, spans in windows.items():
             compiled = self.rules[ri]
             compiled.compile()
-            if compiled.gate is not None and compiled.gate.search(data) is None:
-                continue  # a whole-text rule whose literal-led tail occurs nowhere: it cannot match
+            merged = _merge(spans)
+            if compiled.gate is not None and (
+                    len(merged) >= _GATED_WINDOWS or sum(e - s for s, e in merged) * 8 >= len(data)) \
+                    and compiled.gate.search(data) is None:
+                # The rule's literal-led tail occurs nowhere in the text, so no window can hold a match
+                # (whatever RE2 finds in a window is a match of the whole pattern in the whole text):
+                # one search at memchr speed instead of many windows, or one long one, at DFA speed.
+                continue
             if compiled.width:
                 found = self._whole_matches(compiled, data, ends.get(ri, []))
                 out.extend(self._report(compiled, data, found, lines, decoded, kind))
                 continue
-            for s, e in _merge(spans):
+            for s, e in merged:
                 out.extend(self._run(compiled, data, s, e, lines, decoded, kind))
         return out
 
