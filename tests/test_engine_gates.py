@@ -132,7 +132,7 @@ def test_candidate_width_covers_the_longest_match(ruleset):
     from trussguard.engine import candidates
     for rule in ruleset.rules:
         spec = candidates.for_pattern(rule.pattern) if rule.detector == "regex" else None
-        if spec is not None:
+        if spec is not None and spec.width:
             assert spec.width >= 4 * re._parser.parse(rule.pattern).getwidth()[1]
 
 
@@ -224,3 +224,35 @@ def test_encoded_runs_are_those_of_the_plain_loop():
         assert got == _reference_runs(data), data
         seen += len(got)
     assert seen > 100
+
+
+def _baseten_text(rng: random.Random) -> str:
+    def key(n1: int = 8, n2: int = 32) -> str:
+        alphabet = "abcXYZ0123456789\u017f\u212aK"
+        return "".join(rng.choice(alphabet) for _ in range(n1)) + "." + "".join(rng.choice(alphabet) for _ in range(n2))
+    lines = []
+    for _ in range(rng.randrange(1, 60)):
+        lines.append(rng.choice([
+            f'BASETEN_API_KEY = "{key()}"', f"baseten_key: {key()}", f'baseten.login("{key()}")',
+            f'api_key = "{key(8, rng.choice([31, 32, 33]))}"', "import baseten  # baseten " * rng.randrange(1, 6),
+            f"api-key  {key()}", f"x = {key()}", "baseten " + "y" * rng.randrange(2000),
+            f'BASETEN_API_KEY = "{key()}' + "z" * rng.randrange(1300),
+        ]))
+    return "\n".join(lines)
+
+
+def test_windows_without_a_candidate_end_hold_no_match(ruleset):
+    with_ends, without = Matcher(ruleset), Matcher(ruleset)
+    with_ends.compile_all()
+    without.compile_all()
+    assert any(c.windowed_ends for c in with_ends.rules)
+    for c in without.rules:
+        c.windowed_ends = False
+    rng = random.Random(9)
+    found = 0
+    for _ in range(300):
+        data = _baseten_text(rng).encode()
+        a, b = with_ends.scan(data, "app/model.py"), without.scan(data, "app/model.py")
+        assert a == b, data[:300]
+        found += sum(m.rule_id == "baseten.api-key" for m in a)
+    assert found > 100

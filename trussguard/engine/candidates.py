@@ -7,7 +7,8 @@ part* of the rule can end: the secret word, the rest of the name, the operator a
 characters of the value. Every match of the rule contains such a part, so it lies within ``width``
 bytes of a reported end; RE2, still the engine that decides, then runs only on those stretches,
 so the matches and their order are the same as one pass over the whole text (see
-``Matcher._whole_matches`` for the argument).
+``Matcher._whole_matches`` for the argument). For a rule that runs in windows around its keywords,
+a window that holds no reported end cannot hold a match, and is skipped.
 
 The hyperscan pattern is written by hand for one exact rule pattern (keyed by its SHA-256): when
 the rule changes, the rule simply runs on the whole text again until this table is updated (a
@@ -29,13 +30,14 @@ import hashlib
 from dataclasses import dataclass
 
 _S, _K = r"(?:s|\xc5\xbf)", r"(?:k|\xe2\x84\xaa)"  # s, k and their Unicode case-fold partners
+_ALNUM = r"(?:[a-z0-9]|\xc5\xbf|\xe2\x84\xaa)"  # (?i)[A-Za-z0-9] in RE2
 
 
 @dataclass(frozen=True)
 class Candidates:
     expression: str  # hyperscan, caseless: matches end at least once inside every rule match
     probe: bytes  # a text it matches: a cached database without it is not used
-    width: int  # bytes: no rule match is longer
+    width: int  # bytes: no rule match is longer (a whole-text rule's; 0 for a windowed rule, which needs none)
 
 
 _SECRET_WORD = (f"to{_K}en|{_S}ecret|pa{_S}{_S}w(?:or)?d|pwd|api_?-?{_K}ey|credential|private_?{_K}ey"
@@ -49,6 +51,13 @@ KNOWN: dict[str, Candidates] = {
                     f"(?::=|=>|=|:)[ \\t]{{0,3}}[\"']?[^\"'\\t\\n\\f\\r ,;`<>(){{}}\\[\\]\\\\]{{12}}"),
         probe=b"api_token = 0123456789ab",
         width=4 * 303,
+    ),
+    # baseten.api-key, a windowed rule (`baseten` is on most lines of the truss repository): every match
+    # holds the key, 8 letters or digits, a dot and 32 more. Windows holding no such end are skipped.
+    "ec70cb36ea44f9c43558f3c7ce590cac7038719119771d2871d0e41854c1e027": Candidates(
+        expression=f"{_ALNUM}{{8}}\\.{_ALNUM}{{32}}",
+        probe=b"abcdefgh.0123456789abcdefghijklmnopqrstuv",
+        width=0,
     ),
 }
 

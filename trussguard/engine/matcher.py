@@ -32,6 +32,7 @@ class _CompiledRule:
     whole: bool = False  # runs on the whole text, not in windows around its keywords
     gate: object = None  # a literal-led slice of its pattern (see gates.py)
     width: int = 0  # for a whole-text rule with candidate positions (candidates.py): longest match, bytes
+    windowed_ends: bool = False  # a windowed rule with candidate positions: windows without one are skipped
 
     def compile(self) -> None:
         """Compiles lazily: a small scan touches few rules, so start-up stays fast."""
@@ -77,9 +78,10 @@ class Matcher:
         self._candidate_rule: list[int] = []
         extras = []
         for ri, c in enumerate(self.rules):
-            spec = candidates.for_pattern(c.rule.pattern) if c.whole else None
-            if spec is not None:
-                c.width = spec.width
+            spec = candidates.for_pattern(c.rule.pattern)
+            if spec is not None and (spec.width or not c.whole):
+                c.width = spec.width if c.whole else 0
+                c.windowed_ends = not c.whole
                 self._candidate_rule.append(ri)
                 extras.append(spec)
         self.prefilter = KeywordPrefilter(keywords, cache_dir, first_only, extras)
@@ -154,6 +156,11 @@ class Matcher:
                 found = self._whole_matches(compiled, data, ends.get(ri, []))
                 out.extend(self._report(compiled, data, found, lines, decoded, kind))
                 continue
+            if compiled.windowed_ends:
+                here = ends.get(ri, [])
+                # A match found in [s, e) holds a candidate end in (s, e]: a window without one has none.
+                merged = [(s, e) for s, e in merged if (k := bisect.bisect_right(here, s)) < len(here)
+                          and here[k] <= e]
             for s, e in merged:
                 out.extend(self._run(compiled, data, s, e, lines, decoded, kind))
         return out
