@@ -19,6 +19,18 @@ def ruleset():
     return load_rules(cache_dir=None)
 
 
+def test_re2_judges_anchors_and_boundaries_on_the_whole_text():
+    """Gates, candidate stretches and skipped windows rely on it: a search between pos and endpos finds
+    only matches of the pattern in the whole text (^, $, \\b and classes see the bytes around)."""
+    assert compile_pattern(r"(?m)^abc").search(b"xabc", 1) is None
+    assert compile_pattern(r"abc$").search(b"abcx", 0, 3) is None
+    assert compile_pattern(r"(?m)abc$").search(b"abcx", 0, 3) is None
+    assert compile_pattern(r"\babc").search(b"xabc", 1) is None
+    assert compile_pattern(r"abc\b").search(b"abcx", 0, 3) is None
+    assert compile_pattern(r"(?:^|[^a-z])abc").search(b"xabc", 1) is None
+    assert compile_pattern(r"(?m)^abc").search(b"\nabc", 1) is not None
+
+
 @pytest.mark.parametrize("pattern, gate", [
     (r"(?m)(?:^|[^a-z])(?:https?|ssh)://[^\s:@]{1,64}:(?P<secret>[^\s@]{3,128})@[a-z]",
      r"(?m)://[^\s:@]{1,64}:[^\s@]{3,128}@[a-z]"),
