@@ -148,7 +148,7 @@ def test_candidate_width_covers_the_longest_match(ruleset):
             assert spec.width >= 4 * re._parser.parse(rule.pattern).getwidth()[1]
 
 
-_PIECES = ["api_key", "API_KEY", "db_password", "token", "ToKen", "to\u212aen", "\u017fecret", "my_\u017fecret_value",
+_PIECES = ["api_key", "token_\u017fuffix", "auth_\u212aey_old", "API_KEY", "db_password", "token", "ToKen", "to\u212aen", "\u017fecret", "my_\u017fecret_value",
            "pass\u017fphrase", "api_-key", "auth_key", "account_key", "private_key", "tokenizer"]
 _OPS = [" = ", "=", ": ", ' = "', "': '", '"]: ', " := ", " => ", "\t=\t"]
 

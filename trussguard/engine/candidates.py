@@ -21,6 +21,9 @@ test fails to say so). Rules for hand-written patterns, so that they are superse
 - A repeat of a class that matches non-ASCII counts characters in RE2 (1-4 bytes each) and
   bytes in hyperscan: only a fixed lower count of such a class is used (n characters hold at
   least n bytes, each a byte the negated class accepts).
+- A looser part is still a superset, and compiles faster: the name's ``{0,40}`` characters are an
+  unbounded run of a class holding their bytes (0.05 s to compile instead of 0.17 s, the same ends
+  on real code). A needless end costs one RE2 search over a short stretch, never a finding.
 - ``width`` bounds a match's length in bytes: the pattern's greatest width in characters x 4.
 """
 
@@ -47,7 +50,7 @@ KNOWN: dict[str, Candidates] = {
     # generic.secret-assignment: (?i) name{0,40}WORD name{0,40} quote/bracket spaces OP spaces quote
     # SECRET{12,200} end. The part from WORD to the first 12 characters of SECRET; 303 characters at most.
     "15c97540c65f6df9f0b5fabbb28fd866a94a30eaeb88801846dc57715d51a003": Candidates(
-        expression=(f"(?:{_SECRET_WORD})(?:[a-z0-9_.-]|\\xc5\\xbf|\\xe2\\x84\\xaa){{0,40}}[\"']?\\]?[ \\t]{{0,3}}"
+        expression=(f"(?:{_SECRET_WORD})[a-z0-9_.\\-\\xc5\\xbf\\xe2\\x84\\xaa]*[\"']?\\]?[ \\t]{{0,3}}"
                     f"(?::=|=>|=|:)[ \\t]{{0,3}}[\"']?[^\"'\\t\\n\\f\\r ,;`<>(){{}}\\[\\]\\\\]{{12}}"),
         probe=b"api_token = 0123456789ab",
         width=4 * 303,
