@@ -7,8 +7,9 @@ as ``"EMPTY"``, ``"***"``, ``${VAR}`` or ``YOUR_API_KEY`` are never reported as 
 
 from __future__ import annotations
 
-import math
 import base64
+import functools
+import math
 import re
 from collections import Counter
 
@@ -93,18 +94,35 @@ def is_uuid(value: str) -> bool:
     return bool(_UUID.match(value.strip().strip("'\"")))
 
 
+_MEMO_MAX_LEN = 1024  # longer values are rare and not worth keeping
+_MEMO_SIZE = 1 << 16
+
+
 def is_placeholder(value: str) -> bool:
     """True for values that stand in for a secret rather than being one.
 
     Covers TRUSS_SECRETS.md 3.0's allow-list (null, ``""``, ``***``, ``EMPTY``, ``dummy*``,
     ``<...>``, ``${...}``, ``YOUR_*``, ``*_HERE``, ``xxx+``, text with spaces) plus masked
     values (``sk-...xxxxxx``) and template variables.
+
+    Memoised (a pure function of the string): the same candidates recur across the blobs of a
+    history (10,763 calls for 791 distinct values in the truss audit), and the patterned-run
+    measure behind it is Python-level work per character.
     """
+    if type(value) is str and len(value) <= _MEMO_MAX_LEN:
+        return _is_placeholder_memo(value)
+    return _is_placeholder(value)
+
+
+def _is_placeholder(value: str) -> bool:
     v = value.strip().strip("'\"")
     if _PLACEHOLDER.match(v) or _PROSE.match(v):
         return True
     return bool(_REPEATED_MASK.search(v) or _PLACEHOLDER_MARKER.search(v) or _DOC_WORD.search(v)
                 or is_patterned(v) or _encodes_placeholder(v))
+
+
+_is_placeholder_memo = functools.lru_cache(maxsize=_MEMO_SIZE)(_is_placeholder)
 
 
 _SHORT_BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4}){2,16}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
@@ -218,12 +236,21 @@ def is_patterned(value: str) -> bool:
 
 
 def shannon_entropy(value: str) -> float:
-    """Bits per character of the value's own character distribution."""
+    """Bits per character of the value's own character distribution (memoised like ``is_placeholder``)."""
+    if type(value) is str and len(value) <= _MEMO_MAX_LEN:
+        return _entropy_memo(value)
+    return _entropy(value)
+
+
+def _entropy(value: str) -> float:
     if not value:
         return 0.0
     counts = Counter(value)
     n = len(value)
     return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+_entropy_memo = functools.lru_cache(maxsize=_MEMO_SIZE)(_entropy)
 
 
 _CODE_LIKE = re.compile(

@@ -11,7 +11,7 @@ import bisect
 from dataclasses import dataclass
 from pathlib import Path
 
-from trussguard.engine import decode, heuristics, signed_urls, value_shape
+from trussguard.engine import candidates, decode, gates, heuristics, signed_urls, value_shape
 from trussguard.engine.loader import RuleSet
 from trussguard.engine.prefilter import KeywordPrefilter
 from trussguard.engine.regex import compile_pattern
@@ -19,6 +19,7 @@ from trussguard.engine.schema import Rule
 from trussguard.types import Match
 
 _EXTEND = 4096  # how far a window is stretched when a match touches its cut edge
+_GATED_WINDOWS = 16  # from this many windows (or an eighth of the text) a rule's gate is searched first
 
 
 @dataclass
@@ -28,10 +29,16 @@ class _CompiledRule:
     secret_group: int = 0
     name_group: int | None = None
     placeholders: tuple = ()
+    whole: bool = False  # runs on the whole text, not in windows around its keywords
+    gate: object = None  # a literal-led slice of its pattern (see gates.py)
+    width: int = 0  # for a whole-text rule with candidate positions (candidates.py): longest match, bytes
+    windowed_ends: bool = False  # a windowed rule with candidate positions: windows without one are skipped
 
     def compile(self) -> None:
         """Compiles lazily: a small scan touches few rules, so start-up stays fast."""
         if self.regex is None:
+            gate = gates.literal_gate(self.rule.pattern)
+            self.gate = compile_pattern(gate) if gate else None
             self.regex = compile_pattern(self.rule.pattern)
             index = {(k.decode() if isinstance(k, bytes) else k): v for k, v in self.regex.groupindex.items()}
             self.secret_group = index["secret"]
@@ -51,7 +58,6 @@ class Matcher:
             for k in set(c.rule.keywords):
                 self._rules_by_keyword[index[k]].append(ri)
         self._keyword_lengths = [len(k.encode()) for k in keywords]
-        self.prefilter = KeywordPrefilter(keywords, cache_dir)
         self.decode_depth = decode_depth
         self._rule_map = {c.rule.id: c.rule for c in self.rules}
         self._windows = [c.rule.window for c in self.rules]
@@ -60,6 +66,25 @@ class Matcher:
         # on 105 MB of history). Their patterns spell out their keywords, so a match still lies on a
         # keyword's line; only long lines are no longer cut at the window's bounds.
         self._whole = [c.rule.generic and not c.rule.window.multiline for c in self.rules]
+        for c, whole in zip(self.rules, self._whole):
+            c.whole = whole
+        # A keyword whose rules all run on the whole text is needed once per text: the prefilter
+        # reports only its first hit (1.24M -> 0.37M hits, each a Python callback and loop turn).
+        first_only = frozenset(i for i, rules in enumerate(self._rules_by_keyword)
+                               if rules and all(self._whole[ri] for ri in rules))
+        # Whole-text rules whose matches hyperscan can place (candidates.py): their candidate ends
+        # come from the same pass as the keywords, under the ids after the keywords'.
+        self._keyword_count = len(keywords)
+        self._candidate_rule: list[int] = []
+        extras = []
+        for ri, c in enumerate(self.rules):
+            spec = candidates.for_pattern(c.rule.pattern)
+            if spec is not None and (spec.width or not c.whole):
+                c.width = spec.width if c.whole else 0
+                c.windowed_ends = not c.whole
+                self._candidate_rule.append(ri)
+                extras.append(spec)
+        self.prefilter = KeywordPrefilter(keywords, cache_dir, first_only, extras)
 
     def compile_all(self) -> None:
         """Compiles every rule now: called before forking workers, which then inherit the compiled
@@ -83,8 +108,15 @@ class Matcher:
                     kind: str = "data") -> list[Match]:
         windows: dict[int, list[tuple[int, int]]] = {}
         covered: dict[int, int] = {}  # rule -> end of its last window
+        ends: dict[int, list[int]] = {}  # rule -> candidate ends (candidates.py)
         size, find, rfind = len(data), data.find, data.rfind
+        keyword_count = self._keyword_count
         for kw, end in self.prefilter.hits(data):  # hyperscan reports hits by increasing end offset
+            if kw >= keyword_count:
+                ri = self._candidate_rule[kw - keyword_count]
+                ends[ri] = ends.get(ri) or []
+                ends[ri].append(end)
+                continue
             start = end - self._keyword_lengths[kw]
             for ri in self._rules_by_keyword[kw]:
                 if end <= covered.get(ri, -1):
@@ -112,13 +144,33 @@ class Matcher:
         for ri, spans in windows.items():
             compiled = self.rules[ri]
             compiled.compile()
-            for s, e in _merge(spans):
+            merged = _merge(spans)
+            if compiled.gate is not None and (
+                    len(merged) >= _GATED_WINDOWS or sum(e - s for s, e in merged) * 8 >= len(data)) \
+                    and compiled.gate.search(data) is None:
+                # The rule's literal-led tail occurs nowhere in the text, so no window can hold a match
+                # (whatever RE2 finds in a window is a match of the whole pattern in the whole text):
+                # one search at memchr speed instead of many windows, or one long one, at DFA speed.
+                continue
+            if compiled.width:
+                found = self._whole_matches(compiled, data, ends.get(ri, []))
+                out.extend(self._report(compiled, data, found, lines, decoded, kind))
+                continue
+            if compiled.windowed_ends:
+                here = ends.get(ri, [])
+                # A match found in [s, e) holds a candidate end in (s, e]: a window without one has none.
+                merged = [(s, e) for s, e in merged if (k := bisect.bisect_right(here, s)) < len(here)
+                          and here[k] <= e]
+            for s, e in merged:
                 out.extend(self._run(compiled, data, s, e, lines, decoded, kind))
         return out
 
     def _run(self, c: _CompiledRule, data: bytes, s: int, e: int, lines: "_LineIndex",
              decoded: str | None, kind: str = "data") -> list[Match]:
-        out = []
+        return self._report(c, data, self._window_matches(c, data, s, e, lines), lines, decoded, kind)
+
+    def _window_matches(self, c: _CompiledRule, data: bytes, s: int, e: int, lines: "_LineIndex"):
+        """(match, secret start, secret end) for each match of ``c`` in the window [s, e)."""
         pos = s
         while pos < e:
             m = c.regex.search(data, pos, e)  # one C call for the common no-match window
@@ -134,6 +186,50 @@ class Matcher:
                     continue
                 ms, me = m.span(c.secret_group)
                 pos = max(pos, me)
+            yield m, ms, me
+
+    @staticmethod
+    def _whole_matches(c: _CompiledRule, data: bytes, ends: list[int]):
+        """What ``_window_matches(c, data, 0, len(data))`` yields, with RE2 run only near ``ends``.
+
+        ``ends`` holds, in increasing order, every offset where a necessary part of ``c``'s pattern
+        can end (candidates.py), and no match is longer than ``w = c.width`` bytes: a match that
+        starts at or after ``pos`` contains such an end ``q >= pos`` and lies within [q - w, q + w].
+        So for the first ends from ``pos`` on, grouped while their stretches overlap ([lo, hi)),
+        RE2 finds in [lo, hi) the leftmost match starting at or after ``pos`` if its part ends in
+        the group; none if it ends in a later group (it then starts at or after ``hi``). A match it
+        finds is that same leftmost match, only possibly cut short by ``hi``: when it starts less
+        than ``w`` before ``hi``, RE2 runs again from its start with ``w`` bytes of room, where every
+        match from that start fits. RE2 sees the whole text around a search, so ``^``, ``$`` and
+        boundaries judge the same characters either way."""
+        size, w, search = len(data), c.width, c.regex.search
+        n = len(ends)
+        group_end = [n] * n  # index past the group that an end starts (groups break at gaps >= 2w)
+        for k in range(n - 2, -1, -1):
+            group_end[k] = group_end[k + 1] if ends[k + 1] - ends[k] < 2 * w else k + 1
+        pos, i = 0, 0
+        while pos < size:
+            while i < n and ends[i] < pos:
+                i += 1
+            if i == n:
+                break
+            lo = max(pos, ends[i] - w)
+            i = group_end[i]
+            hi = min(size, ends[i - 1] + w)
+            m = search(data, lo, hi)
+            if m is None:
+                continue
+            if hi < size and m.start() + w > hi:
+                m = search(data, m.start(), min(size, m.start() + w))
+            ms, me = m.span(c.secret_group)
+            pos = max(me, pos + 1)
+            i = bisect.bisect_left(ends, pos)  # ends of this group past the match may lead the next one
+            yield m, ms, me
+
+    def _report(self, c: _CompiledRule, data: bytes, found, lines: "_LineIndex",
+                decoded: str | None, kind: str) -> list[Match]:
+        out = []
+        for m, ms, me in found:
             secret = data[ms:me].decode("utf-8", "replace")
             name = None
             if c.name_group is not None and m.span(c.name_group)[0] >= 0:

@@ -1,0 +1,69 @@
+"""Candidate positions for a whole-text rule, found by the keyword prefilter's hyperscan pass.
+
+``generic.secret-assignment`` runs on the whole text of any file that says `token` or `secret`
+(most ML code): one RE2 pass over 636 MB of the truss history was its cost (1.3 s). Hyperscan
+finds, in the pass it already makes for the keywords (+0.05 s), every place where a *necessary
+part* of the rule can end: the secret word, the rest of the name, the operator and the first 12
+characters of the value. Every match of the rule contains such a part, so it lies within ``width``
+bytes of a reported end; RE2, still the engine that decides, then runs only on those stretches,
+so the matches and their order are the same as one pass over the whole text (see
+``Matcher._whole_matches`` for the argument). For a rule that runs in windows around its keywords,
+a window that holds no reported end cannot hold a match, and is skipped.
+
+The hyperscan pattern is written by hand for one exact rule pattern (keyed by its SHA-256): when
+the rule changes, the rule simply runs on the whole text again until this table is updated (a
+test fails to say so). Rules for hand-written patterns, so that they are supersets of RE2's:
+
+- RE2 matches Unicode text: with ``(?i)``, `s` also matches U+017F and `k` U+212A (the only
+  non-ASCII letters that fold to ASCII ones), so both are spelled out; hyperscan is caseless over
+  bytes only.
+- RE2's ``\\s`` is ``[\\t\\n\\f\\r ]``, hyperscan's adds ``\\v``: classes list the characters.
+- A repeat of a class that matches non-ASCII counts characters in RE2 (1-4 bytes each) and
+  bytes in hyperscan: only a fixed lower count of such a class is used (n characters hold at
+  least n bytes, each a byte the negated class accepts).
+- A looser part is still a superset, and compiles faster: the name's ``{0,40}`` characters are an
+  unbounded run of a class holding their bytes (0.05 s to compile instead of 0.17 s, the same ends
+  on real code). A needless end costs one RE2 search over a short stretch, never a finding.
+- ``width`` bounds a match's length in bytes: the pattern's greatest width in characters x 4.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+_S, _K = r"(?:s|\xc5\xbf)", r"(?:k|\xe2\x84\xaa)"  # s, k and their Unicode case-fold partners
+_ALNUM = r"(?:[a-z0-9]|\xc5\xbf|\xe2\x84\xaa)"  # (?i)[A-Za-z0-9] in RE2
+
+
+@dataclass(frozen=True)
+class Candidates:
+    expression: str  # hyperscan, caseless: matches end at least once inside every rule match
+    probe: bytes  # a text it matches: a cached database without it is not used
+    width: int  # bytes: no rule match is longer (a whole-text rule's; 0 for a windowed rule, which needs none)
+
+
+_SECRET_WORD = (f"to{_K}en|{_S}ecret|pa{_S}{_S}w(?:or)?d|pwd|api_?-?{_K}ey|credential|private_?{_K}ey"
+                f"|acce{_S}{_S}_?{_K}ey|auth_?{_K}ey|account_?{_K}ey|pa{_S}{_S}phra{_S}e")
+
+KNOWN: dict[str, Candidates] = {
+    # generic.secret-assignment: (?i) name{0,40}WORD name{0,40} quote/bracket spaces OP spaces quote
+    # SECRET{12,200} end. The part from WORD to the first 12 characters of SECRET; 303 characters at most.
+    "15c97540c65f6df9f0b5fabbb28fd866a94a30eaeb88801846dc57715d51a003": Candidates(
+        expression=(f"(?:{_SECRET_WORD})[a-z0-9_.\\-\\xc5\\xbf\\xe2\\x84\\xaa]*[\"']?\\]?[ \\t]{{0,3}}"
+                    f"(?::=|=>|=|:)[ \\t]{{0,3}}[\"']?[^\"'\\t\\n\\f\\r ,;`<>(){{}}\\[\\]\\\\]{{12}}"),
+        probe=b"api_token = 0123456789ab",
+        width=4 * 303,
+    ),
+    # baseten.api-key, a windowed rule (`baseten` is on most lines of the truss repository): every match
+    # holds the key, 8 letters or digits, a dot and 32 more. Windows holding no such end are skipped.
+    "ec70cb36ea44f9c43558f3c7ce590cac7038719119771d2871d0e41854c1e027": Candidates(
+        expression=f"{_ALNUM}{{8}}\\.{_ALNUM}{{32}}",
+        probe=b"abcdefgh.0123456789abcdefghijklmnopqrstuv",
+        width=0,
+    ),
+}
+
+
+def for_pattern(pattern: str) -> Candidates | None:
+    return KNOWN.get(hashlib.sha256(pattern.encode()).hexdigest())
