@@ -6,6 +6,7 @@ Every credential is generated at run time from the rule's token template.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import textwrap
 
@@ -15,7 +16,7 @@ from trussguard import pipeline
 from trussguard.config import ScanConfig
 from trussguard.pipeline import scan_tree
 from trussguard.policy import runner
-from trussguard.scan_cache import FILENAME
+from trussguard.scan_cache import FILENAME, ScanCache
 
 MODEL = textwrap.dedent('''\
     class Model:
@@ -64,9 +65,9 @@ def test_a_warm_rescan_scans_only_what_changed_and_reports_the_same(truss_tree, 
     warm = _scan(root, cache)
     assert sorted(map(_key, warm.findings)) == sorted(map(_key, cold.findings))
     assert warm.stats.files_scanned == first.stats.files_scanned
-    # the edited file, and the one file whose matches hold a secret (never cached)
-    assert sorted(counted["units"]) == ["docs/n0.md", "other/model/model.py"]
-    assert counted["code"] == ["other/model/model.py"]  # the Truss with a leak: its hits hold the secret
+    # only the edited file: the file with a match is restored, its secret read back from its bytes
+    assert sorted(counted["units"]) == ["docs/n0.md"]
+    assert counted["code"] == ["other/model/model.py"]  # the Truss with a leak: its policy hits hold the secret
 
     counted["units"].clear(), counted["code"].clear()
     (root / "model/model.py").write_text(MODEL.replace('"hf_access_token"', '"hf_token"'))
@@ -101,6 +102,37 @@ def test_an_edited_cache_row_is_rejected_and_scanned_again(truss_tree, tmp_path,
     result = _scan(root, cache)
     assert any(f.path == "notes.txt" and f.rule_id == "huggingface.user-token" for f in result.findings)
     assert any("failed the checksum" in n for n in result.stats.notes)
+
+
+def test_a_match_inside_a_decoded_run_is_scanned_again(truss_tree, tmp_path, fake_token, counted):
+    """Its secret is not in the bytes as written, so the cache cannot read it back: never stored."""
+    import base64
+    hidden = base64.b64encode(f"HF_TOKEN={fake_token('huggingface.user-token')}\n".encode()).decode()
+    root = truss_tree({"config.yaml": CONFIG, "model/model.py": MODEL, "blob.txt": f"payload: {hidden}\n"})
+    cache = tmp_path / "cache"
+    first = _scan(root, cache)
+    assert any(f.path == "blob.txt" for f in first.findings)
+    counted["units"].clear()
+    again = _scan(root, cache)
+    assert counted["units"] == ["blob.txt"]
+    assert sorted(map(_key, again.findings)) == sorted(map(_key, first.findings))
+
+
+def test_a_stored_match_that_does_not_hash_is_scanned_again(truss_tree, tmp_path, fake_token, counted):
+    token = fake_token("huggingface.user-token")
+    root = truss_tree({"config.yaml": CONFIG, "model/model.py": MODEL, "notes.txt": f"token {token}\n"})
+    cache = tmp_path / "cache"
+    first = _scan(root, cache)
+    store = ScanCache.open(cache / "scan", "")
+    rows = store._conn.execute("SELECT key, payload FROM blobs").fetchall()
+    forged = [(k, p.replace(hashlib.sha256(token.encode()).hexdigest().encode(), b"0" * 64)) for k, p in rows]
+    assert forged != rows
+    store._write(forged)  # consistent checksums: only the secret's hash is wrong
+    store.close()
+    counted["units"].clear()
+    again = _scan(root, cache)
+    assert counted["units"] == ["notes.txt"]
+    assert sorted(map(_key, again.findings)) == sorted(map(_key, first.findings))
 
 
 def test_no_cache_writes_nothing(truss_tree, tmp_path):

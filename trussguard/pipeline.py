@@ -24,7 +24,7 @@ from trussguard.policy.registry import iter_checks
 from trussguard.policy.runner import run_policy
 from trussguard.cache_store import results_salt
 from trussguard.results import ScanResult, ScanStats
-from trussguard.scan_cache import PolicyMemo, ScanCache, content_digest
+from trussguard.scan_cache import PolicyMemo, ScanCache, StoredUnit, content_digest
 from trussguard.scan_unit import Unit, UnitContext, UnitResult, scan_unit
 from trussguard.sources.tree import Candidate, TreeListing, list_tree, read_fragment
 from trussguard.sources.truss_files import truss_files
@@ -149,15 +149,27 @@ def _cached_units(candidates: list[Candidate], ctx: UnitContext, cache: ScanCach
         if isinstance(content, Fragment):
             digest = content_digest(content)
             keys[c.path] = (cache.unit_key(digest, c.path, c.path in ctx.truss_files), digest)
-    units = cache.get_units([key for key, _ in keys.values()])
+    stored = cache.get_units([key for key, _ in keys.values()])
     todo = []
     for c in candidates:
         key, digest = keys.get(c.path, (None, None))
-        if key in units:
-            found.add(c.path, units[key], digest)
+        unit = _restored(stored[key], c, digest, ctx.max_file_size) if key in stored else None
+        if unit is not None:
+            found.add(c.path, unit, digest)
         else:
             todo.append(c)
     return found, todo
+
+
+def _restored(stored: StoredUnit, candidate: Candidate, digest: str, max_size: int) -> UnitResult | None:
+    """A stored unit's result; one with matches reads the file again (few do) for their secrets, which
+    the cache never holds, and is a miss when the file changed since it was hashed."""
+    if not stored.matches and not stored.hidden:
+        return stored.restore(b"")
+    content = read_fragment(candidate, max_size)
+    if not isinstance(content, Fragment) or content_digest(content) != digest:
+        return None
+    return stored.restore(content.data)
 
 
 def _context_for(config: ScanConfig, selected: frozenset[str]) -> UnitContext:

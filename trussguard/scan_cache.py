@@ -4,9 +4,11 @@ Why: a re-scan of a tree where one file changed should cost the reading of the t
 scanning of it. Two kinds of entries share one checksummed store (``cache_store``):
 
 - a *unit*: what ``scan_unit`` found in one file's content under its path (and whether that path is
-  a Truss file), keyed by the SHA-256 of the content it read. Only units in which no rule matched
-  are stored (with their byte count and flags): a match carries its secret, which a cache never
-  holds, so a file with matches is scanned again (they are few: 60 of truss-examples' 1,868 files);
+  a Truss file), keyed by the SHA-256 of the content it read: its byte count, flags and matches,
+  each match by rule, offsets, line, column and the SHA-256 of its secret, never the secret. On a
+  hit the file has been read (to hash it), so each secret is read back from its bytes at the
+  stored offsets and must hash as stored, or the file is scanned again. A unit with a match found
+  inside a decoded (base64, percent) run is not stored: its secret is not in the bytes as written;
 - a *policy unit*: the hits and notes of one Truss's code and project checks, keyed by everything
   they read (the config, each file's path and content digest, each code file's matches by rule,
   offset and secret hash, the day: a signed URL's expiry is judged against today). Only results
@@ -21,6 +23,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from trussguard.cache_store import CheckedStore
@@ -76,23 +79,23 @@ class ScanCache(CheckedStore):
         text = json.dumps([self.salt, *parts], separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
-    def get_units(self, keys: list[str]) -> dict[str, UnitResult]:
-        """Cached clean units by key; anything that is not exactly what ``put_units`` writes is a miss."""
+    def get_units(self, keys: list[str]) -> dict[str, StoredUnit]:
+        """Cached units by key; anything that is not exactly what ``put_units`` writes is a miss."""
         found = {}
         for key, value in self._decoded(keys):
-            if type(value) is list and len(value) == 5 and value[0] == "unit" and type(value[1]) is int \
-                    and value[1] >= 0 and all(type(v) is bool for v in value[2:]):
-                found[key] = UnitResult(scanned=True, bytes=value[1], chains=value[2], oversize=value[3],
-                                        binary=value[4])
-            else:
+            try:
+                found[key] = StoredUnit.load(value)
+            except (TypeError, ValueError):
                 self.rejected += 1
         self._count(keys, found)
         return found
 
     def put_units(self, units: dict[str, UnitResult]) -> None:
-        """Stores the units in which no rule matched (a match holds its secret: never stored)."""
-        self._write([(key, _dumps(["unit", u.bytes, u.chains, u.oversize, u.binary])) for key, u in units.items()
-                     if u.scanned and u.skipped is None and not u.matches and not u.hidden])
+        """Stores each scanned unit whose matches are all plain text (a match found inside a decoded run
+        cannot be read back from the file's bytes at its offsets); never a secret, only its hash."""
+        self._write([(key, _dumps(StoredUnit.of(u).dump())) for key, u in units.items()
+                     if u.scanned and u.skipped is None
+                     and all(m.decoded is None for m in [*u.matches, *(m for m, _ in u.hidden)])])
 
     def get_policy(self, keys: list[str]) -> dict[str, tuple[list[PolicyHit], list[str]]]:
         found = {}
@@ -126,6 +129,69 @@ class ScanCache(CheckedStore):
     def _count(self, keys: list[str], found: dict) -> None:
         self.hits += len(found)
         self.misses += len(set(keys)) - len(found)
+
+
+@dataclass(frozen=True)
+class StoredUnit:
+    """A unit as the cache holds it: counts, flags, and each match without its secret (rule, offsets,
+    line, column, the key name a generic rule saw, and the secret's SHA-256)."""
+
+    bytes: int
+    chains: bool
+    oversize: bool
+    binary: bool
+    matches: tuple = ()  # (rule_id, start, end, line, column, name, sha256)
+    hidden: tuple = ()  # the same, plus the marker that allowed it
+
+    @classmethod
+    def of(cls, unit: UnitResult) -> StoredUnit:
+        return cls(unit.bytes, unit.chains, unit.oversize, unit.binary, tuple(_record(m) for m in unit.matches),
+                   tuple((*_record(m), marker) for m, marker in unit.hidden))
+
+    def dump(self) -> list:
+        return ["unit", self.bytes, self.chains, self.oversize, self.binary, [list(m) for m in self.matches],
+                [list(h) for h in self.hidden]]
+
+    @classmethod
+    def load(cls, value) -> StoredUnit:
+        kind, size, chains, oversize, binary, matches, hidden = value
+        if kind != "unit" or type(size) is not int or size < 0 or not all(type(v) is bool for v in (chains, oversize,
+                                                                                                      binary)):
+            raise ValueError("not a stored unit")
+        if not all(_record_ok(m, 7) for m in matches) or not all(_record_ok(h, 8) and type(h[7]) is str
+                                                                 for h in hidden):
+            raise ValueError("not a stored match")
+        return cls(size, chains, oversize, binary, tuple(map(tuple, matches)), tuple(map(tuple, hidden)))
+
+    def restore(self, data: bytes) -> UnitResult | None:
+        """The unit's result, each secret read back from ``data`` at its offsets; None when one does not
+        hash to what was stored (the bytes are not the ones scanned): the file is scanned again."""
+        matches = [_match(r, data) for r in self.matches]
+        hidden = [(_match(r[:7], data), r[7]) for r in self.hidden]
+        if None in matches or any(m is None for m, _ in hidden):
+            return None
+        return UnitResult(matches, hidden, scanned=True, bytes=self.bytes, chains=self.chains,
+                          oversize=self.oversize, binary=self.binary)
+
+
+def _record(m: Match) -> tuple:
+    return (m.rule_id, m.start, m.end, m.line, m.column, m.name,
+            hashlib.sha256(m.secret.encode("utf-8", "surrogateescape")).hexdigest())
+
+
+def _record_ok(r, length: int) -> bool:
+    return (type(r) is list and len(r) == length and type(r[0]) is str and all(type(v) is int for v in r[1:5])
+            and type(r[5]) in (str, type(None)) and type(r[6]) is str)
+
+
+def _match(r: tuple, data: bytes) -> Match | None:
+    rule_id, start, end, line, column, name, digest = r
+    if not 0 <= start <= end <= len(data):
+        return None
+    secret = data[start:end].decode("utf-8", "replace")
+    if hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest() != digest:
+        return None
+    return Match(rule_id, secret, start, end, line, column, None, name=name)
 
 
 class PolicyMemo:

@@ -158,11 +158,16 @@ def _relative(absolute: str, root: Path) -> str:
     keeps the real name for reading."""
     from trussguard.sources.history_git import decode_path
 
-    try:
-        rel = os.path.relpath(absolute, root)
-    except ValueError:  # another drive on Windows
-        rel = absolute
-    return decode_path(os.fsencode(Path(rel).as_posix()))
+    prefix = str(root).rstrip(os.sep) + os.sep
+    if absolute.startswith(prefix) and os.sep == "/":  # the common case, without relpath's normalising
+        rel = absolute[len(prefix):]
+    else:
+        try:
+            rel = os.path.relpath(absolute, root)
+        except ValueError:  # another drive on Windows
+            rel = absolute
+        rel = Path(rel).as_posix()
+    return rel if rel.isascii() else decode_path(os.fsencode(rel))
 
 
 def read_fragment(candidate: Candidate, max_size: int) -> Fragment | Oversize | Skipped:
