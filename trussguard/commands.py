@@ -52,7 +52,6 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
     """``scan``'s post-processed result (configuration file and baseline applied) and the ``ScanConfig``
     that decides its exit code; nothing is printed (the GitHub Action renders several reports from one run)."""
     from trussguard.config import ScanConfig
-    from trussguard.pipeline import scan_tree
 
     project, known, changes = gated_settings(paths[0] if paths else Path("."), config_file, baseline, trusted_rev,
                                              None, allow_config_changes)
@@ -66,6 +65,8 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
         if staged:
             result = _scan_staged(config, paths)
         else:
+            from trussguard.pipeline import scan_tree  # here: the pre-commit path never needs it
+
             result = scan_tree(config)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None

@@ -29,7 +29,6 @@ import os
 import signal
 import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterator, Sequence, TypeVar
 
 _PR_SET_PDEATHSIG = 1
@@ -171,6 +170,8 @@ def iter_in_workers(task: Callable[[_S, _T], _R], state: _S, items: Sequence[_T]
         return
     context = multiprocessing.get_context("fork" if can_fork() else "spawn")
     initargs = (state, None) if can_fork() else (None, rebuild)
+    from concurrent.futures import ProcessPoolExecutor  # here: a pre-commit run never starts a pool
+
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=initargs) as pool:
         yield from pool.map(_run_task, [task] * len(items), items, chunksize=chunksize)
 
