@@ -20,8 +20,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pathspec
-
 from trussguard.config import parse_size
 from trussguard.types import Severity
 
@@ -227,5 +225,7 @@ def _matches_any(name: str, patterns: tuple[str, ...]) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+def _spec(patterns: tuple[str, ...]):
+    import pathspec  # here: 12 ms of import that a run without `exclude` patterns (most) never needs
+
     return pathspec.GitIgnoreSpec.from_lines(patterns)

@@ -24,7 +24,6 @@ sets before forking and must remember to clear afterwards.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import signal
 import sys
@@ -68,6 +67,8 @@ def die_with_parent() -> None:
     request on macOS or Windows; the parent's SIGTERM handler still stops its workers)."""
     if not sys.platform.startswith("linux"):
         return
+    import multiprocessing
+
     parent = multiprocessing.parent_process()
     expected = parent.pid if parent is not None else None
     try:
@@ -128,7 +129,8 @@ def _on_signal(signum: int, _frame) -> None:
 def stop_workers() -> None:
     """Kills the worker processes of this process (a pool would otherwise finish every queued
     task before its ``with`` block lets the exception through)."""
-    for child in multiprocessing.active_children():
+    multiprocessing = sys.modules.get("multiprocessing")  # never imported: no worker was ever started
+    for child in multiprocessing.active_children() if multiprocessing is not None else ():
         try:
             child.kill()
         except (OSError, ValueError, AttributeError):
@@ -144,6 +146,8 @@ def check_signalled() -> None:
 
 
 def can_fork() -> bool:
+    import multiprocessing  # here, not at the top: a pre-commit run starts no worker (7 ms of import)
+
     return "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -168,6 +172,8 @@ def iter_in_workers(task: Callable[[_S, _T], _R], state: _S, items: Sequence[_T]
     if jobs <= 1 or not items or not (can_fork() or rebuild is not None):
         yield from (task(state, item) for item in items)
         return
+    import multiprocessing
+
     context = multiprocessing.get_context("fork" if can_fork() else "spawn")
     initargs = (state, None) if can_fork() else (None, rebuild)
     from concurrent.futures import ProcessPoolExecutor  # here: a pre-commit run never starts a pool
