@@ -7,6 +7,7 @@ Every credential is generated at run time from the rule's token template.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import textwrap
 
@@ -133,6 +134,32 @@ def test_a_stored_match_that_does_not_hash_is_scanned_again(truss_tree, tmp_path
     again = _scan(root, cache)
     assert counted["units"] == ["notes.txt"]
     assert sorted(map(_key, again.findings)) == sorted(map(_key, first.findings))
+
+
+def test_an_unchanged_signature_skips_reading_and_a_same_size_edit_is_still_seen(truss_tree, tmp_path, fake_token,
+                                                                                  monkeypatch, counted):
+    """A file whose (device, inode, size, mtime, ctime) is unchanged is not read again; an edit that keeps
+    the size and puts the mtime back still changes the ctime, so the file is read and scanned."""
+    monkeypatch.setattr(pipeline, "SETTLED_NS", -10**12)  # the fixture's files are seconds old, not settled
+    token = fake_token("huggingface.user-token")
+    filler = "x" * len(token)
+    root = truss_tree({"config.yaml": CONFIG, "model/model.py": MODEL, "notes.txt": f"token {filler}\n"})
+    cache = tmp_path / "cache"
+    assert not any(f.path == "notes.txt" for f in _scan(root, cache).findings)
+    reads = []
+    real = pipeline.read_fragment
+    monkeypatch.setattr(pipeline, "read_fragment", lambda c, n: reads.append(c.path) or real(c, n))
+    _scan(root, cache)
+    assert reads == ["config.yaml"]  # only the policy stage's read of the config (for the Truss layout)
+    notes = root / "notes.txt"
+    before = notes.stat()
+    notes.write_text(f"token {token}\n")  # same size
+    os.utime(notes, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the old mtime
+    assert notes.stat().st_size == before.st_size and notes.stat().st_mtime_ns == before.st_mtime_ns
+    counted["units"].clear()
+    found = _scan(root, cache).findings
+    assert counted["units"] == ["notes.txt"]
+    assert any(f.path == "notes.txt" and f.rule_id == "huggingface.user-token" for f in found)
 
 
 def test_no_cache_writes_nothing(truss_tree, tmp_path):

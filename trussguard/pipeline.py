@@ -33,6 +33,7 @@ from trussguard.types import Fragment, Match, Skipped
 from trussguard.workers import can_fork, map_in_workers
 
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+SETTLED_NS = 2_000_000_000  # a file unchanged this long is past any timestamp's resolution
 CHUNK_BYTES = 2 * 1024 * 1024
 
 
@@ -137,18 +138,34 @@ def _scan_all(listing: TreeListing, detector: Detector, config: ScanConfig, cach
 
 def _cached_units(candidates: list[Candidate], ctx: UnitContext, cache: ScanCache
                   ) -> tuple[_ChunkResult, list[Candidate]]:
-    """The units the cache holds (each file read and hashed here: a hash is far cheaper than a scan),
-    and the candidates left to scan. Workers hash what they read again, and their results are stored
-    under that digest, so a file changed in between is never cached under its old content."""
+    """The units the cache holds, and the candidates left to scan. Each file's content digest is the
+    one stored for its signature (device, inode, size, mtime, ctime: unchanged means the same bytes,
+    as git's index assumes), else the file is read and hashed here (a hash is far cheaper than a
+    scan). A signature is stored only once the file has been still for SETTLED_NS (a change within
+    the clock's resolution could keep it), and a change after listing alters the ctime, so a stale
+    pairing is never looked up. Workers hash what they read again and their results are stored under
+    that digest, so a file changed in between is never cached under its old content."""
     found = _ChunkResult()
     if not cache.enabled:
         return found, list(candidates)
+    settled = time.time_ns() - SETTLED_NS
+    signed = {c.path: cache.signature_key(c.absolute, c.signature) for c in candidates if c.signature}
+    known = cache.get_digests(list(signed.values()))
     keys: dict[str, tuple[str, str]] = {}  # path -> (key, digest)
+    learnt: dict[str, str] = {}
     for c in candidates:
-        content = read_fragment(c, ctx.max_file_size) if c.size <= ctx.max_file_size else None
-        if isinstance(content, Fragment):
+        if c.size > ctx.max_file_size:
+            continue
+        digest = known.get(signed.get(c.path, ""))
+        if digest is None:
+            content = read_fragment(c, ctx.max_file_size)
+            if not isinstance(content, Fragment):
+                continue
             digest = content_digest(content)
-            keys[c.path] = (cache.unit_key(digest, c.path, c.path in ctx.truss_files), digest)
+            if c.signature and max(c.signature[3], c.signature[4]) < settled:
+                learnt[signed[c.path]] = digest
+        keys[c.path] = (cache.unit_key(digest, c.path, c.path in ctx.truss_files), digest)
+    cache.put_digests(learnt)
     stored = cache.get_units([key for key, _ in keys.values()])
     todo = []
     for c in candidates:

@@ -79,6 +79,23 @@ class ScanCache(CheckedStore):
         text = json.dumps([self.salt, *parts], separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
+    def signature_key(self, absolute: str, signature: tuple[int, ...]) -> str:
+        return self._key("signature", absolute, list(signature))
+
+    def get_digests(self, keys: list[str]) -> dict[str, str]:
+        """Content digests by file signature key (a digest is 64 hex characters, or it is a miss)."""
+        found = {}
+        for key, value in self._decoded(keys):
+            if type(value) is list and len(value) == 2 and value[0] == "digest" and type(value[1]) is str \
+                    and len(value[1]) == 64:
+                found[key] = value[1]
+            else:
+                self.rejected += 1
+        return found
+
+    def put_digests(self, digests: dict[str, str]) -> None:
+        self._write([(key, _dumps(["digest", digest])) for key, digest in digests.items()])
+
     def get_units(self, keys: list[str]) -> dict[str, StoredUnit]:
         """Cached units by key; anything that is not exactly what ``put_units`` writes is a miss."""
         found = {}

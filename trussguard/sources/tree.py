@@ -32,6 +32,9 @@ class Candidate:
     path: str  # relative to the scan root, POSIX separators
     absolute: str
     size: int
+    # (device, inode, size, mtime ns, ctime ns) when listed: a file whose signature is unchanged holds
+    # the same bytes, as git's index assumes (``scan_cache`` keeps each signature's content digest)
+    signature: tuple[int, ...] = ()
 
 
 @dataclass
@@ -137,7 +140,8 @@ def _classify(absolute: str, root: Path, candidates: list[Candidate], skipped: l
     elif not stat.S_ISREG(st.st_mode):
         skipped.append(Skipped(rel, "special", "not a regular file"))
     else:
-        candidates.append(Candidate(rel, absolute, st.st_size))
+        candidates.append(Candidate(rel, absolute, st.st_size,
+                                    (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)))
 
 
 def _directory(absolute: str, rel: str, gitlinks: set[str]) -> Skipped:
