@@ -106,3 +106,15 @@ def test_tree_scan_in_workers_finds_what_the_serial_scan_finds(tmp_path, fake_to
     assert len(serial.findings) == 6 and parallel.suppressed == serial.suppressed and len(serial.suppressed) == 1
     assert (parallel.stats.files_scanned, parallel.stats.bytes_scanned) == \
         (serial.stats.files_scanned, serial.stats.bytes_scanned)
+
+
+def test_stop_workers_with_multiprocessing_half_imported(monkeypatch):
+    """A Ctrl-C while `multiprocessing` is being imported (it is imported where first used) finds a
+    partly initialised module: no worker can exist yet, and stopping them must not fail."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "multiprocessing", types.ModuleType("multiprocessing"))
+    workers.stop_workers()
+    monkeypatch.delitem(sys.modules, "multiprocessing")
+    workers.stop_workers()

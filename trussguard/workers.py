@@ -129,8 +129,10 @@ def _on_signal(signum: int, _frame) -> None:
 def stop_workers() -> None:
     """Kills the worker processes of this process (a pool would otherwise finish every queued
     task before its ``with`` block lets the exception through)."""
-    multiprocessing = sys.modules.get("multiprocessing")  # never imported: no worker was ever started
-    for child in multiprocessing.active_children() if multiprocessing is not None else ():
+    # Not imported, or still being imported when the signal came (a partly initialised module has no
+    # `active_children` yet): no worker was ever started.
+    active_children = getattr(sys.modules.get("multiprocessing"), "active_children", None)
+    for child in active_children() if active_children is not None else ():
         try:
             child.kill()
         except (OSError, ValueError, AttributeError):
