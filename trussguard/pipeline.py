@@ -121,14 +121,15 @@ def _scan_all(listing: TreeListing, detector: Detector, config: ScanConfig, cach
     (chunks of about CHUNK_BYTES) when what is left is large enough to pay for them, else here."""
     ctx = UnitContext(detector, truss_files([c.path for c in listing.candidates]), config.max_file_size)
     merged, todo = _cached_units(listing.candidates, ctx, cache)
+    task = _scan_chunk_for_cache if cache.enabled else _scan_chunk
     jobs = config.jobs or os.cpu_count() or 1
     if jobs == 1 or sum(c.size for c in todo) < PARALLEL_MIN_BYTES:
-        merged.merge(_scan_chunk(ctx, todo))
+        merged.merge(task(ctx, todo))
         jobs = 1
     else:
         if can_fork():
             detector.warm_up()  # once, before the fork: every worker inherits the compiled engine
-        for part in map_in_workers(_scan_chunk, ctx, _chunks(todo), jobs,
+        for part in map_in_workers(task, ctx, _chunks(todo), jobs,
                                    rebuild=(_context_for, (config, ctx.truss_files))):
             merged.merge(part)
     cache.put_units({cache.unit_key(merged.digests[path], path, path in ctx.truss_files): unit
@@ -196,13 +197,19 @@ def _context_for(config: ScanConfig, selected: frozenset[str]) -> UnitContext:
     return UnitContext(detector, selected, config.max_file_size)
 
 
-def _scan_chunk(ctx: UnitContext, candidates: list[Candidate]) -> _ChunkResult:
+def _scan_chunk(ctx: UnitContext, candidates: list[Candidate], for_cache: bool = False) -> _ChunkResult:
+    """``for_cache``: also hash each file and send its unit back for the cache (skipped with
+    ``--no-cache``: hashing 23 MB and shipping every unit twice would be work for nothing)."""
     result = _ChunkResult()
     for candidate in candidates:
         content = read_fragment(candidate, ctx.max_file_size)
-        digest = content_digest(content) if isinstance(content, Fragment) else None
-        result.add(candidate.path, scan_unit(Unit((candidate.path,), content), ctx), digest, fresh=True)
+        digest = content_digest(content) if for_cache and isinstance(content, Fragment) else None
+        result.add(candidate.path, scan_unit(Unit((candidate.path,), content), ctx), digest, fresh=for_cache)
     return result
+
+
+def _scan_chunk_for_cache(ctx: UnitContext, candidates: list[Candidate]) -> _ChunkResult:
+    return _scan_chunk(ctx, candidates, for_cache=True)
 
 
 def _policy_stage(listing: TreeListing, chunk: _ChunkResult, detector: Detector, config: ScanConfig,
