@@ -31,7 +31,7 @@ CONFIG = "model_name: m\nsecrets:\n  hf_access_token: null\n"
 
 
 def _key(f):
-    return f.path, f.line, f.rule_id, f.check, f.message, f.secret_sha256
+    return f.path, f.line, f.rule_id, f.check, f.message, f.secret_sha256, f.severity
 
 
 @pytest.fixture
@@ -77,6 +77,48 @@ def test_a_warm_rescan_scans_only_what_changed_and_reports_the_same(truss_tree, 
     assert [f.message for f in changed.findings if f.check == "TG207"] == [
         "reads the secret `hf_token`, which config.yaml does not declare"]
     assert sorted(map(_key, changed.findings)) == sorted(map(_key, _scan(root, None).findings))
+
+
+@pytest.mark.parametrize("value", ['"foo"', '"YOUR_TOKEN"', "baseten_api_key"])
+def test_cached_policy_hits_keep_their_severity_and_what_they_cleared(truss_tree, tmp_path, value):
+    """A stored hit keeps its severity override (an undeclared `runtime_secret_name` is medium) and the hash of
+    a value its check judged no credential (TG102: a placeholder under `secrets:` is no leak finding)."""
+    config = (f"model_name: m\nsecrets:\n  baseten_api_key: {value}\n"
+              "model_cache:\n  - repo_id: org/m\n    runtime_secret_name: hf_access_token\n")
+    root = truss_tree({"config.yaml": config, "model/model.py": MODEL})
+    cache = tmp_path / "cache"
+    cold = sorted(map(_key, _scan(root, None).findings))
+    assert {(k[3], k[6].name) for k in cold} >= {("TG102", "MEDIUM"), ("TG207", "MEDIUM")}
+    assert all(k[5] is None for k in cold)  # no leak finding of the placeholder
+    _scan(root, cache)
+    assert sorted(map(_key, _scan(root, cache).findings)) == cold  # every unit from the cache
+
+
+def test_a_stored_truss_layout_spares_parsing_unchanged_configs(truss_tree, tmp_path, monkeypatch):
+    """A warm re-scan takes each unchanged config's Truss layout from the cache; the config is parsed only
+    if a check of its Truss runs again, and the findings are those of a cold scan."""
+    from trussguard.policy import yaml_nodes
+    files = {"a/config.yaml": CONFIG + "requirements_file: reqs.txt\n", "a/model/model.py": MODEL,
+             "a/reqs.txt": "torch\n", "b/config.yaml": "model_name: b\nsecrets:\n  hf_token: null\n",
+             "b/model/model.py": MODEL, "c/config.yaml": "just:\n  other: yaml\n", "d/config.yaml": "[1, 2\n"}
+    root = truss_tree(files)
+    cache = tmp_path / "cache"
+    cold = _scan(root, None)
+    _scan(root, cache)
+    parsed = []
+    real = yaml_nodes.parse
+    monkeypatch.setattr(yaml_nodes, "parse", lambda data: parsed.append(data) or real(data))
+    (root / "b/notes.md").write_text("edited\n")
+    warm = _scan(root, cache)
+    assert sorted(map(_key, warm.findings)) == sorted(map(_key, cold.findings))
+    assert [f.message for f in warm.findings if f.check == "TG207"] == [
+        "reads the secret `hf_access_token`, which config.yaml does not declare"]
+    assert warm.stats.notes == cold.stats.notes and any("d/config.yaml" in n for n in warm.stats.notes)
+    assert warm.stats.trusses == cold.stats.trusses
+    # b's unit and the fixture's root Truss ran again (their listings changed) and parsed their configs; a's
+    # came whole from the cache; d is not valid YAML: its note is never stored, so it is parsed every time
+    assert sorted(parsed) == sorted([(root / "config.yaml").read_bytes(), files["b/config.yaml"].encode(),
+                                     files["d/config.yaml"].encode()])
 
 
 def test_the_cache_never_holds_a_secret(truss_tree, tmp_path, fake_token):

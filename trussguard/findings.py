@@ -15,7 +15,7 @@ import dataclasses
 from trussguard.engine.heuristics import identifier_words
 from trussguard.engine.schema import SECRET_NAME, Rule
 from trussguard.policy.registry import Check, PolicyHit
-from trussguard.types import Finding, Match
+from trussguard.types import Finding, Match, secret_sha256
 
 MAX_PREFIX = 8
 # Findings listed per file (per path, all commits together, in a history audit). A hostile file (100,000 AWS key ids on one
@@ -23,10 +23,6 @@ MAX_PREFIX = 8
 # process of gigabytes; no reviewer reads past the first thousand anyway. What is not listed is still
 # counted and still fails the gate: one summary finding per rule says how many more there are.
 MAX_FINDINGS_PER_FILE = 1000
-
-
-def secret_sha256(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def fingerprint(rule_id: str, path: str, digest: str, commit: str | None = None) -> str:
@@ -107,8 +103,8 @@ def merge_policy(findings: list[Finding], hits: list[PolicyHit], checks: dict[st
                  keep_secret: bool = False) -> list[Finding]:
     """Adds policy findings; a hit on a value a credential rule already reported at the same place
     enriches that finding (worst severity, the Truss fix) instead of reporting the key twice. A hit that
-    judged a value not to be a credential (``not_secret``) drops a rule's leak finding of that value there."""
-    cleared = {(h.path, h.line, secret_sha256(h.not_secret)) for h in hits if h.not_secret is not None}
+    judged a value not to be a credential (``not_secret_sha256``) drops a rule's leak finding of that value there."""
+    cleared = {(h.path, h.line, h.not_secret_sha256) for h in hits if h.not_secret_sha256 is not None}
     findings = [f for f in findings if (f.path, f.line, f.secret_sha256) not in cleared]
     by_place = {(f.path, f.line, f.secret_sha256): i for i, f in enumerate(findings) if f.secret_sha256}
     out = list(findings)

@@ -29,10 +29,12 @@ from pathlib import Path
 from trussguard.cache_store import CheckedStore
 from trussguard.policy.registry import PolicyHit
 from trussguard.scan_unit import UnitResult
-from trussguard.types import Fragment, Match
+from trussguard.types import Fragment, Match, Severity
 
 FILENAME = "scan-units-v1.sqlite3"  # another payload layout gets another name, never a migration
-_HIT_FIELDS = ("code", "path", "line", "column", "message", "fix")
+# Every field of a hit but its literal secret (hits holding one are not stored): a field left out here would be
+# lost on a warm scan (a severity override, or the hash of a value a check cleared).
+_HIT_FIELDS = ("code", "path", "line", "column", "message", "fix", "severity", "not_secret_sha256")
 
 
 def content_digest(fragment: Fragment) -> str:
@@ -78,6 +80,9 @@ class ScanCache(CheckedStore):
     def _key(self, *parts) -> str:
         text = json.dumps([self.salt, *parts], separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def layout_key(self, config_path: str, digest: str) -> str:
+        return self._key("layout", config_path, digest)
 
     def signature_key(self, absolute: str, signature: tuple[int, ...]) -> str:
         return self._key("signature", absolute, list(signature))
@@ -129,8 +134,23 @@ class ScanCache(CheckedStore):
 
     def put_policy(self, results: dict[str, tuple[list[PolicyHit], list[str]]]) -> None:
         """Stores the policy units none of whose hits carries a literal secret."""
-        self._write([(key, _dumps(["policy", [[getattr(h, f) for f in _HIT_FIELDS] for h in hits], notes]))
+        self._write([(key, _dumps(["policy", [_stored_hit(h) for h in hits], notes]))
                      for key, (hits, notes) in results.items() if all(h.secret is None for h in hits)])
+
+    def get_layouts(self, keys: list[str]) -> dict[str, list | None]:
+        """Stored config layouts by key: a list (``truss_dirs.stored_layout``) or None for a config that is
+        valid YAML but no Truss; the caller checks a list's shape when it restores it."""
+        found = {}
+        for key, value in self._decoded(keys):
+            if type(value) is list and len(value) == 2 and value[0] == "layout" \
+                    and (value[1] is None or type(value[1]) is list):
+                found[key] = value[1]
+            else:
+                self.rejected += 1
+        return found
+
+    def put_layouts(self, layouts: dict[str, list | None]) -> None:
+        self._write([(key, _dumps(["layout", layout])) for key, layout in layouts.items()])
 
     def _decoded(self, keys: list[str]):
         if not self.enabled or not keys:
@@ -232,6 +252,17 @@ class PolicyMemo:
     def get(self, keys: list[str]) -> dict[str, tuple[list[PolicyHit], list[str]]]:
         return self.cache.get_policy(keys)
 
+    def layout_key(self, config_path: str) -> str | None:
+        """The key of a config's stored layout: its path and content digest (None if the digest is unknown)."""
+        digest = self.digests.get(config_path)
+        return self.cache.layout_key(config_path, digest) if digest else None
+
+    def get_layouts(self, keys: list[str]) -> dict[str, list | None]:
+        return self.cache.get_layouts(keys)
+
+    def put_layouts(self, layouts: dict[str, list | None]) -> None:
+        self.cache.put_layouts(layouts)
+
     def put(self, results: dict[str, tuple[list[PolicyHit], list[str]]]) -> None:
         self.cache.put_policy(results)
 
@@ -240,11 +271,18 @@ def _dumps(value) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogateescape")
 
 
+def _stored_hit(hit: PolicyHit) -> list:
+    return [getattr(hit, f) for f in _HIT_FIELDS[:6]] + [hit.severity.name if hit.severity else None,
+                                                         hit.not_secret_sha256]
+
+
 def _hit(value) -> PolicyHit:
     if type(value) is not list or len(value) != len(_HIT_FIELDS):
         raise ValueError("not a stored hit")
-    code, path, line, column, message, fix = value
+    code, path, line, column, message, fix, severity, cleared = value
     if not (type(code) is str and type(path) is str and type(line) is int and type(column) in (int, type(None))
-            and type(message) is str and type(fix) is str):
+            and type(message) is str and type(fix) is str and (severity is None or severity in Severity.__members__)
+            and (cleared is None or (type(cleared) is str and len(cleared) == 64))):
         raise ValueError("not a stored hit")
-    return PolicyHit(code, path, line, column, message, fix)
+    return PolicyHit(code, path, line, column, message, fix, severity=Severity[severity] if severity else None,
+                     not_secret_sha256=cleared)

@@ -7,6 +7,7 @@ into ``Match``es, ``findings`` turns those into ``Finding``s, and reporters only
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 
 
@@ -147,3 +148,8 @@ class Suppressed:
     def of(cls, finding: "Finding", kind: str, by: str) -> "Suppressed":
         return cls(finding.rule_id, finding.path, finding.line, kind, by, finding.title, finding.severity,
                    finding.secret_sha256, finding.redacted, finding.id)
+
+
+def secret_sha256(secret: str) -> str:
+    """The hash by which reports, baselines and caches name a secret without holding it."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()

@@ -4,11 +4,15 @@ This is the only module that imports detect_secrets. Its plugins (keyword and hi
 detectors) and heuristic filters catch generic secrets that no token-shaped rule describes.
 It is slow (pure Python, line by line) and costs 0.12 s to import, so it runs only on the
 files a Truss deployment is built from (config.yaml, Python model code, ``.env``-like files)
-and is imported on first use. Its global settings are confined to ``transient_settings``.
+and is imported on first use. Its settings are process-global: the adapter installs its own
+plugins and filters once and installs them again only when they are no longer what is in place
+(``transient_settings`` around every file rebuilt every plugin and filter: ~0.2 ms a file, 10% of a
+history audit).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import posixpath
 import re
@@ -58,6 +62,25 @@ class DetectSecretsAdapter:
 
     def __init__(self, rules: list[Rule]):
         self._rule_by_plugin = {r.plugin: r for r in rules}
+        self._config = {
+            "plugins_used": [{"name": p, **_LIMITS.get(p, {})} for p in self._rule_by_plugin],
+            "filters_used": [{"path": f} for f in _FILTERS],
+        }
+        self._installed: tuple | None = None  # (settings object, its plugins, its filters) as installed
+
+    def _settings(self):
+        """detect-secrets' global settings holding this adapter's plugins and filters."""
+        from detect_secrets.settings import cache_bust, configure_settings_from_baseline, get_settings
+
+        settings = get_settings()
+        if self._installed is not None:
+            installed, plugins, filters = self._installed
+            if settings is installed and settings.plugins == plugins and settings.filters == filters:
+                return settings
+        cache_bust()  # drops plugin and filter instances built for other settings
+        settings = configure_settings_from_baseline(copy.deepcopy(self._config))
+        self._installed = (settings, copy.deepcopy(settings.plugins), copy.deepcopy(settings.filters))
+        return settings
 
     def warm_up(self) -> None:
         """Imports detect-secrets and its plugin table (see ``Detector.warm_up``)."""
@@ -77,20 +100,15 @@ class DetectSecretsAdapter:
         raw_lines = data.split(b"\n")
         candidates = [(n, raw_lines[n - 1].rstrip(b"\r").decode("utf-8", "replace")) for n in numbers]
         from detect_secrets.core.scan import _process_line_based_plugins
-        from detect_secrets.settings import transient_settings
 
         offsets, total = [], 0
         for raw in raw_lines:
             offsets.append(total)
             total += len(raw) + 1
-        config = {
-            "plugins_used": [{"name": p, **_LIMITS.get(p, {})} for p in self._rule_by_plugin],
-            "filters_used": [{"path": f} for f in _FILTERS],
-        }
         out = []
-        with transient_settings(config) as settings:
-            type_to_plugin = {_plugin_types()[name]: name for name in settings.plugins}
-            found = list(_process_line_based_plugins(candidates, path))
+        settings = self._settings()
+        type_to_plugin = {_plugin_types()[name]: name for name in settings.plugins}
+        found = list(_process_line_based_plugins(candidates, path))
         for secret in found:
             rule = self._rule_by_plugin.get(type_to_plugin.get(secret.type, ""))
             value = _TRAILING_COMMENT.sub("", secret.secret_value or "")  # `key: null  # note` is null

@@ -59,9 +59,9 @@ class PolicyHit:
     fix: str  # the exact Truss remedy for this spot
     secret: str | None = None
     severity: Severity | None = None  # overrides the check's default (e.g. a shaped credential)
-    # a value this check judged unable to grant access (`foo: "foo"` under `secrets:`): a generic rule's or
-    # plugin's leak finding of exactly that value at this place is dropped (no rotation advisory for it)
-    not_secret: str | None = field(default=None, repr=False, compare=False)
+    # the SHA-256 of a value this check judged unable to grant access (`foo: "foo"` under `secrets:`): a
+    # generic rule's or plugin's leak finding of exactly that value at this place is dropped (no advisory)
+    not_secret_sha256: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -112,17 +112,29 @@ def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: d
     config_keys = {p: memo.key("config", [p], [], [(p, matches.get(p, []), p in marked)]) for p in config_paths} \
         if memo else {}
     known = memo.get(list(config_keys.values())) if memo else {}
-    new = {}
+    layout_keys = {p: memo.layout_key(p) for p in config_paths} if memo else {}
+    layouts = memo.get_layouts([k for k in layout_keys.values() if k]) if memo else {}
+    new, new_layouts = {}, {}
     for path in config_paths:
         data = read(path)
         if data is None:
             continue
-        key = config_keys.get(path)
-        hits, notes, truss = check_config(path, data, matches.get(path, []), detector, checks=key not in known)
-        if key in known:
-            hits = known[key][0]  # the checks' hits from the cache; parsing (for the Truss layout) is cheap
-        elif key is not None:
-            new[key] = (hits, [])
+        key, layout_key = config_keys.get(path), layout_keys.get(path)
+        if key in known and layout_key in layouts:
+            hits, notes, truss = known[key][0], [], _restored(path, data, layouts[layout_key])
+            if truss is False:  # a stored layout of the wrong shape: parse after all
+                hits, notes, truss = check_config(path, data, matches.get(path, []), detector, checks=False)
+                hits = known[key][0]
+        else:
+            hits, notes, truss = check_config(path, data, matches.get(path, []), detector, checks=key not in known)
+            if key in known:
+                hits = known[key][0]  # the checks' hits from the cache; only the layout was wanted
+            elif key is not None:
+                new[key] = (hits, [])
+            if layout_key and not notes:
+                stored = truss_dirs.stored_layout(truss) if truss is not None else None
+                if truss is None or stored is not None:
+                    new_layouts[layout_key] = stored
         result.hits += hits
         result.notes += notes
         if truss is not None:
@@ -130,6 +142,8 @@ def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: d
             configs[path] = data
     if new:
         memo.put(new)
+    if new_layouts:
+        memo.put_layouts(new_layouts)
     listed = set(paths)
     for truss in result.trusses:
         req = truss.requirements_file
@@ -174,6 +188,16 @@ def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: d
     if new:
         memo.put(new)
     return result
+
+
+def _restored(path: str, data: bytes, stored: list | None):
+    """The Truss a stored layout describes (None: the config is no Truss), or False if it is malformed."""
+    if stored is None:
+        return None
+    try:
+        return truss_dirs.restored_layout(path, data, stored)
+    except ValueError:
+        return False
 
 
 def _inputs(state: "_UnitState", unit: tuple[int | None, list[str]]):

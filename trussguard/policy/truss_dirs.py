@@ -51,7 +51,7 @@ class Declaration:
 class TrussDir:
     root: str  # POSIX path relative to the scan root; "" for the root itself
     config_path: str
-    doc: yaml.Node | None
+    parsed: yaml.Node | None  # the config's root node; None until ``doc`` parses ``source``
     model_module_dir: str = "model"
     model_class_filename: str = "model.py"
     model_class_name: str = "Model"
@@ -59,6 +59,14 @@ class TrussDir:
     data_dir: str = "data"
     requirements_file: str | None = None  # path of the `requirements_file` target, if the config names one
     declared: dict[str, Declaration] = field(default_factory=dict)
+    source: bytes | None = field(default=None, repr=False, compare=False)  # config bytes, for a stored layout
+
+    @property
+    def doc(self) -> yaml.Node | None:
+        """The config's root node: a layout restored from the scan cache parses it only when a check asks."""
+        if self.parsed is None and self.source is not None:
+            self.parsed, self.source = yaml_nodes.parse(self.source), None
+        return self.parsed
 
     @property
     def custom_server(self) -> bool:
@@ -127,8 +135,7 @@ def classify(data: bytes) -> tuple[str | None, yaml.Node | None]:
 def truss_dir(config_path: str, root: yaml.Node) -> TrussDir:
     """The layout of the Truss whose config is at ``config_path``."""
     truss = TrussDir(posixpath.dirname(config_path), config_path, root)
-    for attr in ("model_module_dir", "model_class_filename", "model_class_name", "bundled_packages_dir",
-                 "data_dir"):
+    for attr in _LAYOUT_FIELDS:
         value = yaml_nodes.scalar(yaml_nodes.get(root, attr))
         if value is not None and value.value:
             setattr(truss, attr, value.value.strip("/"))
@@ -237,3 +244,33 @@ def _glob(p: str) -> str:
             out.append(re.escape(p[i]))
             i += 1
     return "".join(out)
+
+
+_LAYOUT_FIELDS = ("model_module_dir", "model_class_filename", "model_class_name", "bundled_packages_dir", "data_dir")
+
+
+def stored_layout(truss: TrussDir) -> list | None:
+    """The layout as the scan cache keeps it (so a warm re-scan need not parse every config), or None when
+    it must not be kept: a declaration whose value is not null may hold a secret, and the cache never does."""
+    if not all(d.value is not None and d.value.is_null for d in truss.declared.values()):
+        return None
+    return [*(getattr(truss, f) for f in _LAYOUT_FIELDS), truss.requirements_file,
+            [[d.name, d.line, d.column, d.value.line, d.value.column, d.value.quoted] for d in truss.declared.values()]]
+
+
+def restored_layout(config_path: str, source: bytes, stored) -> TrussDir:
+    """A TrussDir from ``stored_layout``'s list and the config's bytes; ValueError if it is not that shape."""
+    if type(stored) is not list or len(stored) != len(_LAYOUT_FIELDS) + 2:
+        raise ValueError("not a stored layout")
+    *names, requirements, declared = stored
+    if not all(type(v) is str for v in names) or type(requirements) not in (str, type(None)) \
+            or type(declared) is not list:
+        raise ValueError("not a stored layout")
+    truss = TrussDir(posixpath.dirname(config_path), config_path, None, *names, requirements, source=source)
+    for entry in declared:
+        if type(entry) is not list or len(entry) != 6 or type(entry[0]) is not str \
+                or not all(type(v) is int for v in entry[1:5]) or type(entry[5]) is not bool:
+            raise ValueError("not a stored declaration")
+        name, line, column, value_line, value_column, quoted = entry
+        truss.declared[name] = Declaration(name, line, column, Scalar(None, value_line, value_column, quoted))
+    return truss

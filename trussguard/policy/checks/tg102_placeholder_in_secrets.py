@@ -9,7 +9,7 @@ from trussguard.policy.config_facts import facts_of
 from trussguard.policy.config_values import CHAINS_DUMMY
 from trussguard.policy.context import ConfigContext
 from trussguard.policy.registry import PolicyHit, check
-from trussguard.types import Severity
+from trussguard.types import Severity, secret_sha256
 
 
 @check("TG102", "placeholder-in-secrets", Severity.MEDIUM, kind="policy", scope="config", spec="C1")
@@ -49,4 +49,4 @@ def placeholder_in_secrets(ctx: ConfigContext) -> Iterator[PolicyHit]:
             "TG102", ctx.path, d.value.line, d.value.column,
             f"`secrets.{d.name}` holds {what} instead of null (the model would receive it as the secret)",
             f"write `{d.name}: null` under `secrets:` and create the workspace secret `{d.name}` in Baseten",
-            not_secret=d.value.value)
+            not_secret_sha256=secret_sha256(d.value.value))
