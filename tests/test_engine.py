@@ -535,6 +535,11 @@ MISTAKES = {
     "undefined token reference": ({"examples": ["ACME={{nope}}"]}, "undefined token {{nope}}"),
     "bad severity": ({"severity": "urgent"}, "unknown severity"),
     "missing rotation": ({"rotation": None}, None),
+    "unknown rotation template": (
+        {"rotation": {"revoke_url": "https://acme.invalid", "template": "nope", "truss_secret_name": "a"}},
+        "unknown rotation template 'nope'"),
+    "rotation without steps or template": (
+        {"rotation": {"revoke_url": "https://acme.invalid", "truss_secret_name": "a"}}, "`rotation.steps` must be"),
 }
 
 
@@ -553,6 +558,17 @@ class TestSchema:
         assert problems, mistake
         assert any(needle in p for p in problems), problems
         assert all(p.startswith("acme.yaml:") for p in problems)
+
+    def test_a_rotation_template_gives_shared_steps_before_the_rules_own(self):
+        rotation = {"revoke_url": "https://acme.invalid/keys", "template": "api-token", "truss_secret_name": "acme_key",
+                    "steps": ["Also tell the Acme account manager."]}
+        rules, problems = parse_rule_file({"schema_version": 1, "provider": "acme",
+                                           "rules": [acme_rule(rotation=rotation)]}, "acme.yaml")
+        assert problems == []
+        steps = rules[0].rotation.steps
+        assert len(steps) == 4 and steps[-1] == "Also tell the Acme account manager."
+        assert steps[0].startswith("Open https://acme.invalid/keys and revoke (delete) the " + rules[0].name)
+        assert 'self._secrets["acme_key"]' in steps[1]
 
     def test_all_mistakes_in_one_file_each_reported(self):
         raw = []

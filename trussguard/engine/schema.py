@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from trussguard.engine import rotation_templates
 from trussguard.engine import tokens as token_templates
 from trussguard.engine.regex import compile_pattern
 from trussguard.engine.regex import error as regex_error
@@ -28,7 +29,7 @@ _RULE_KEYS = {
 _REQUIRED = ("id", "name", "description", "severity", "examples", "negative_examples", "rotation",
              "references")
 _FILE_KEYS = {"schema_version", "provider", "rules"}
-_ROTATION_KEYS = {"revoke_url", "steps", "truss_secret_name", "grants"}
+_ROTATION_KEYS = {"revoke_url", "steps", "truss_secret_name", "grants", "template"}
 _WINDOW_KEYS = {"before", "after", "multiline"}
 
 
@@ -188,7 +189,7 @@ def _parse_rule(raw: Any, provider: str, source: str, index: int) -> tuple[Rule 
     toks = _parse_tokens(raw.get("tokens", {}), bad)
     examples = _parse_examples(raw["examples"], "examples", toks, bad, need_why=False)
     negatives = _parse_examples(raw["negative_examples"], "negative_examples", toks, bad, need_why=True)
-    rotation = _parse_rotation(raw["rotation"], bad)
+    rotation = _parse_rotation(raw["rotation"], bad, str(raw["name"]).strip())
     references = _string_list(raw["references"], "references", bad)
     if not references:
         bad("`references` must list at least one URL")
@@ -318,19 +319,26 @@ def _parse_examples(value: Any, key: str, toks: dict[str, str], bad, need_why: b
     return out
 
 
-def _parse_rotation(value: Any, bad) -> Rotation | None:
+def _parse_rotation(value: Any, bad, rule_name: str) -> Rotation | None:
+    """The rotation block; ``template`` (``rotation_templates``) supplies shared steps, before the rule's own."""
     if not isinstance(value, dict):
-        bad("`rotation` must be a mapping with `revoke_url`, `steps`, `truss_secret_name`")
+        bad("`rotation` must be a mapping with `revoke_url`, `steps` (or `template`), `truss_secret_name`")
         return None
     for key in sorted(set(value) - _ROTATION_KEYS):
         bad(f"unknown rotation key `{key}`")
-    url, steps, name = value.get("revoke_url"), value.get("steps"), value.get("truss_secret_name")
+    url, steps, name = value.get("revoke_url"), value.get("steps", []), value.get("truss_secret_name")
+    template = value.get("template")
     if not isinstance(url, str) or not url.startswith("https://"):
         bad("`rotation.revoke_url` must be an https URL")
-    if not isinstance(steps, list) or not steps or not all(isinstance(s, str) and s.strip() for s in steps):
-        bad("`rotation.steps` must be a non-empty list of strings")
+    if template is not None and template not in rotation_templates.TEMPLATES:
+        bad(f"unknown rotation template {template!r} (one of {', '.join(sorted(rotation_templates.TEMPLATES))})")
+    if not isinstance(steps, list) or not all(isinstance(s, str) and s.strip() for s in steps) \
+            or not (steps or template):
+        bad("`rotation.steps` must be a non-empty list of strings (or `rotation.template` must name shared steps)")
     if not isinstance(name, str) or not SECRET_NAME.match(name):
         bad("`rotation.truss_secret_name` must be a Baseten secret name matching ^[-._a-zA-Z0-9]+$")
-    if not (isinstance(url, str) and isinstance(steps, list) and isinstance(name, str)):
+    if not (isinstance(url, str) and isinstance(steps, list) and isinstance(name, str)) \
+            or (template is not None and template not in rotation_templates.TEMPLATES):
         return None
-    return Rotation(url, tuple(" ".join(str(s).split()) for s in steps), name, str(value.get("grants", "")))
+    shared = rotation_templates.expand(template, rule_name, url, name) if template else ()
+    return Rotation(url, shared + tuple(" ".join(str(s).split()) for s in steps), name, str(value.get("grants", "")))
