@@ -12,6 +12,7 @@ import hashlib
 
 import dataclasses
 
+from trussguard.engine import checksums
 from trussguard.engine.heuristics import identifier_words
 from trussguard.engine.schema import SECRET_NAME, Rule
 from trussguard.policy.registry import Check, PolicyHit
@@ -54,6 +55,8 @@ def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
                keep_secret: bool = False) -> Finding:
     digest = secret_sha256(match.secret)
     where = f" (inside a {match.decoded}-encoded run)" if match.decoded else ""
+    checksum = checksums.verdict(rule.checksum, match.secret)
+    where += _CHECKSUM_SAYS.get(checksum, "")
     return Finding(
         id=fingerprint(rule.id, path, digest),
         rule_id=rule.id,
@@ -72,7 +75,14 @@ def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
         decoded=match.decoded,
         secret=match.secret if keep_secret else None,
         secret_sha1=hashlib.sha1(match.secret.encode("utf-8")).hexdigest(),
+        checksum=checksum,
     )
+
+
+_CHECKSUM_SAYS = {
+    "valid": " (its checksum is valid: an issued token's format, not a sample)",
+    "invalid": " (its checksum does not match: a sample or an altered token, or one mistyped; still reported)",
+}
 
 
 def from_policy(hit: PolicyHit, check: Check, keep_secret: bool = False) -> Finding:

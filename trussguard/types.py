@@ -78,6 +78,7 @@ class Finding:
     fix: str | None = None  # the Truss remedy for this spot
     secret: str | None = field(default=None, repr=False, compare=False)  # only kept for --show-secrets
     history: dict | None = field(default=None, compare=False)  # history audit only: where and when it was committed
+    checksum: str | None = None  # "valid" / "invalid" when the rule's format carries a checksum (engine.checksums)
     # SHA-1 of the secret: only to match detect-secrets baselines (which hash with SHA-1); never reported
     secret_sha1: str | None = field(default=None, repr=False, compare=False)
 

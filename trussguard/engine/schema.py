@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from trussguard.engine import rotation_templates
+from trussguard.engine import checksums, rotation_templates
 from trussguard.engine import tokens as token_templates
 from trussguard.engine.regex import compile_pattern
 from trussguard.engine.regex import error as regex_error
@@ -24,7 +24,7 @@ FILTERS = ("secret-name", "not-code", "literal-value", "value-shape")
 _RULE_KEYS = {
     "id", "name", "description", "severity", "keywords", "pattern", "min_entropy", "placeholders",
     "filters", "window", "generic", "detector", "plugin", "tokens", "examples", "negative_examples",
-    "rotation", "references",
+    "rotation", "references", "checksum",
 }
 _REQUIRED = ("id", "name", "description", "severity", "examples", "negative_examples", "rotation",
              "references")
@@ -86,6 +86,7 @@ class Rule:
     generic: bool = False  # yields to a specific rule that matched the same secret
     detector: str = "regex"
     plugin: str | None = None
+    checksum: str | None = None  # an offline format check (``checksums.KINDS``): raises confidence, never drops
     tokens: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     examples: tuple[Example, ...] = ()
     negative_examples: tuple[Example, ...] = ()
@@ -102,7 +103,7 @@ class Rule:
             "window": {"before": self.window.before, "after": self.window.after,
                        "multiline": self.window.multiline},
             "generic": self.generic, "detector": self.detector, "plugin": self.plugin,
-            "tokens": dict(self.tokens),
+            "checksum": self.checksum, "tokens": dict(self.tokens),
             "examples": [_example_dict(e) for e in self.examples],
             "negative_examples": [_example_dict(e) for e in self.negative_examples],
             "rotation": None if self.rotation is None else {
@@ -124,7 +125,8 @@ def rule_from_dict(d: dict[str, Any]) -> Rule:
         severity=Severity.parse(d["severity"]), keywords=tuple(d["keywords"]), pattern=d["pattern"],
         provider=d["provider"], source=d["source"], min_entropy=d["min_entropy"],
         placeholders=tuple(d["placeholders"]), filters=tuple(d["filters"]), window=Window(**d["window"]),
-        generic=d["generic"], detector=d["detector"], plugin=d["plugin"], tokens=dict(d["tokens"]),
+        generic=d["generic"], detector=d["detector"], plugin=d["plugin"], checksum=d["checksum"],
+        tokens=dict(d["tokens"]),
         examples=tuple(Example(**e) for e in d["examples"]),
         negative_examples=tuple(Example(**e) for e in d["negative_examples"]),
         rotation=None if rot is None else Rotation(
@@ -235,11 +237,15 @@ def _parse_matching(raw: dict[str, Any], bad) -> dict[str, Any]:
             bad(f"unknown filter `{f}` (known: {', '.join(FILTERS)})")
     if "secret-name" in filters and isinstance(pattern, str) and "(?P<name>" not in pattern:
         bad("the `secret-name` filter needs a `name` group in the pattern")
+    checksum = raw.get("checksum")
+    if checksum is not None and checksum not in checksums.KINDS:
+        bad(f"unknown `checksum` {checksum!r} (known: {', '.join(sorted(checksums.KINDS))})")
     return {
         "detector": detector, "keywords": tuple(k.lower() for k in keywords), "pattern": pattern,
         "min_entropy": None if min_entropy is None else float(min_entropy), "placeholders": tuple(placeholders),
         "filters": tuple(filters), "window": _parse_window(raw.get("window", {}), bad),
         "generic": bool(raw.get("generic", False)), "plugin": raw.get("plugin"),
+        "checksum": checksum if checksum in checksums.KINDS else None,
     }
 
 

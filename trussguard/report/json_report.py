@@ -52,7 +52,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "id": f.id, "rule_id": f.rule_id, "kind": f.kind, "severity": str(f.severity), "title": f.title,
         "message": f.message, "path": f.path, "line": f.line, "column": f.column, "commit": f.commit,
         "secret_sha256": f.secret_sha256, "redacted": f.redacted, "advisory_id": f.advisory_id,
-        "decoded": f.decoded, "check": f.check, "fix": f.fix,
+        "decoded": f.decoded, "check": f.check, "fix": f.fix, "checksum": f.checksum,
     }
     if f.history is not None:
         out["history"] = f.history

@@ -89,6 +89,8 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
         out["properties"]["commit"] = f.commit
     if f.advisory_id:
         out["properties"]["advisoryId"] = f.advisory_id
+    if f.checksum:
+        out["properties"]["checksum"] = f.checksum
     return out
 
 

@@ -40,7 +40,8 @@ def render(result: ScanResult, color: bool = False) -> str:
                 lines.append(f"           {f.message}")
             value = f.secret if f.secret is not None else f.redacted
             if value:
-                lines.append(f"           {value}" + (f"  (decoded from {f.decoded})" if f.decoded else ""))
+                lines.append(f"           {value}" + (f"  (decoded from {f.decoded})" if f.decoded else "")
+                             + (f"  (checksum {f.checksum})" if f.checksum else ""))
             if f.fix:
                 lines.append(f"           fix: {f.fix}")
         lines.append("")
