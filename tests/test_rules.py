@@ -126,6 +126,17 @@ COVERAGE = [
     ("pip.conf", "url-credentials", "pip.conf",
      "[global]\nindex-url = https://deploy:{20:%s}@pypi.acme.dev/simple" % ALNUM),
     ("generic", "generic", "model/model.py", 'DB_PASSWORD = "{18:%s}"' % ALNUM),
+    # Credentials as arguments of commands (issue 14), in the files that hold commands.
+    ("cmd wandb login", "wandb", "config.yaml", "build_commands:\n  - wandb login {40:%s}" % HEX),
+    ("cmd wandb login sh", "wandb", "setup.sh", "#!/bin/sh\nwandb login --relogin {40:%s}\n" % HEX),
+    ("cmd docker login", "docker", "Dockerfile", "RUN docker login -u bot -p {20:%s} registry.acme.dev" % ALNUM),
+    ("cmd auth header", "generic", "README.md",
+     'curl -H "Authorization: Bearer {32:%s}" https://api.acme.dev/v1/models' % ALNUM),
+    ("cmd token flag", "generic", "Makefile", "login:\n\thuggingface-cli login --token {34:%s}\n" % ALNUM),
+    ("cmd npm authtoken", "npm", "ci.sh",
+     "npm config set //registry.npmjs.org/:_authToken={8:%s}-{4:%s}-{4:%s}-{4:%s}-{12:%s}" % ((HEX,) * 5)),
+    ("cmd pip index url", "url-credentials", "install.sh",
+     "pip install --index-url https://deploy:{20:%s}@pypi.acme.dev/simple torch" % ALNUM),
 ]
 
 
