@@ -151,14 +151,17 @@ class TestTokens:
 
 class TestHeuristics:
     @pytest.mark.parametrize("name", ["hf_access_token", "OPENAI_API_KEY", "aws_access_key_id",
-                                      "dbPassword", "clientSecret", "HF_TOKEN", "api_key", "DB_PASSWD"])
+                                      "dbPassword", "clientSecret", "HF_TOKEN", "api_key", "DB_PASSWD",
+                                      "storePassword", "token_for_ci", "public_token_secret"])
     def test_secret_names(self, name):
         assert heuristics.is_secret_name(name) is True
 
     @pytest.mark.parametrize("name", ["max_tokens", "TOKENIZERS_PARALLELISM", "pad_token", "eos_token_id",
                                       "tokenizer_repository", "BAD_TOKEN_ID_SEQ_CHECK_ENABLED",
                                       "DD_AUTH_TOKEN_FILE_PATH", "secret_name", "token_path",
-                                      "special_tokens", "max_new_tokens", "CREDENTIAL_FILES", "SECRET_PATHS", ""])
+                                      "special_tokens", "max_new_tokens", "CREDENTIAL_FILES", "SECRET_PATHS", "",
+                                      "publicToken", "csrf-token", "XSRF_TOKEN", "keyVaultToStoreSecrets",
+                                      "path_to_token", "secret_store", "SECRETS_MANAGER"])
     def test_not_secret_names(self, name):
         assert heuristics.is_secret_name(name) is False
 

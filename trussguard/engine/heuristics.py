@@ -23,7 +23,13 @@ _NOT_SECRET_LAST = {"ID", "PATH", "FILE", "DIR", "URL", "URI", "NAME", "ENABLED"
                     "SUFFIX", "ENV", "VAR", "KEY", "FORMAT", "MODE", "TTL", "EXPIRY", "EXPIRES", "TIMEOUT",
                     "LEN", "NUM", "INDEX", "IDX", "POLICY", "ALGORITHM", "HASH", "SALT", "SCOPE", "SCOPES",
                     "PARAM", "PARAMS", "LOCATION", "DISABLED", "REQUIRED", "CLASS", "REF", "VERSION",
-                    "FILES", "PATHS", "DIRS", "NAMES", "PATTERNS", "GLOB", "GLOBS", "TYPES", "STDIN"}
+                    "FILES", "PATHS", "DIRS", "NAMES", "PATTERNS", "GLOB", "GLOBS", "TYPES", "STDIN",
+                    "STORE", "STORES", "VAULT", "MANAGER", "PROVIDER", "BACKEND", "STORAGE"}
+# Words that make the secret word right after them a value meant to be seen: a Mapbox or Plaid *public*
+# token, a CSRF token (per session, sent to every browser).
+_NOT_SECRET_BEFORE = {"PUBLIC", "CSRF", "XSRF"}
+# A secret word after "to"/"for" names where secrets go, not one: `path_to_token`, `vault_to_store_secrets`.
+_DESTINATION = {"TO", "FOR"}
 _TOKENIZER_WORDS = {"PAD", "EOS", "BOS", "UNK", "SEP", "CLS", "MASK", "SPECIAL", "START", "END", "STOP",
                     "NEW", "ADDITIONAL", "IMAGE", "AUDIO", "VIDEO", "MAX", "MIN", "NUM", "DECODER", "VISION"}
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -51,7 +57,11 @@ def is_secret_name(name: str) -> bool:
     if "TOKEN" in words and words[words.index("TOKEN") - 1:words.index("TOKEN")] \
             and words[words.index("TOKEN") - 1] in _TOKENIZER_WORDS:
         return False  # tokenizer vocabulary: pad_token, eos_token, special_tokens
-    if any(w in _SECRET_WORDS for w in words):
+    secret_at = [i for i, w in enumerate(words) if w in _SECRET_WORDS]
+    if secret_at and all(i > 0 and (words[i - 1] in _NOT_SECRET_BEFORE or _DESTINATION & set(words[:i]))
+                         for i in secret_at):
+        return False
+    if secret_at:
         return True
     return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
 
