@@ -14,7 +14,7 @@ import re
 from collections import Counter
 
 _SECRET_WORDS = {"TOKEN", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PWD", "APIKEY", "CREDENTIAL",
-                 "CREDENTIALS", "PASS", "PASSPHRASE", "AUTHTOKEN", "ACCESSTOKEN", "APITOKEN"}
+                 "CREDENTIALS", "PASS", "PASSPHRASE", "AUTHTOKEN", "ACCESSTOKEN", "APITOKEN", "CREDS", "AUTH"}
 _SECRET_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("SECRET", "KEY"), ("AUTH", "KEY"),
                  ("ACCOUNT", "KEY"), ("CLIENT", "SECRET"), ("SIGNING", "KEY"), ("ENCRYPTION", "KEY"),
                  ("MASTER", "KEY"), ("SERVICE", "KEY")}

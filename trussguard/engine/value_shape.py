@@ -58,8 +58,11 @@ def is_literal_value(data: bytes, name_start: int, start: int, end: int, kind: s
     """
     if kind == "minified":
         return False
-    if name_start > 0 and data[name_start - 1:name_start] in (b"/", b"\\", b"$", b"@"):
-        return False  # `./api-key.txt:...` is a path, `$api_token` / `@token` a variable, not a target
+    before = data[name_start - 1:name_start] if name_start > 0 else b""
+    quoted = start > 0 and data[start - 1:start] in (b'"', b"'", b"`")
+    if before in (b"/", b"\\", b"@") or (before == b"$" and not quoted):
+        return False  # `./api-key.txt:...` is a path, `$api_token` / `@token` a variable, not a target;
+        # `$apiToken = "..."` (PHP, Perl, PowerShell) assigns a quoted literal to one
     line_start = data.rfind(b"\n", 0, start) + 1
     line_end = data.find(b"\n", end)
     if line_end == -1:
