@@ -676,7 +676,6 @@ class Parser:
             return ("name", t.value)
         if self.is_op("("):
             self.next()
-            self.no_complit_saved = self.no_complit
             saved, self.no_complit = self.no_complit, 0
             e = self.parse_expr()
             self.no_complit = saved
@@ -884,7 +883,6 @@ class Package:
     file_of_var: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-POISON_TYPES = (Poison,)
 MAX_LOOP = 1_000_000
 PLAUSIBLE_TRIES = 100_000
 
@@ -1257,11 +1255,9 @@ class Interpreter:
 
     # -- expressions -----------------------------------------------------
     def eval_list(self, exprs: list, env: Env) -> list:
+        """Values of an expression list; one call may stand for all its results."""
         if len(exprs) == 1 and exprs[0][0] == "call":
-            vals = self.eval_call(exprs[0], env)
-            if len(vals) != 1:
-                return vals
-            return vals
+            return self.eval_call(exprs[0], env)
         return [self.eval(e, env) for e in exprs]
 
     def eval(self, e, env: Env) -> Any:
