@@ -1950,7 +1950,9 @@ def run_tool(name: str, out: Path, workdir: Path) -> ToolRun:
 
 
 def redact(text: str) -> str:
-    head = text[:REDACT_KEEP].encode("unicode_escape").decode("ascii")
+    """The first 12 characters and the length; never the whole case (a short
+    case keeps half of itself at most)."""
+    head = text[: min(REDACT_KEEP, len(text) // 2)].encode("unicode_escape").decode("ascii")
     return f"{head}... ({len(text)} chars)"
 
 

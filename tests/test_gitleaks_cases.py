@@ -274,7 +274,7 @@ def test_scoring_folders_and_redaction(tmp_path):
     assert (s["tp_found"], s["tp_total"], s["fp_fired"], s["fp_total"]) == (1, 2, 1, 2)
     assert s["rules_with_miss"] == 1
     text = s["per_rule"]["acme-a"]["missed"][0]["text"]
-    assert text == "short... (5 chars)"
+    assert text == "sh... (5 chars)"  # a short case is cut to half
     long = gc.redact("acme_" + "x" * 30)
     assert long == "acme_xxxxxxx... (35 chars)" and "x" * 13 not in long
 
