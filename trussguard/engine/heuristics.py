@@ -30,6 +30,11 @@ _NOT_SECRET_LAST = {"ID", "PATH", "FILE", "DIR", "URL", "URI", "NAME", "ENABLED"
 _NOT_SECRET_BEFORE = {"PUBLIC", "CSRF", "XSRF"}
 # A secret word after "to"/"for" names where secrets go, not one: `path_to_token`, `vault_to_store_secrets`.
 _DESTINATION = {"TO", "FOR"}
+# Names that say their value is no working secret: test fixtures' `invalid_token`, `fake_password`,
+# `nonMatchingToken`, `expired_api_key` (a real key named so is a test's key and, if live, still a provider
+# rule's finding by its shape).
+_NOT_REAL_WORDS = {"FAKE", "MOCK", "MOCKED", "DUMMY", "INVALID", "WRONG", "BOGUS", "NON", "EXAMPLE", "SAMPLE",
+                   "EXPIRED", "REVOKED", "PLACEHOLDER", "REDACTED", "MALFORMED"}
 _TOKENIZER_WORDS = {"PAD", "EOS", "BOS", "UNK", "SEP", "CLS", "MASK", "SPECIAL", "START", "END", "STOP",
                     "NEW", "ADDITIONAL", "IMAGE", "AUDIO", "VIDEO", "MAX", "MIN", "NUM", "DECODER", "VISION"}
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -57,6 +62,8 @@ def is_secret_name(name: str) -> bool:
     if "TOKEN" in words and words[words.index("TOKEN") - 1:words.index("TOKEN")] \
             and words[words.index("TOKEN") - 1] in _TOKENIZER_WORDS:
         return False  # tokenizer vocabulary: pad_token, eos_token, special_tokens
+    if _NOT_REAL_WORDS.intersection(words):
+        return False
     secret_at = [i for i, w in enumerate(words) if w in _SECRET_WORDS]
     if secret_at and all(i > 0 and (words[i - 1] in _NOT_SECRET_BEFORE or _DESTINATION & set(words[:i]))
                          for i in secret_at):
