@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from trussguard.engine import derived
 from trussguard.engine.chunked import extra_matches, scan_oversize
 from trussguard.engine.detector import Detector
 from trussguard.policy.runner import chains_source
@@ -57,6 +58,7 @@ class UnitResult:
     chains: bool = False  # a Python file importing truss_chains: the policy checks it without a Truss
     oversize: bool = False  # scanned in chunks by the rules only (never parsed)
     binary: bool = False
+    notes: list[str] = field(default_factory=list)  # a malformed notebook, a broken escape (``engine.derived``)
 
 
 def scan_unit(unit: Unit, ctx: UnitContext) -> UnitResult:
@@ -71,7 +73,13 @@ def scan_unit(unit: Unit, ctx: UnitContext) -> UnitResult:
     result = UnitResult(scanned=True, bytes=len(data), binary=content.binary)
     result.chains = not content.binary and chains_source(unit.path, data)
     truss_path = next((p for p in unit.paths if p in ctx.truss_files), None)
-    found = ctx.detector.detect(truss_path or unit.path, data, truss_path is not None)
+    # a notebook read as code, escaped strings unescaped (None for most files: no work)
+    other = derived.prepare(unit.paths, data, content.binary)
+    found = ctx.detector.detect(truss_path or unit.path, other.plain if other else data, truss_path is not None)
+    if other is not None:
+        found = other.annotate(found)
+        found = sorted(found + other.matches(ctx.detector, data, found), key=lambda m: (m.start, m.rule_id))
+        result.notes += [other.note] if other.note else []
     inlines = list({language(p): Inline(data, p) for p in unit.paths}.values()) if found else []
     for m in found:
         marker = _agreed(inlines, m)

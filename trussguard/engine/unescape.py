@@ -1,0 +1,210 @@
+"""Escaped text read as what it says: JSON, YAML and TOML string escapes undone, offsets mapped back.
+
+Why: keyword-anchored rules (prefix-less formats such as Mistral's) expect the key after a quote,
+``Mistral(api_key="KEY")``; inside a JSON string that code is ``Mistral(api_key=\\"KEY\\")`` and the
+backslash breaks the anchor. So escaped strings are also read unescaped, as a second text for the
+rules (a ``Reading``), which remembers where each of its bytes came from: a match in it is reported
+at the file's own offsets, line and column of the escaped text, with the unescaped value as its
+secret.
+
+What is read (``escaped_reading``), for a file whose name says JSON (``.json``, ``.jsonl``,
+``.ndjson``, ``.geojson``), YAML or TOML, and only when it holds a backslash (one C-speed search;
+every other file pays nothing): each double-quoted string on one line holding an escape, unescaped,
+after the text before it on its line (at most ``PREFIX`` bytes, never before the previous string
+read: the key ``"MISTRAL_API_KEY": `` stays in front of its value). The reading is never longer than
+the file. In YAML and TOML a string counts only where one can start (line start, after a blank,
+``:``, ``=``, ``,``, ``[`` or ``{``), so a quote inside a plain scalar does not shift the rest of the
+line. Multi-line strings (YAML folded, TOML ``\"\"\"``) are read as written only.
+
+A broken escape (``\\q`` in JSON, a truncated ``\\u12``) is kept as written and reported once per
+file (``Reading.problem``); the plain text is scanned anyway, so nothing is lost (fail closed).
+"""
+
+from __future__ import annotations
+
+import bisect
+import posixpath
+
+import re2
+
+PREFIX = 256  # bytes of a string's line read before it (the default rule window's reach back)
+JSON, YAML, TOML = "json", "yaml", "toml"
+_KINDS = {".json": JSON, ".jsonl": JSON, ".ndjson": JSON, ".geojson": JSON, ".yaml": YAML, ".yml": YAML,
+          ".toml": TOML}
+# A double-quoted string on one line holding at least one escape. RE2 (linear): a string may be any length.
+_ESCAPED_STRING = re2.compile(rb'"[^"\\\n]*(?:\\[^\n][^"\\\n]*)+"')
+_ESCAPE = re2.compile(rb"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2}|[^\n]|$)")
+_OPENERS = b" \t:=,[{"  # what may stand before a YAML/TOML string's opening quote (or a line start)
+_SIMPLE = {
+    JSON: {b'"': b'"', b"\\": b"\\", b"/": b"/", b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t"},
+    YAML: {b'"': b'"', b"\\": b"\\", b"/": b"/", b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t",
+           b"0": b"\0", b"a": b"\a", b"v": b"\v", b"e": b"\x1b", b" ": b" ", b"\t": b"\t",
+           b"N": "\u0085".encode(), b"_": "\u00a0".encode(), b"L": "\u2028".encode(), b"P": "\u2029".encode()},
+    TOML: {b'"': b'"', b"\\": b"\\", b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t",
+           b"e": b"\x1b"},
+}
+_HEX_ESCAPES = {JSON: b"u", YAML: b"uUx", TOML: b"uUx"}
+
+
+def kind_of(path: str | None) -> str | None:
+    """``json``, ``yaml`` or ``toml`` by the file's name, else None (not read unescaped)."""
+    if not path:
+        return None
+    return _KINDS.get(posixpath.splitext(path.lower())[1])
+
+
+class Reading:
+    """A text for the rules assembled from pieces of a file (``data``), and the way back.
+
+    Pieces are copies (a run of the file's bytes, offsets shift by a constant), escapes (the bytes an
+    escape stands for, mapped to the whole escape) and gaps (a separator that is not in the file,
+    mapped to where the previous piece ended). ``file_start``/``file_end`` map a reading span to the
+    file's; ``reading_offset`` maps a file offset inside a copied run back (None elsewhere).
+    """
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.text = b""
+        self.problem: tuple[int, bytes] | None = None  # (file offset, escape) of the first broken escape
+        self._out: list[bytes] = []
+        self._size = 0
+        self._r: list[int] = []  # reading start of each piece
+        self._f: list[int] = []  # file start of each piece
+        self._fe: list[int] = []  # file end of each piece
+        self._copy: list[bool] = []  # copied byte for byte (a gap is an empty-width copy)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def copy(self, start: int, end: int) -> None:
+        if end <= start:
+            return
+        if self._copy and self._copy[-1] and self._fe[-1] == start and self._r[-1] + (start - self._f[-1]) \
+                == self._size:
+            self._fe[-1] = end  # continues the previous copy
+        else:
+            self._piece(start, end, True)
+        self._out.append(self.data[start:end])
+        self._size += end - start
+
+    def escape(self, decoded: bytes, start: int, end: int) -> None:
+        self._piece(start, end, False)
+        self._out.append(decoded)
+        self._size += len(decoded)
+
+    def gap(self, text: bytes) -> None:
+        """A separator that is not in the file (between two strings or two cells)."""
+        at = self._fe[-1] if self._fe else 0
+        self._piece(at, at, False)
+        self._out.append(text)
+        self._size += len(text)
+
+    def unescape(self, start: int, end: int, kind: str) -> None:
+        """The string content ``data[start:end]`` (quotes excluded), its escapes undone as ``kind`` reads them
+        (a JSON surrogate pair ``\\ud83d\\ude00`` is one character)."""
+        pos = start
+        escapes = [m.span() for m in _ESCAPE.finditer(self.data, start, end)]
+        skip = False
+        for n, (s, e) in enumerate(escapes):
+            if skip:
+                skip = False
+                continue
+            decoded = _decode(self.data[s:e], kind)
+            if decoded is None:
+                if self.problem is None:
+                    self.problem = (s, self.data[s:e])
+                continue  # kept as written: copied with the run around it
+            if decoded == _HALF and n + 1 < len(escapes) and escapes[n + 1][0] == e:
+                pair = _pair(self.data[s:e], self.data[e:escapes[n + 1][1]])
+                if pair is not None:
+                    decoded, e, skip = pair, escapes[n + 1][1], True
+            self.copy(pos, s)
+            self.escape(decoded, s, e)
+            pos = e
+        self.copy(pos, end)
+
+    def finish(self) -> bytes:
+        self.text = b"".join(self._out)
+        self._out = [self.text]
+        return self.text
+
+    def _piece(self, start: int, end: int, copied: bool) -> None:
+        self._r.append(self._size)
+        self._f.append(start)
+        self._fe.append(end)
+        self._copy.append(copied)
+
+    def file_start(self, offset: int) -> int:
+        """The file offset where the reading's byte at ``offset`` comes from (an escape's first byte)."""
+        i = bisect.bisect_right(self._r, offset) - 1
+        if i < 0:
+            return 0
+        return min(self._f[i] + offset - self._r[i], self._fe[i]) if self._copy[i] else self._f[i]
+
+    def file_end(self, offset: int) -> int:
+        """The file offset just past where the reading's bytes before ``offset`` come from."""
+        i = bisect.bisect_right(self._r, max(offset - 1, 0)) - 1
+        if i < 0:
+            return 0
+        return min(self._f[i] + offset - self._r[i], self._fe[i]) if self._copy[i] else self._fe[i]
+
+    def reading_offset(self, offset: int) -> int | None:
+        """The reading offset of the file's byte at ``offset``, when a copied or escaped piece holds it
+        (pieces follow the file's order), else None."""
+        i = bisect.bisect_right(self._f, offset) - 1
+        if i < 0 or not self._f[i] <= offset < self._fe[i]:
+            return None
+        return self._r[i] + (offset - self._f[i] if self._copy[i] else 0)
+
+
+_HALF = "\ufffd".encode()
+
+
+def _decode(escape: bytes, kind: str) -> bytes | None:
+    """What one escape stands for in ``kind``, as UTF-8; None when ``kind`` has no such escape. A surrogate
+    half, or a code point past U+10FFFF, stands for U+FFFD (``unescape`` joins a pair)."""
+    letter = escape[1:2]
+    if len(escape) == 2:
+        return _SIMPLE[kind].get(letter)
+    if letter not in _HEX_ESCAPES[kind]:
+        return None  # `\\x41` in JSON: not an escape there
+    point = int(escape[2:], 16)
+    if 0xD800 <= point <= 0xDFFF or point > 0x10FFFF:
+        return _HALF
+    return chr(point).encode("utf-8")
+
+
+def _pair(high: bytes, low: bytes) -> bytes | None:
+    """The character a ``\\uD8xx\\uDCxx`` pair stands for, or None when the two are not a pair."""
+    if len(high) != 6 or len(low) != 6 or high[1:2] != b"u" or low[1:2] != b"u":
+        return None
+    h, lo = int(high[2:], 16), int(low[2:], 16)
+    if not (0xD800 <= h <= 0xDBFF and 0xDC00 <= lo <= 0xDFFF):
+        return None
+    return chr(0x10000 + ((h - 0xD800) << 10) + (lo - 0xDC00)).encode("utf-8")
+
+
+def escaped_reading(data: bytes, kind: str) -> Reading | None:
+    """Every escaped one-line double-quoted string of ``data``, unescaped after its line's text before it;
+    None when there is none (the common case, decided at C speed when ``data`` holds no backslash)."""
+    if b"\\" not in data:
+        return None
+    reading = Reading(data)
+    done = 0  # file offset read up to
+    strict = kind == JSON
+    for m in _ESCAPED_STRING.finditer(data):
+        s, e = m.span()
+        line_start = data.rfind(b"\n", 0, s) + 1
+        if not strict and s > line_start and data[s - 1] not in _OPENERS:
+            continue  # a quote inside a YAML/TOML plain scalar: not a string
+        head = max(done, line_start, s - PREFIX)
+        if head > done and len(reading):
+            reading.gap(b"\n")
+        reading.copy(head, s + 1)
+        reading.unescape(s + 1, e - 1, kind)
+        reading.copy(e - 1, e)
+        done = e
+    if not len(reading):
+        return None
+    reading.finish()
+    return reading
