@@ -131,6 +131,7 @@ def _scan_blob_now(blob: str, content: Decoded | Oversize | Skipped, state: Blob
     result.scanned, result.bytes, result.suppressed = 1, unit.bytes, len(unit.hidden)
     if unit.oversize:
         result.notes.append(f"{oversize_note(content.path)} (blob {blob[:12]})")
+    result.notes += [f"{n} (blob {blob[:12]})" for n in unit.notes]
     data = content.text if isinstance(content, Decoded) and not content.binary else None
     show = state.scan.show_secrets
     for path in paths:

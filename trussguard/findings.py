@@ -53,7 +53,8 @@ def workspace_secret_name(rule: Rule, match: Match) -> str:
 def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
                keep_secret: bool = False) -> Finding:
     digest = secret_sha256(match.secret)
-    where = f" (inside a {match.decoded}-encoded run)" if match.decoded else ""
+    where = " (written with escapes)" if match.decoded == "escape" else \
+        f" (inside a {match.decoded}-encoded run)" if match.decoded else ""
     return Finding(
         id=fingerprint(rule.id, path, digest),
         rule_id=rule.id,
@@ -72,6 +73,7 @@ def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
         decoded=match.decoded,
         secret=match.secret if keep_secret else None,
         secret_sha1=hashlib.sha1(match.secret.encode("utf-8")).hexdigest(),
+        cell=match.cell,
     )
 
 
@@ -96,6 +98,7 @@ def from_policy(hit: PolicyHit, check: Check, keep_secret: bool = False) -> Find
         fix=hit.fix,
         secret=hit.secret if keep_secret else None,
         secret_sha1=hashlib.sha1(hit.secret.encode("utf-8")).hexdigest() if hit.secret is not None else None,
+        cell=hit.cell,
     )
 
 
@@ -115,7 +118,8 @@ def merge_policy(findings: list[Finding], hits: list[PolicyHit], checks: dict[st
             out.append(new)
             continue
         old = out[i]
-        out[i] = dataclasses.replace(old, severity=max(old.severity, new.severity), check=new.check, fix=new.fix)
+        out[i] = dataclasses.replace(old, severity=max(old.severity, new.severity), check=new.check, fix=new.fix,
+                                     cell=old.cell or new.cell)
     return out
 
 

@@ -47,6 +47,7 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
         stats.bytes_scanned += unit.bytes
         if unit.oversize:
             stats.notes.append(oversize_note(path))
+        stats.notes += unit.notes
         if unit.chains:
             chains.append(path)
         hidden += [(to_finding(m, rules[m.rule_id], path), marker) for m, marker in unit.hidden]
