@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import posixpath
+from json.decoder import scanstring
 
 import re2
 
@@ -57,9 +58,11 @@ class Reading:
     """A text for the rules assembled from pieces of a file (``data``), and the way back.
 
     Pieces are copies (a run of the file's bytes, offsets shift by a constant), escapes (the bytes an
-    escape stands for, mapped to the whole escape) and gaps (a separator that is not in the file,
-    mapped to where the previous piece ended). ``file_start``/``file_end`` map a reading span to the
-    file's; ``reading_offset`` maps a file offset inside a copied run back (None elsewhere).
+    escape stands for, mapped to the whole escape), gaps (a separator that is not in the file, mapped
+    to where the previous piece ended) and strings (a whole string's content decoded at C speed by
+    ``json``'s scanner, mapped escape by escape only when a match asks: most strings never are).
+    ``file_start``/``file_end`` map a reading span to the file's; ``reading_offset`` maps a file
+    offset back (None where the reading holds nothing of the file).
     """
 
     def __init__(self, data: bytes):
@@ -71,7 +74,9 @@ class Reading:
         self._r: list[int] = []  # reading start of each piece
         self._f: list[int] = []  # file start of each piece
         self._fe: list[int] = []  # file end of each piece
-        self._copy: list[bool] = []  # copied byte for byte (a gap is an empty-width copy)
+        self._type: list[int] = []  # _COPY, _ESCAPE_PIECE or _STRING (a gap is an empty _ESCAPE_PIECE)
+        self._kinds: dict[int, str] = {}  # a string piece's kind of escapes
+        self._expanded: dict[int, Reading] = {}  # a string piece, escape by escape (built on first use)
 
     def __len__(self) -> int:
         return self._size
@@ -79,29 +84,42 @@ class Reading:
     def copy(self, start: int, end: int) -> None:
         if end <= start:
             return
-        if self._copy and self._copy[-1] and self._fe[-1] == start and self._r[-1] + (start - self._f[-1]) \
-                == self._size:
+        if self._type and self._type[-1] == _COPY and self._fe[-1] == start \
+                and self._r[-1] + (start - self._f[-1]) == self._size:
             self._fe[-1] = end  # continues the previous copy
         else:
-            self._piece(start, end, True)
+            self._piece(start, end, _COPY)
         self._out.append(self.data[start:end])
         self._size += end - start
 
     def escape(self, decoded: bytes, start: int, end: int) -> None:
-        self._piece(start, end, False)
+        self._piece(start, end, _ESCAPE_PIECE)
         self._out.append(decoded)
         self._size += len(decoded)
 
     def gap(self, text: bytes) -> None:
         """A separator that is not in the file (between two strings or two cells)."""
         at = self._fe[-1] if self._fe else 0
-        self._piece(at, at, False)
+        self._piece(at, at, _ESCAPE_PIECE)
         self._out.append(text)
         self._size += len(text)
 
     def unescape(self, start: int, end: int, kind: str) -> None:
         """The string content ``data[start:end]`` (quotes excluded), its escapes undone as ``kind`` reads them
         (a JSON surrogate pair ``\\ud83d\\ude00`` is one character)."""
+        if self.data.find(b"\\", start, end) == -1:
+            self.copy(start, end)
+            return
+        fast = _fast(self.data, start, end, kind)
+        if fast is None:
+            self._unescape_each(start, end, kind)
+            return
+        self._kinds[len(self._r)] = kind
+        self._piece(start, end, _STRING)
+        self._out.append(fast)
+        self._size += len(fast)
+
+    def _unescape_each(self, start: int, end: int, kind: str) -> None:
         pos = start
         escapes = [m.span() for m in _ESCAPE.finditer(self.data, start, end)]
         skip = False
@@ -128,33 +146,77 @@ class Reading:
         self._out = [self.text]
         return self.text
 
-    def _piece(self, start: int, end: int, copied: bool) -> None:
+    def _piece(self, start: int, end: int, kind: int) -> None:
         self._r.append(self._size)
         self._f.append(start)
         self._fe.append(end)
-        self._copy.append(copied)
+        self._type.append(kind)
+
+    def _string(self, i: int) -> "Reading | None":
+        """String piece ``i`` escape by escape; None if that does not give the same bytes (never expected)."""
+        if i not in self._expanded:
+            sub = Reading(self.data)
+            sub._unescape_each(self._f[i], self._fe[i], self._kinds[i])
+            end = self._r[i + 1] if i + 1 < len(self._r) else self._size
+            sub.finish()
+            self._expanded[i] = sub if len(sub) == end - self._r[i] else None
+        return self._expanded[i]
 
     def file_start(self, offset: int) -> int:
         """The file offset where the reading's byte at ``offset`` comes from (an escape's first byte)."""
         i = bisect.bisect_right(self._r, offset) - 1
         if i < 0:
             return 0
-        return min(self._f[i] + offset - self._r[i], self._fe[i]) if self._copy[i] else self._f[i]
+        kind = self._type[i]
+        if kind == _COPY:
+            return min(self._f[i] + offset - self._r[i], self._fe[i])
+        sub = self._string(i) if kind == _STRING else None
+        return sub.file_start(offset - self._r[i]) if sub is not None else self._f[i]
 
     def file_end(self, offset: int) -> int:
         """The file offset just past where the reading's bytes before ``offset`` come from."""
         i = bisect.bisect_right(self._r, max(offset - 1, 0)) - 1
         if i < 0:
             return 0
-        return min(self._f[i] + offset - self._r[i], self._fe[i]) if self._copy[i] else self._fe[i]
+        kind = self._type[i]
+        if kind == _COPY:
+            return min(self._f[i] + offset - self._r[i], self._fe[i])
+        sub = self._string(i) if kind == _STRING else None
+        return sub.file_end(offset - self._r[i]) if sub is not None else self._fe[i]
 
     def reading_offset(self, offset: int) -> int | None:
-        """The reading offset of the file's byte at ``offset``, when a copied or escaped piece holds it
-        (pieces follow the file's order), else None."""
+        """The reading offset of the file's byte at ``offset``, when a piece holds it (pieces follow the
+        file's order), else None."""
         i = bisect.bisect_right(self._f, offset) - 1
         if i < 0 or not self._f[i] <= offset < self._fe[i]:
             return None
-        return self._r[i] + (offset - self._f[i] if self._copy[i] else 0)
+        kind = self._type[i]
+        if kind == _COPY:
+            return self._r[i] + offset - self._f[i]
+        sub = self._string(i) if kind == _STRING else None
+        inner = sub.reading_offset(offset) if sub is not None else 0
+        return None if inner is None else self._r[i] + inner
+
+
+_COPY, _ESCAPE_PIECE, _STRING = 0, 1, 2
+# Escapes outside the set JSON's scanner decodes (`\\/` is no escape in TOML): such a string is read escape by escape.
+_OTHER = {JSON: re2.compile(rb"\\[^\"\\/bfnrtu]"), YAML: re2.compile(rb"\\[^\"\\/bfnrtu]"),
+          TOML: re2.compile(rb"\\[^\"\\bfnrtu]")}
+
+
+def _fast(data: bytes, start: int, end: int, kind: str) -> bytes | None:
+    """``data[start:end]`` decoded by ``json``'s C scanner when that reads it exactly as ``kind`` does, else None
+    (an escape of another set, a broken one, a lone surrogate, bytes that are not UTF-8)."""
+    if _OTHER[kind].search(data, start, end) is not None:
+        return None
+    try:
+        text = data[start:end].decode("utf-8")
+        value, stop = scanstring(text + '"', 0, False)
+        if stop != len(text) + 1:
+            return None
+        return value.encode("utf-8")
+    except (ValueError, UnicodeError):  # JSONDecodeError is a ValueError
+        return None
 
 
 _HALF = "\ufffd".encode()
