@@ -141,6 +141,10 @@ class Reading:
             pos = e
         self.copy(pos, end)
 
+    def ends_with(self, suffix: bytes) -> bool:
+        """Whether the text so far ends with ``suffix`` (the last piece is long enough to tell for a byte)."""
+        return bool(self._out) and self._out[-1].endswith(suffix)
+
     def finish(self) -> bytes:
         self.text = b"".join(self._out)
         self._out = [self.text]

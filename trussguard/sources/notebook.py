@@ -66,12 +66,15 @@ class CellReading:
     def text(self) -> bytes:
         return self.reading.text
 
-    def add(self, cell: int, output: bool, tokens: list[tuple[int, int]]) -> None:
-        """A part made of these string tokens (spans in the file, quotes included), decoded and joined."""
+    def add(self, cell: int, output: bool, tokens: list[tuple[tuple[int, int], bool]]) -> None:
+        """A part made of these string tokens (spans in the file, quotes included), decoded and joined; a
+        token marked True starts a new line (a traceback's next line, an output's next field)."""
         if len(self.reading):
             self.reading.gap(b"\n")
         start = len(self.reading)
-        for s, e in tokens:
+        for (s, e), new_line in tokens:
+            if new_line and len(self.reading) > start and not self.reading.ends_with(b"\n"):
+                self.reading.gap(b"\n")
             self.reading.unescape(s + 1, e - 1, JSON)
         if len(self.reading) > start:
             self.parts.append(Part(start, cell, output))
@@ -180,6 +183,7 @@ def _cells(doc: _Obj) -> dict[tuple, tuple[int, str]] | None:
 def _view(data: bytes, cells: dict[tuple, tuple[int, str]], paths: list, tokens: list) -> NotebookView:
     code, text = CellReading(data), CellReading(data)
     parts: dict[tuple, tuple[CellReading, int, bool, list]] = {}  # part key -> (reading, cell, output, tokens)
+    fields: dict[tuple, tuple] = {}  # output part -> the field its last token was in
     blank: list[tuple[int, int]] = []
     for path, span in zip(paths, tokens):
         if path is None:
@@ -194,11 +198,14 @@ def _view(data: bytes, cells: dict[tuple, tuple[int, str]], paths: list, tokens:
             continue
         if rest[0] in ("source", "input"):
             reading = code if cell_type == "code" else text
-            parts.setdefault(path[:width + 1], (reading, number, False, []))[3].append(span)
+            parts.setdefault(path[:width + 1], (reading, number, False, []))[3].append((span, False))
         elif rest[0] == "outputs" and len(rest) >= 3:
             what = _output_string(rest[2:])
-            if what == "text":
-                parts.setdefault(path[:width + 2], (text, number, True, []))[3].append(span)
+            if what == "text":  # one part per output; its fields (and a traceback's lines) on lines of their own
+                key, field = path[:width + 2], rest[2:4] if rest[2] == "data" else rest[2:3]
+                new_line = rest[2] == "traceback" or fields.get(key, field) != field
+                fields[key] = field
+                parts.setdefault(key, (text, number, True, []))[3].append((span, new_line))
             elif what == "binary" and _BASE64_VALUE.fullmatch(data, span[0] + 1, span[1] - 1):
                 blank.append(span)
         elif rest[0] == "attachments" and len(rest) >= 3 and not _text_mime(str(rest[2])) \
