@@ -14,6 +14,7 @@ import string
 
 import pytest
 
+from trussguard import pipeline
 from trussguard.config import ScanConfig
 from trussguard.engine.detector import Detector
 from trussguard.pipeline import scan_tree
@@ -205,7 +206,7 @@ def _key(f):
     return f.path, f.line, f.column, f.rule_id, f.check, f.secret_sha256, f.cell, f.message
 
 
-def test_a_warm_scan_reports_what_a_cold_scan_reports(tmp_path, fake_token):
+def test_a_warm_scan_reports_what_a_cold_scan_reports(tmp_path, fake_token, monkeypatch):
     key, token = fake_token(MISTRAL), fake_token(HF)
     data = _magic_notebook(key)
     _truss(tmp_path / "repo", data, "truss/data/explore.ipynb")
@@ -214,7 +215,11 @@ def test_a_warm_scan_reports_what_a_cold_scan_reports(tmp_path, fake_token):
     (tmp_path / "repo" / "broken.ipynb").write_bytes(data[:-30])
     config = ScanConfig(paths=(tmp_path / "repo",), cache_dir=tmp_path / "cache", jobs=1)
     cold = scan_tree(config)
+    scanned = []
+    real = pipeline.scan_unit
+    monkeypatch.setattr(pipeline, "scan_unit", lambda unit, ctx: scanned.append(unit.path) or real(unit, ctx))
     warm = scan_tree(config)
+    assert scanned == []  # every notebook's unit came from the cache, its secrets read back at their offsets
     assert sorted(map(_key, warm.findings)) == sorted(map(_key, cold.findings))
     assert {f.cell for f in cold.findings if f.path.endswith(".ipynb") and f.path != "broken.ipynb"} \
         == {CellPlace(3, 2), CellPlace(1, 1, output=True)}
