@@ -124,3 +124,18 @@ def test_the_fast_and_the_escape_by_escape_readings_agree():
     assert fast.finish() == slow.finish()
     for i in range(len(fast.text)):
         assert (fast.file_start(i), fast.file_end(i + 1)) == (slow.file_start(i), slow.file_end(i + 1))
+
+
+def test_only_strings_near_a_keyword_are_read_unless_an_escape_could_hide_one(ctx, fake_token):
+    key = fake_token(MISTRAL)
+    rows = [json.dumps({"id": i, "answer": f'the "model" said\n{i}'}) for i in range(200)]
+    rows.insert(120, json.dumps({"id": 120, "cmd": f'export MISTRAL_API_KEY="{key}"'}))
+    data = ("\n".join(rows) + "\n").encode()
+    other = derived.prepare(("rows.jsonl",), data, False, ctx.detector)
+    [(reading, _)] = other.readings
+    assert reading.text.count(b"\n") == 0 and key.encode() in reading.text  # one line read, not 201
+    [m] = _scan(ctx, "rows.jsonl", data).matches
+    assert (m.secret, m.line) == (key, 121)
+    hidden = data.replace(b"MISTRAL_API_KEY", b"\\u004dISTRAL_API_KEY")  # the keyword spelt with an escape
+    [m] = _scan(ctx, "rows.jsonl", hidden).matches
+    assert (m.rule_id, m.secret, m.line) == (MISTRAL, key, 121)

@@ -74,7 +74,7 @@ def scan_unit(unit: Unit, ctx: UnitContext) -> UnitResult:
     result.chains = not content.binary and chains_source(unit.path, data)
     truss_path = next((p for p in unit.paths if p in ctx.truss_files), None)
     # a notebook read as code, escaped strings unescaped (None for most files: no work)
-    other = derived.prepare(unit.paths, data, content.binary)
+    other = derived.prepare(unit.paths, data, content.binary, ctx.detector)
     found = ctx.detector.detect(truss_path or unit.path, other.plain if other else data, truss_path is not None)
     if other is not None:
         found = other.annotate(found)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from trussguard.engine.matcher import _LineIndex
-from trussguard.engine.unescape import JSON, Reading, escaped_reading, kind_of
+from trussguard.engine.unescape import JSON, Reading, broken_json_escape, escaped_reading, kind_of
 from trussguard.sources import notebook
 from trussguard.types import CellPlace, Match
 
@@ -81,8 +81,10 @@ def _overlaps(starts: list[int], reach: list[int], start: int, end: int) -> bool
     return i > 0 and reach[i - 1] > start
 
 
-def prepare(paths: tuple[str, ...], data: bytes, binary: bool) -> Derived | None:
-    """The derived readings of one unit's text, or None (most files: a check of the name, no more)."""
+def prepare(paths: tuple[str, ...], data: bytes, binary: bool, detector=None) -> Derived | None:
+    """The derived readings of one unit's text, or None (most files: a check of the name, no more).
+    ``detector``: where its keywords are tells which escaped strings a rule could match in
+    (``unescape.escaped_reading``); without one every escaped string is read."""
     if binary:
         return None
     nb = next((p for p in paths if notebook.is_notebook(p)), None)
@@ -91,10 +93,13 @@ def prepare(paths: tuple[str, ...], data: bytes, binary: bool) -> Derived | None
     kind = next((k for k in map(kind_of, paths) if k is not None), None)
     if kind is None:
         return None
-    reading = escaped_reading(data, kind)
-    if reading is None:
+    if b"\\" not in data:
         return None
-    return Derived(data, [(reading, paths[0])], note=_escape_note(paths[0], data, reading))
+    reading = escaped_reading(data, kind, detector.matcher.keyword_starts(data) if detector is not None else None)
+    problem = broken_json_escape(data) if kind == JSON else reading.problem if reading is not None else None
+    if reading is None and problem is None:
+        return None
+    return Derived(data, [(reading, paths[0])] if reading is not None else [], note=_escape_note(paths[0], data, problem))
 
 
 def _notebook(path: str, nb: str, data: bytes) -> Derived:
@@ -108,10 +113,10 @@ def _notebook(path: str, nb: str, data: bytes) -> Derived:
     return Derived(view.plain, [(view.code.reading, nb + ".py"), (view.text.reading, nb)], view.place)
 
 
-def _escape_note(path: str, data: bytes, reading: Reading) -> str | None:
-    if reading.problem is None:
+def _escape_note(path: str, data: bytes, problem: tuple[int, bytes] | None) -> str | None:
+    if problem is None:
         return None
-    offset, escape = reading.problem
+    offset, escape = problem
     line = data.count(b"\n", 0, offset) + 1
     shown = escape.decode("ascii", "replace") if escape.isascii() else "\\" + "?"
     return f"{path}: line {line}: a string holds an invalid escape ({shown}); read as written there"

@@ -11,13 +11,15 @@ What is read (``escaped_reading``), for a file whose name says JSON (``.json``, 
 ``.ndjson``, ``.geojson``), YAML or TOML, and only when it holds a backslash (one C-speed search;
 every other file pays nothing): each double-quoted string on one line holding an escape, unescaped,
 after the text before it on its line (at most ``PREFIX`` bytes, never before the previous string
-read: the key ``"MISTRAL_API_KEY": `` stays in front of its value). The reading is never longer than
-the file. In YAML and TOML a string counts only where one can start (line start, after a blank,
+read: the key ``"MISTRAL_API_KEY": `` stays in front of its value), when a rule keyword occurs in
+that stretch (a rule's window never reaches past it in the reading). The reading is never longer
+than the file, and mostly a few lines of it. In YAML and TOML a string counts only where one can start (line start, after a blank,
 ``:``, ``=``, ``,``, ``[`` or ``{``), so a quote inside a plain scalar does not shift the rest of the
 line. Multi-line strings (YAML folded, TOML ``\"\"\"``) are read as written only.
 
 A broken escape (``\\q`` in JSON, a truncated ``\\u12``) is kept as written and reported once per
-file (``Reading.problem``); the plain text is scanned anyway, so nothing is lost (fail closed).
+file (in JSON anywhere, ``broken_json_escape``; in YAML and TOML in the strings read,
+``Reading.problem``); the plain text is scanned anyway, so nothing is lost (fail closed).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ _KINDS = {".json": JSON, ".jsonl": JSON, ".ndjson": JSON, ".geojson": JSON, ".ya
           ".toml": TOML}
 # A double-quoted string on one line holding at least one escape. RE2 (linear): a string may be any length.
 _ESCAPED_STRING = re2.compile(rb'"[^"\\\n]*(?:\\[^\n][^"\\\n]*)+"')
+# An escape writing a printable ASCII character, which could spell a keyword (`\\u006distral`).
+_ASCII_ESCAPE = re2.compile(rb"\\u00[2-7][0-9A-Fa-f]|\\U0000[2-7][0-9A-Fa-f]|\\x[2-7][0-9A-Fa-f]")
+# An invalid JSON escape after an even number of backslashes (`\\\\q` is a backslash and a `q`).
+_BROKEN_JSON = re2.compile(rb'(?:^|[^\\])(?:\\\\)*(?:(\\[^"\\/bfnrtu\n])|(\\u[0-9A-Fa-f]{0,3})(?:[^0-9A-Fa-f]|$))')
 _ESCAPE = re2.compile(rb"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2}|[^\n]|$)")
 _OPENERS = b" \t:=,[{"  # what may stand before a YAML/TOML string's opening quote (or a line start)
 _SIMPLE = {
@@ -250,27 +256,69 @@ def _pair(high: bytes, low: bytes) -> bytes | None:
     return chr(0x10000 + ((h - 0xD800) << 10) + (lo - 0xDC00)).encode("utf-8")
 
 
-def escaped_reading(data: bytes, kind: str) -> Reading | None:
+def escaped_reading(data: bytes, kind: str, keywords: list[int] | None = None) -> Reading | None:
     """Every escaped one-line double-quoted string of ``data``, unescaped after its line's text before it;
-    None when there is none (the common case, decided at C speed when ``data`` holds no backslash)."""
+    None when there is none (the common case, decided at C speed when ``data`` holds no backslash).
+
+    ``keywords``: where rule keywords start in ``data`` (sorted). A rule's window lies within one stretch
+    of the reading (a string and its line's text before it), so a stretch without a keyword gives no
+    match: only the lines holding one are searched for strings, and only strings with one in their
+    stretch are read (4 MB of model outputs in JSON cost a few lines, not 4,000 strings), unless the
+    file writes printable ASCII characters as escapes (``\\u006d``), which could hide a keyword: then
+    every string is searched, and those with such an escape read too.
+    """
     if b"\\" not in data:
         return None
+    hidden = keywords is not None and _ASCII_ESCAPE.search(data) is not None
     reading = Reading(data)
     done = 0  # file offset read up to
     strict = kind == JSON
-    for m in _ESCAPED_STRING.finditer(data):
-        s, e = m.span()
-        line_start = data.rfind(b"\n", 0, s) + 1
-        if not strict and s > line_start and data[s - 1] not in _OPENERS:
-            continue  # a quote inside a YAML/TOML plain scalar: not a string
-        head = max(done, line_start, s - PREFIX)
-        if head > done and len(reading):
-            reading.gap(b"\n")
-        reading.copy(head, s + 1)
-        reading.unescape(s + 1, e - 1, kind)
-        reading.copy(e - 1, e)
-        done = e
+    for region_start, region_end in _regions(data, None if hidden else keywords):
+        for m in _ESCAPED_STRING.finditer(data, region_start, region_end):
+            s, e = m.span()
+            line_start = data.rfind(b"\n", 0, s) + 1
+            if not strict and s > line_start and data[s - 1] not in _OPENERS:
+                continue  # a quote inside a YAML/TOML plain scalar: not a string
+            head = max(done, line_start, s - PREFIX)
+            if keywords is not None and not _holds(keywords, head, e) \
+                    and not (hidden and _ASCII_ESCAPE.search(data, s, e) is not None):
+                continue
+            if head > done and len(reading):
+                reading.gap(b"\n")
+            reading.copy(head, s + 1)
+            reading.unescape(s + 1, e - 1, kind)
+            reading.copy(e - 1, e)
+            done = e
     if not len(reading):
         return None
     reading.finish()
     return reading
+
+
+def broken_json_escape(data: bytes) -> tuple[int, bytes] | None:
+    """(offset, escape) of the first invalid escape of a JSON text, in one C-speed search (in JSON a
+    backslash is only ever inside a string); None when every escape is valid."""
+    m = _BROKEN_JSON.search(data)
+    if m is None:
+        return None
+    group = 1 if m.start(1) >= 0 else 2  # `\\q`, or a short `\\u12`
+    return m.start(group), data[m.start(group):m.end(group)]
+
+
+def _regions(data: bytes, keywords: list[int] | None) -> list[tuple[int, int]]:
+    """The whole text, or the lines holding a keyword (strings never span lines), in order."""
+    if keywords is None:
+        return [(0, len(data))]
+    out: list[tuple[int, int]] = []
+    for k in keywords:
+        if out and k < out[-1][1]:
+            continue  # on the line before
+        start = data.rfind(b"\n", 0, k) + 1
+        end = data.find(b"\n", k)
+        out.append((start, len(data) if end == -1 else end))
+    return out
+
+
+def _holds(keywords: list[int], start: int, end: int) -> bool:
+    i = bisect.bisect_left(keywords, start)
+    return i < len(keywords) and keywords[i] < end
