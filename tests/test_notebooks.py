@@ -209,6 +209,9 @@ def _key(f):
 def test_a_warm_scan_reports_what_a_cold_scan_reports(tmp_path, fake_token, monkeypatch):
     key, token = fake_token(MISTRAL), fake_token(HF)
     data = _magic_notebook(key)
+    doc = json.loads(data)
+    doc["cells"].append(_code("import os\n", "hf = os.environ['HF_TOKEN']"))  # TG205: a hit without a value
+    data = json.dumps(doc, indent=1).encode()
     _truss(tmp_path / "repo", data, "truss/data/explore.ipynb")
     stream = {"name": "stdout", "output_type": "stream", "text": [f"{token}\n"]}
     (tmp_path / "repo" / "printed.ipynb").write_bytes(_notebook(_code("print(t)", outputs=[stream])))
@@ -221,8 +224,8 @@ def test_a_warm_scan_reports_what_a_cold_scan_reports(tmp_path, fake_token, monk
     warm = scan_tree(config)
     assert scanned == []  # every notebook's unit came from the cache, its secrets read back at their offsets
     assert sorted(map(_key, warm.findings)) == sorted(map(_key, cold.findings))
-    assert {f.cell for f in cold.findings if f.path.endswith(".ipynb") and f.path != "broken.ipynb"} \
-        == {CellPlace(3, 2), CellPlace(1, 1, output=True)}
+    assert {(f.rule_id, f.cell) for f in cold.findings if f.path.endswith(".ipynb") and f.path != "broken.ipynb"} \
+        == {(MISTRAL, CellPlace(3, 2)), (HF, CellPlace(1, 1, output=True)), ("TG205", CellPlace(4, 2))}
     assert warm.stats.notes == cold.stats.notes and [n for n in cold.stats.notes if "broken.ipynb" in n]
 
 

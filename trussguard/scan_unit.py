@@ -7,6 +7,10 @@ at several paths). The tree scan, the staged scan and (later) the history audit 
 scan reads it. The Truss policy is not run per unit in the tree and staged scans: its checks need
 the whole Truss (which config owns a model file, every file of a project), so it runs after the
 units, on their matches.
+
+A notebook is read as code and a JSON/YAML/TOML file's escaped strings unescaped here
+(``engine.derived``), so all three scans see them alike; their matches carry the file's own offsets,
+so inline markers and the scan cache treat them as any other match.
 """
 
 from __future__ import annotations
