@@ -106,7 +106,7 @@ def _blank_ipython(text: bytearray, start: int, end: int) -> None:
     cell = bytes(text[start:end])
     first = cell.lstrip()
     if first.startswith(b"%%"):
-        name = first[2:].split(None, 1)[0] if len(first) > 2 else b""
+        name = (first[2:].split(None, 1) or [b""])[0]
         line_end = cell.find(b"\n", len(cell) - len(first))
         if name not in _PYTHON_CELL_MAGICS or line_end == -1:
             _blank(text, start, end)
