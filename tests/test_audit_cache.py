@@ -17,7 +17,7 @@ import pytest
 
 from trussguard import cache_store
 from trussguard.audit_cache import FILENAME, BlobCache, BlobResult
-from trussguard.types import Finding, Severity, Skipped
+from trussguard.types import CellPlace, Finding, Severity, Skipped
 
 SALT = "rules:0000|trussguard:test|max_size:1000"
 BLOB = "a" * 40
@@ -71,6 +71,16 @@ def test_round_trip_survives_reopen(tmp_path: Path):
     assert_same(got[key], result)
     assert_same(got[cache.key("b" * 40, PATHS)], empty)
     assert (tmp_path / "nested" / "dir" / FILENAME).is_file()
+
+
+def test_a_notebook_findings_cell_round_trips(tmp_path: Path):
+    """A finding in a notebook keeps its cell (index, line, output or not) through the cache."""
+    cache = BlobCache.open(tmp_path, SALT)
+    result = fake_result(places=[("nb/try.ipynb", fake_finding("nb/try.ipynb", cell=CellPlace(3, 2, True)))])
+    key = cache.key(BLOB, [("nb/try.ipynb", False)])
+    cache.put_many({key: result})
+    (_, got), = cache.get_many([key])[key].places
+    assert got.cell == CellPlace(3, 2, True) and got == result.places[0][1]
 
 
 def test_put_replaces_an_existing_entry(tmp_path: Path):

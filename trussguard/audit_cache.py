@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from trussguard.cache_store import _CHUNK, CheckedStore
-from trussguard.types import Finding, Severity, Skipped, Suppressed
+from trussguard.types import CellPlace, Finding, Severity, Skipped, Suppressed
 
 FILENAME = "audit-blobs-v2.sqlite3"  # another payload or table layout gets another name, never a migration
 EMPTY_BLOBS = frozenset({"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",  # git's empty blob, SHA-1 and SHA-256
@@ -135,7 +135,8 @@ _quote = json.encoder.encode_basestring_ascii  # a JSON string literal, as json.
 
 def _encode(result: BlobResult) -> bytes:
     """Compact JSON, zlib-compressed when long; ``secret`` and ``history`` never written."""
-    places = [[path, {**{n: getattr(f, n) for n in sorted(_FINDING_FIELDS)}, "severity": f.severity.name}]
+    places = [[path, {**{n: getattr(f, n) for n in sorted(_FINDING_FIELDS)}, "severity": f.severity.name,
+                      "cell": None if f.cell is None else [f.cell.cell, f.cell.line, f.cell.output]}]
               for path, f in result.places]
     skipped = [[s.path, s.reason, s.detail] for s in result.skipped]
     data = [places, skipped, result.notes, result.scanned, result.bytes, result.suppressed]
@@ -206,4 +207,10 @@ def _place(value) -> tuple[str, Finding]:
     path, data = value
     if type(path) is not str or type(data) is not dict or set(data) != _FINDING_FIELDS:
         raise ValueError("not a stored finding")
-    return path, Finding(**{**data, "severity": Severity[data["severity"]]})
+    cell = data["cell"]
+    if cell is not None:
+        if not (type(cell) is list and len(cell) == 3 and type(cell[0]) is int and type(cell[1]) is int
+                and type(cell[2]) is bool):
+            raise ValueError("not a stored notebook cell")
+        cell = CellPlace(*cell)
+    return path, Finding(**{**data, "severity": Severity[data["severity"]], "cell": cell})

@@ -12,6 +12,7 @@ each chunk is read by its own ``git cat-file``. No module-level state: two audit
 from __future__ import annotations
 
 import functools
+import posixpath
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from trussguard.findings import from_policy, merge_policy, to_finding
 from trussguard.suppress.markers import hit_marker
 from trussguard.policy import truss_dirs
 from trussguard.policy.code_screen import needs_parse
-from trussguard.policy.runner import chains_source, check_code, check_config
+from trussguard.policy.runner import chains_source, check_code, check_config, check_notebook
 from trussguard.sources.content import Decoded, Oversize
 from trussguard.sources.history import HistoryIndex
 from trussguard.sources.history_reader import BlobReader
@@ -55,6 +56,19 @@ class BlobState:
     def unit_context(self) -> UnitContext:
         """What ``scan_unit`` needs: the same rules -> inline markers step as the tree and staged scans."""
         return UnitContext(self.detector, self.selected, self.scan.max_file_size)
+
+    @functools.cached_property
+    def truss_roots(self) -> frozenset[str]:
+        """The folders that held a config.yaml at some point: a notebook under one's model/, data/ or
+        packages/ folder is shipped with the Truss (the default layout; history has no config per commit)."""
+        return frozenset(posixpath.dirname(p) for p in self.selected if posixpath.basename(p) == "config.yaml")
+
+    def ships_notebook(self, path: str) -> bool:
+        if not path.endswith(".ipynb"):
+            return False
+        parts = path.split("/")
+        return any(part in ("model", "data", "packages") and "/".join(parts[:i]) in self.truss_roots
+                   for i, part in enumerate(parts[:-1]))
 
 
 def scan_blobs(blobs: list[str], state: BlobState, reader_hook, workers: int,
@@ -131,12 +145,13 @@ def _scan_blob_now(blob: str, content: Decoded | Oversize | Skipped, state: Blob
     result.scanned, result.bytes, result.suppressed = 1, unit.bytes, len(unit.hidden)
     if unit.oversize:
         result.notes.append(f"{oversize_note(content.path)} (blob {blob[:12]})")
+    result.notes += [f"{n} (blob {blob[:12]})" for n in unit.notes]
     data = content.text if isinstance(content, Decoded) and not content.binary else None
     show = state.scan.show_secrets
     for path in paths:
         hits, blob_notes, dropped = [], [], []
         if data is not None:  # a binary or an oversize blob gets the rules alone
-            shipped = path in state.selected or chains_source(path, data)
+            shipped = path in state.selected or chains_source(path, data) or state.ships_notebook(path)
             hits, blob_notes, dropped = _policy(path, data, unit.matches, state.detector, shipped,
                                                 bool(unit.matches or unit.hidden))
         result.notes += [f"{n} (blob {blob[:12]})" for n in blob_notes]
@@ -164,6 +179,8 @@ def _policy(path: str, data: bytes, matches, detector: Detector, shipped: bool, 
         if not needs_parse(data, any_match, detector, leaks_only=True):
             return [], [], []
         hits, notes, _ = check_code(path, data, matches, detector, truss=None, kind="leak")
+    elif path.endswith(".ipynb") and shipped:  # its code cells' value checks (``notebook_code``)
+        hits, notes = check_notebook(path, data, matches, detector, kind="leak", any_match=any_match)
     else:
         return [], [], []
     inline = Inline(data, path)

@@ -54,7 +54,8 @@ def workspace_secret_name(rule: Rule, match: Match) -> str:
 def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
                keep_secret: bool = False) -> Finding:
     digest = secret_sha256(match.secret)
-    where = f" (inside a {match.decoded}-encoded run)" if match.decoded else ""
+    where = " (written with escapes)" if match.decoded == "escape" else \
+        f" (inside a {match.decoded}-encoded run)" if match.decoded else ""
     checksum = checksums.verdict(rule.checksum, match.secret)
     where += _CHECKSUM_SAYS.get(checksum, "")
     return Finding(
@@ -76,6 +77,7 @@ def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
         secret=match.secret if keep_secret else None,
         secret_sha1=hashlib.sha1(match.secret.encode("utf-8")).hexdigest(),
         checksum=checksum,
+        cell=match.cell,
     )
 
 
@@ -106,6 +108,7 @@ def from_policy(hit: PolicyHit, check: Check, keep_secret: bool = False) -> Find
         fix=hit.fix,
         secret=hit.secret if keep_secret else None,
         secret_sha1=hashlib.sha1(hit.secret.encode("utf-8")).hexdigest() if hit.secret is not None else None,
+        cell=hit.cell,
     )
 
 
@@ -125,7 +128,8 @@ def merge_policy(findings: list[Finding], hits: list[PolicyHit], checks: dict[st
             out.append(new)
             continue
         old = out[i]
-        out[i] = dataclasses.replace(old, severity=max(old.severity, new.severity), check=new.check, fix=new.fix)
+        out[i] = dataclasses.replace(old, severity=max(old.severity, new.severity), check=new.check, fix=new.fix,
+                                     cell=old.cell or new.cell)
     return out
 
 

@@ -49,6 +49,7 @@ class _ChunkResult:
     inline: list[tuple[str, Match, str]] = field(default_factory=list)  # (path, match, marker) suppressed inline
     digests: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 of the content scanned (``scan_cache``)
     fresh: list[tuple[str, UnitResult]] = field(default_factory=list)  # units scanned now, not read from the cache
+    notes: list[str] = field(default_factory=list)  # a malformed notebook, a broken escape (``scan_unit``)
 
     def add(self, path: str, unit: UnitResult, digest: str | None = None, fresh: bool = False) -> None:
         if digest is not None:
@@ -60,6 +61,7 @@ class _ChunkResult:
             return
         self.files += 1
         self.bytes += unit.bytes
+        self.notes += unit.notes
         self.suppressed += len(unit.hidden)
         self.inline += [(path, m, marker) for m, marker in unit.hidden]
         if unit.chains:
@@ -80,6 +82,7 @@ class _ChunkResult:
         self.inline += other.inline
         self.digests.update(other.digests)
         self.fresh += other.fresh
+        self.notes += other.notes
 
 
 def scan_tree(config: ScanConfig) -> ScanResult:
@@ -106,8 +109,8 @@ def scan_tree(config: ScanConfig) -> ScanResult:
     hidden = [(to_finding(m, rules[m.rule_id], path), marker) for path, m, marker in chunk.inline] \
         + [(from_policy(h, checks[h.code]), marker) for h, marker in dropped_hits]
     suppressed = inline_records(hidden)
-    notes = list(ruleset.notes) + policy.notes + [oversize_note(p) for p in sorted(chunk.oversize)] \
-        + [n for n in (cache.problem, cache.notice) if n]
+    notes = list(ruleset.notes) + sorted(chunk.notes) + policy.notes \
+        + [oversize_note(p) for p in sorted(chunk.oversize)] + [n for n in (cache.problem, cache.notice) if n]
     stats = ScanStats(chunk.files, chunk.bytes, listing.skipped + chunk.skipped, len(suppressed),
                       notes, len(policy.trusses), time.monotonic() - started,
                       len(ruleset.rules), len(checks), workers)

@@ -8,7 +8,8 @@ scanning of it. Two kinds of entries share one checksummed store (``cache_store`
   each match by rule, offsets, line, column and the SHA-256 of its secret, never the secret. On a
   hit the file has been read (to hash it), so each secret is read back from its bytes at the
   stored offsets and must hash as stored, or the file is scanned again. A unit with a match found
-  inside a decoded (base64, percent) run is not stored: its secret is not in the bytes as written;
+  inside a decoded (base64, percent) run, or whose secret is written with escapes (``engine.derived``),
+  is not stored: its secret is not in the bytes as written. A match in a notebook keeps its cell;
 - a *policy unit*: the hits and notes of one Truss's code and project checks, keyed by everything
   they read (the config, each file's path and content digest, each code file's matches by rule,
   offset and secret hash, the day: a signed URL's expiry is judged against today). Only results
@@ -29,12 +30,12 @@ from pathlib import Path
 from trussguard.cache_store import CheckedStore
 from trussguard.policy.registry import PolicyHit
 from trussguard.scan_unit import UnitResult
-from trussguard.types import Fragment, Match, Severity
+from trussguard.types import CellPlace, Fragment, Match, Severity
 
-FILENAME = "scan-units-v1.sqlite3"  # another payload layout gets another name, never a migration
+FILENAME = "scan-units-v2.sqlite3"  # another payload layout gets another name, never a migration
 # Every field of a hit but its literal secret (hits holding one are not stored): a field left out here would be
 # lost on a warm scan (a severity override, or the hash of a value a check cleared).
-_HIT_FIELDS = ("code", "path", "line", "column", "message", "fix", "severity", "not_secret_sha256")
+_HIT_FIELDS = ("code", "path", "line", "column", "message", "fix", "severity", "not_secret_sha256", "cell")
 
 
 def content_digest(fragment: Fragment) -> str:
@@ -113,8 +114,9 @@ class ScanCache(CheckedStore):
         return found
 
     def put_units(self, units: dict[str, UnitResult]) -> None:
-        """Stores each scanned unit whose matches are all plain text (a match found inside a decoded run
-        cannot be read back from the file's bytes at its offsets); never a secret, only its hash."""
+        """Stores each scanned unit whose matches are all plain text (a match found inside a decoded run, or
+        whose secret is written with escapes, cannot be read back from the file's bytes at its offsets);
+        never a secret, only its hash."""
         self._write([(key, _dumps(StoredUnit.of(u).dump())) for key, u in units.items()
                      if u.scanned and u.skipped is None
                      and all(m.decoded is None for m in [*u.matches, *(m for m, _ in u.hidden)])])
@@ -170,65 +172,89 @@ class ScanCache(CheckedStore):
 
 @dataclass(frozen=True)
 class StoredUnit:
-    """A unit as the cache holds it: counts, flags, and each match without its secret (rule, offsets,
-    line, column, the key name a generic rule saw, and the secret's SHA-256)."""
+    """A unit as the cache holds it: counts, flags, notes, and each match without its secret (rule, offsets,
+    line, column, the key name a generic rule saw, the secret's SHA-256, and its notebook cell or None)."""
 
     bytes: int
     chains: bool
     oversize: bool
     binary: bool
-    matches: tuple = ()  # (rule_id, start, end, line, column, name, sha256)
+    matches: tuple = ()  # (rule_id, start, end, line, column, name, sha256, cell)
     hidden: tuple = ()  # the same, plus the marker that allowed it
+    notes: tuple = ()  # what ``scan_unit`` noted (a malformed notebook, a broken escape)
 
     @classmethod
     def of(cls, unit: UnitResult) -> StoredUnit:
         return cls(unit.bytes, unit.chains, unit.oversize, unit.binary, tuple(_record(m) for m in unit.matches),
-                   tuple((*_record(m), marker) for m, marker in unit.hidden))
+                   tuple((*_record(m), marker) for m, marker in unit.hidden), tuple(unit.notes))
 
     def dump(self) -> list:
         return ["unit", self.bytes, self.chains, self.oversize, self.binary, [list(m) for m in self.matches],
-                [list(h) for h in self.hidden]]
+                [list(h) for h in self.hidden], list(self.notes)]
 
     @classmethod
     def load(cls, value) -> StoredUnit:
-        kind, size, chains, oversize, binary, matches, hidden = value
+        kind, size, chains, oversize, binary, matches, hidden, notes = value
         if kind != "unit" or type(size) is not int or size < 0 or not all(type(v) is bool for v in (chains, oversize,
                                                                                                       binary)):
             raise ValueError("not a stored unit")
-        if not all(_record_ok(m, 7) for m in matches) or not all(_record_ok(h, 8) and type(h[7]) is str
+        if not all(_record_ok(m, 8) for m in matches) or not all(_record_ok(h, 9) and type(h[8]) is str
                                                                  for h in hidden):
             raise ValueError("not a stored match")
-        return cls(size, chains, oversize, binary, tuple(map(tuple, matches)), tuple(map(tuple, hidden)))
+        if type(notes) is not list or not all(type(n) is str for n in notes):
+            raise ValueError("not stored notes")
+        return cls(size, chains, oversize, binary, tuple(map(tuple, matches)), tuple(map(tuple, hidden)),
+                   tuple(notes))
 
     def restore(self, data: bytes) -> UnitResult | None:
         """The unit's result, each secret read back from ``data`` at its offsets; None when one does not
         hash to what was stored (the bytes are not the ones scanned): the file is scanned again."""
         matches = [_match(r, data) for r in self.matches]
-        hidden = [(_match(r[:7], data), r[7]) for r in self.hidden]
+        hidden = [(_match(r[:8], data), r[8]) for r in self.hidden]
         if None in matches or any(m is None for m, _ in hidden):
             return None
         return UnitResult(matches, hidden, scanned=True, bytes=self.bytes, chains=self.chains,
-                          oversize=self.oversize, binary=self.binary)
+                          oversize=self.oversize, binary=self.binary, notes=list(self.notes))
 
 
 def _record(m: Match) -> tuple:
     return (m.rule_id, m.start, m.end, m.line, m.column, m.name,
-            hashlib.sha256(m.secret.encode("utf-8", "surrogateescape")).hexdigest())
+            hashlib.sha256(m.secret.encode("utf-8", "surrogateescape")).hexdigest(), _cell(m.cell))
+
+
+def _cell(place: CellPlace | None) -> list | None:
+    return None if place is None else [place.cell, place.line, place.output]
+
+
+def _place(value) -> CellPlace | None:
+    """A stored cell place (None, or [cell, line, output]); ValueError on anything else."""
+    if value is None:
+        return None
+    if type(value) is list and len(value) == 3 and type(value[0]) is int and type(value[1]) is int \
+            and type(value[2]) is bool:
+        return CellPlace(*value)
+    raise ValueError("not a stored cell")
 
 
 def _record_ok(r, length: int) -> bool:
-    return (type(r) is list and len(r) == length and type(r[0]) is str and all(type(v) is int for v in r[1:5])
-            and type(r[5]) in (str, type(None)) and type(r[6]) is str)
+    if not (type(r) is list and len(r) == length and type(r[0]) is str and all(type(v) is int for v in r[1:5])
+            and type(r[5]) in (str, type(None)) and type(r[6]) is str):
+        return False
+    try:
+        _place(r[7])
+    except ValueError:
+        return False
+    return True
 
 
 def _match(r: tuple, data: bytes) -> Match | None:
-    rule_id, start, end, line, column, name, digest = r
+    rule_id, start, end, line, column, name, digest, cell = r
     if not 0 <= start <= end <= len(data):
         return None
     secret = data[start:end].decode("utf-8", "replace")
     if hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest() != digest:
         return None
-    return Match(rule_id, secret, start, end, line, column, None, name=name)
+    return Match(rule_id, secret, start, end, line, column, None, name=name, cell=_place(cell))
 
 
 class PolicyMemo:
@@ -273,16 +299,16 @@ def _dumps(value) -> bytes:
 
 def _stored_hit(hit: PolicyHit) -> list:
     return [getattr(hit, f) for f in _HIT_FIELDS[:6]] + [hit.severity.name if hit.severity else None,
-                                                         hit.not_secret_sha256]
+                                                         hit.not_secret_sha256, _cell(hit.cell)]
 
 
 def _hit(value) -> PolicyHit:
     if type(value) is not list or len(value) != len(_HIT_FIELDS):
         raise ValueError("not a stored hit")
-    code, path, line, column, message, fix, severity, cleared = value
+    code, path, line, column, message, fix, severity, cleared, cell = value
     if not (type(code) is str and type(path) is str and type(line) is int and type(column) in (int, type(None))
             and type(message) is str and type(fix) is str and (severity is None or severity in Severity.__members__)
             and (cleared is None or (type(cleared) is str and len(cleared) == 64))):
         raise ValueError("not a stored hit")
     return PolicyHit(code, path, line, column, message, fix, severity=Severity[severity] if severity else None,
-                     not_secret_sha256=cleared)
+                     not_secret_sha256=cleared, cell=_place(cell))

@@ -7,12 +7,17 @@ at several paths). The tree scan, the staged scan and (later) the history audit 
 scan reads it. The Truss policy is not run per unit in the tree and staged scans: its checks need
 the whole Truss (which config owns a model file, every file of a project), so it runs after the
 units, on their matches.
+
+A notebook is read as code and a JSON/YAML/TOML file's escaped strings unescaped here
+(``engine.derived``), so all three scans see them alike; their matches carry the file's own offsets,
+so inline markers and the scan cache treat them as any other match.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from trussguard.engine import derived
 from trussguard.engine.chunked import extra_matches, scan_oversize
 from trussguard.engine.detector import Detector
 from trussguard.policy.runner import chains_source
@@ -57,6 +62,7 @@ class UnitResult:
     chains: bool = False  # a Python file importing truss_chains: the policy checks it without a Truss
     oversize: bool = False  # scanned in chunks by the rules only (never parsed)
     binary: bool = False
+    notes: list[str] = field(default_factory=list)  # a malformed notebook, a broken escape (``engine.derived``)
 
 
 def scan_unit(unit: Unit, ctx: UnitContext) -> UnitResult:
@@ -71,7 +77,13 @@ def scan_unit(unit: Unit, ctx: UnitContext) -> UnitResult:
     result = UnitResult(scanned=True, bytes=len(data), binary=content.binary)
     result.chains = not content.binary and chains_source(unit.path, data)
     truss_path = next((p for p in unit.paths if p in ctx.truss_files), None)
-    found = ctx.detector.detect(truss_path or unit.path, data, truss_path is not None)
+    # a notebook read as code, escaped strings unescaped (None for most files: no work)
+    other = derived.prepare(unit.paths, data, content.binary, ctx.detector)
+    found = ctx.detector.detect(truss_path or unit.path, other.plain if other else data, truss_path is not None)
+    if other is not None:
+        found = other.annotate(found)
+        found = sorted(found + other.matches(ctx.detector, data, found), key=lambda m: (m.start, m.rule_id))
+        result.notes += [other.note] if other.note else []
     inlines = list({language(p): Inline(data, p) for p in unit.paths}.values()) if found else []
     for m in found:
         marker = _agreed(inlines, m)

@@ -47,6 +47,7 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
         stats.bytes_scanned += unit.bytes
         if unit.oversize:
             stats.notes.append(oversize_note(path))
+        stats.notes += unit.notes
         if unit.chains:
             chains.append(path)
         hidden += [(to_finding(m, rules[m.rule_id], path), marker) for m, marker in unit.hidden]
@@ -55,7 +56,7 @@ def scan_staged(config: ScanConfig, start: Path) -> ScanResult:
     findings = [to_finding(m, rules[m.rule_id], path, keep_secret=config.show_secrets)
                 for path, found in matches.items() for m in found]
     wanted = _policy_paths(listing)
-    reader.read_many([p for p in wanted if p.endswith((".py", ".sh", ".yaml", ".txt"))])  # one batch
+    reader.read_many([p for p in wanted if p.endswith((".py", ".sh", ".yaml", ".txt", ".ipynb"))])  # one batch
     policy = run_policy(wanted, reader.read, matches, detector, frozenset(chains),
                         marked=frozenset(f.path for f, _ in hidden))
     hits, dropped_hits = split_hits([h for h in policy.hits if h.path in listing.staged], reader.read)

@@ -42,6 +42,19 @@ class Fragment:
 
 
 @dataclass(frozen=True)
+class CellPlace:
+    """Where in a notebook a finding sits: the cell (1-based, in notebook order), the line within its
+    source (or within one of its outputs, when ``output``)."""
+
+    cell: int
+    line: int
+    output: bool = False
+
+    def __str__(self) -> str:
+        return f"cell {self.cell}{' output' if self.output else ''}, line {self.line}"
+
+
+@dataclass(frozen=True)
 class Match:
     """One secret found by one rule in one fragment, before suppression and reporting."""
 
@@ -51,9 +64,10 @@ class Match:
     end: int
     line: int  # 1-based
     column: int  # 1-based, in characters
-    decoded: str | None = None  # "base64" or "percent" when found inside an encoded run
+    decoded: str | None = None  # "base64" or "percent" inside an encoded run; "escape" when written with escapes
     # the key a generic rule saw the value bound to (`DB_PASSWORD`): names the workspace secret in the advice
     name: str | None = field(default=None, compare=False)
+    cell: CellPlace | None = None  # in a notebook: the cell and line within it (``line`` is the file's)
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,7 @@ class Finding:
     checksum: str | None = None  # "valid" / "invalid" when the rule's format carries a checksum (engine.checksums)
     # SHA-1 of the secret: only to match detect-secrets baselines (which hash with SHA-1); never reported
     secret_sha1: str | None = field(default=None, repr=False, compare=False)
+    cell: CellPlace | None = None  # in a notebook: the cell and the line within it (``line`` is the file's)
 
 
 @dataclass(frozen=True)

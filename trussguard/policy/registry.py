@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from trussguard.types import Severity
+from trussguard.types import CellPlace, Severity
 
 SECTIONS = ("What it finds", "Why it matters", "Example", "Use instead")
 SCOPES = ("config", "code", "project")
@@ -62,6 +62,7 @@ class PolicyHit:
     # the SHA-256 of a value this check judged unable to grant access (`foo: "foo"` under `secrets:`): a
     # generic rule's or plugin's leak finding of exactly that value at this place is dropped (no advisory)
     not_secret_sha256: str | None = field(default=None, repr=False, compare=False)
+    cell: CellPlace | None = None  # a hit in a notebook's code cell: the cell and line within it (``line`` is the file's)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from trussguard.engine.detector import Detector
+from trussguard.engine.matcher import _LineIndex
 from trussguard.policy import truss_dirs
 from trussguard.policy.code_screen import needs_parse
 from trussguard.policy.context import CodeContext, ConfigContext, ProjectContext
+from trussguard.policy.notebook_code import code_of
 from trussguard.policy.registry import PolicyHit, iter_checks
 from trussguard.redact import redact_python_error, redact_text
 from trussguard.types import Match
@@ -78,19 +80,38 @@ def check_requirements(path: str, data: bytes, matches: list[Match], detector: D
 
 
 def check_code(path: str, data: bytes, matches: list[Match], detector: Detector,
-               truss: truss_dirs.TrussDir | None = None, kind: str | None = None,
+               truss: truss_dirs.TrussDir | None = None, kind: str | None = None, tree: ast.Module | None = None,
                ) -> tuple[list[PolicyHit], list[str], ast.Module | None]:
     """Code checks for one Python file (model code, bundled packages, Chains sources).
 
     ``kind="leak"`` runs only the value checks: the history audit reports leaks only, and the
     structural checks (taint tracking among them) are the expensive part on old versions.
+    ``tree``: ``data`` already parsed (a notebook's code cells, ``check_notebook``).
     """
-    tree, note = parse_python(path, data)
     if tree is None:
-        return [], [redact_text(note, detector)] if note else [], None
+        tree, note = parse_python(path, data)
+        if tree is None:
+            return [], [redact_text(note, detector)] if note else [], None
     ctx = CodeContext(path, data, matches, detector, tree=tree, truss=truss)
     checks = [c for c in iter_checks("code") if kind is None or c.kind == kind]
     return [h for c in checks for h in c.func(ctx)], [], tree
+
+
+def check_notebook(path: str, data: bytes, matches: list[Match], detector: Detector,
+                   truss: truss_dirs.TrussDir | None = None, kind: str | None = None,
+                   any_match: bool = False) -> tuple[list[PolicyHit], list[str]]:
+    """Code checks on a notebook's code cells (``notebook_code``), hits at the file's lines with their cell;
+    screened like a Python file (``code_screen``): most notebooks hold nothing a check starts from."""
+    code = code_of(data)
+    if code is None or not needs_parse(code.text, any_match or bool(matches), detector, leaks_only=kind == "leak"):
+        return [], []
+    if len(code.text) > MAX_PARSE_BYTES:
+        return [], [f"{path}: code cells too large to parse as Python; scanned with the credential rules only"]
+    if code.parse(path, detector) is None:
+        return [], code.notes
+    hits, notes, _ = check_code(path, code.text, code.matches(matches), detector, truss, kind, tree=code.tree)
+    lines = _LineIndex(data)
+    return [code.to_file(h, data, lines) for h in hits], code.notes + notes
 
 
 def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: dict[str, list[Match]],
@@ -153,7 +174,7 @@ def run_policy(paths: list[str], read: Callable[[str], bytes | None], matches: d
                 hits, notes = check_requirements(req, data, matches.get(req, []), detector, truss)
                 result.hits += hits
                 result.notes += notes
-    owners = _owners([p for p in paths if p.endswith((".py", ".sh"))], result.trusses)
+    owners = _owners([p for p in paths if p.endswith((".py", ".sh", ".ipynb"))], result.trusses)
     units: list[tuple[int | None, list[str]]] = [(i, []) for i in range(len(result.trusses))]
     orphans: list[str] = []
     index = {id(t): i for i, t in enumerate(result.trusses)}
@@ -244,6 +265,12 @@ def _run_unit(state: _UnitState, unit: tuple[int | None, list[str]]) -> tuple[li
     for path in code_paths:
         data = state.read(path)
         if data is None:
+            continue
+        if path.endswith(".ipynb"):  # its code cells' checks; not part of the project's code (never served)
+            file_hits, file_notes = check_notebook(path, data, state.matches.get(path, []), state.detector, truss,
+                                                   any_match=path in state.marked)
+            hits += file_hits
+            notes += file_notes
             continue
         texts[path] = data
         if path.endswith(".py"):

@@ -95,8 +95,8 @@ class TrussDir:
         return posixpath.normpath(posixpath.join(self.root, *parts)) if self.root else posixpath.join(*parts)
 
     def owns_code(self, path: str) -> bool:
-        """Python (and shell) files shipped with this Truss: model dir, bundled packages, data dir."""
-        if not path.endswith((".py", ".sh")):
+        """Python (and shell) files and notebooks shipped with this Truss: model dir, bundled packages, data dir."""
+        if not path.endswith((".py", ".sh", ".ipynb")):
             return False
         return any(path.startswith(self.join(d) + "/") for d in
                    (self.model_module_dir, self.bundled_packages_dir, self.data_dir))

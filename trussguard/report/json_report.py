@@ -54,6 +54,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "secret_sha256": f.secret_sha256, "redacted": f.redacted, "advisory_id": f.advisory_id,
         "decoded": f.decoded, "check": f.check, "fix": f.fix, "checksum": f.checksum,
     }
+    if f.cell is not None:  # a notebook: the cell (1-based) and the line within its source or output
+        out["cell"] = {"index": f.cell.cell, "line": f.cell.line, "output": f.cell.output}
     if f.history is not None:
         out["history"] = f.history
     if f.secret is not None:

@@ -91,6 +91,9 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
         out["properties"]["advisoryId"] = f.advisory_id
     if f.checksum:
         out["properties"]["checksum"] = f.checksum
+    if f.cell is not None:  # a notebook: the region is the escaped text in the file; this is the cell
+        out["properties"].update({"notebookCell": f.cell.cell, "notebookCellLine": f.cell.line,
+                                  "notebookOutput": f.cell.output})
     return out
 
 

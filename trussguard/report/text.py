@@ -35,13 +35,13 @@ def render(result: ScanResult, color: bool = False) -> str:
             where = f"{f.line}:{f.column}" if f.column else str(f.line)
             sev = style(f"{str(f.severity).upper():<8}", fg=_COLORS[f.severity], bold=True)
             codes = f.rule_id if f.check in (None, f.rule_id) else f"{f.rule_id} · {f.check}"
-            lines.append(f"  {where:<8} {sev} {f.title}  [{codes}]")
+            lines.append(f"  {where:<8} {sev} {f.title}  [{codes}]" + (f"  ({f.cell})" if f.cell else ""))
             if f.kind == "policy":
                 lines.append(f"           {f.message}")
             value = f.secret if f.secret is not None else f.redacted
             if value:
-                lines.append(f"           {value}" + (f"  (decoded from {f.decoded})" if f.decoded else "")
-                             + (f"  (checksum {f.checksum})" if f.checksum else ""))
+                how = "  (unescaped)" if f.decoded == "escape" else f"  (decoded from {f.decoded})" if f.decoded else ""
+                lines.append(f"           {value}{how}" + (f"  (checksum {f.checksum})" if f.checksum else ""))
             if f.fix:
                 lines.append(f"           fix: {f.fix}")
         lines.append("")
