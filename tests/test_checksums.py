@@ -99,3 +99,28 @@ def test_an_unknown_checksum_kind_is_a_rule_problem():
     raw = acme_rule(checksum="luhn")
     _, problems = parse_rule_file({"schema_version": 1, "provider": "acme", "rules": [raw]}, "acme.yaml")
     assert any("unknown `checksum` 'luhn'" in str(p) for p in problems)
+
+
+@pytest.mark.parametrize("rule_id,prefix", [("github.pat", "ghp_"), ("github.oauth-token", "gho_"),
+                                            ("npm.access-token", "npm_")])
+def test_the_builtin_token_rules_check_their_checksum(rule_id, prefix):
+    from trussguard.engine.loader import load_rules
+    ruleset = load_rules(cache_dir=None)
+    rule = ruleset.by_id()[rule_id]
+    detector = Detector(ruleset, None, use_detect_secrets=False)
+    good = crc_token(prefix, random.Random(rule_id))
+    i = len(prefix) + 3  # one character of the random part changed: the CRC no longer holds
+    bad = good[:i] + ("Q" if good[i] != "Q" else "R") + good[i + 1:]
+    for token, verdict in ((good, "valid"), (bad, "invalid")):
+        matches = [m for m in detector.detect(".env", f"TOKEN={token}\n".encode()) if m.rule_id == rule_id]
+        assert [to_finding(m, rule, ".env").checksum for m in matches] == [verdict]
+
+
+def test_the_builtin_pypi_rule_checks_the_macaroon():
+    from trussguard.engine.loader import load_rules
+    ruleset = load_rules(cache_dir=None)
+    rule = ruleset.by_id()["pypi.upload-token"]
+    detector = Detector(ruleset, None, use_detect_secrets=False)
+    token = macaroon_token()
+    matches = [m for m in detector.detect(".pypirc", f"password = {token}\n".encode()) if m.rule_id == rule.id]
+    assert [to_finding(m, rule, ".pypirc").checksum for m in matches] == ["valid"]

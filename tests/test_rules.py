@@ -161,7 +161,7 @@ def test_every_rule_example_behaves(ruleset):
 
 def test_every_rule_has_rotation_examples_and_negatives(ruleset):
     for rule in ruleset.rules:
-        assert rule.examples and rule.negative_examples, rule.id
+        assert len(rule.examples) >= 2 and len(rule.negative_examples) >= 2, rule.id  # issue 14
         assert all(n.why for n in rule.negative_examples), rule.id
         assert rule.rotation.steps and rule.rotation.revoke_url.startswith("https://"), rule.id
         assert rule.references, rule.id
