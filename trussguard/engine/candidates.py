@@ -43,17 +43,20 @@ class Candidates:
     width: int  # bytes: no rule match is longer (a whole-text rule's; 0 for a windowed rule, which needs none)
 
 
-_SECRET_WORD = (f"to{_K}en|{_S}ecret|pa{_S}{_S}w(?:or)?d|pwd|api_?-?{_K}ey|credential|private_?{_K}ey"
-                f"|acce{_S}{_S}_?{_K}ey|auth_?{_K}ey|account_?{_K}ey|pa{_S}{_S}phra{_S}e")
+_SECRET_WORD = (f"to{_K}en|{_S}ecret|pa{_S}{_S}w(?:or)?d|pwd|api_?-?{_K}ey|credential|private[_-]?{_K}ey"
+                f"|acce{_S}{_S}_?{_K}ey|auth|account_?{_K}ey|pa{_S}{_S}phra{_S}e|cred{_S}")
 
 KNOWN: dict[str, Candidates] = {
-    # generic.secret-assignment: (?i) name{0,40}WORD name{0,40} quote/bracket spaces OP spaces quote
-    # SECRET{12,200} end. The part from WORD to the first 12 characters of SECRET; 303 characters at most.
-    "15c97540c65f6df9f0b5fabbb28fd866a94a30eaeb88801846dc57715d51a003": Candidates(
-        expression=(f"(?:{_SECRET_WORD})[a-z0-9_.\\-\\xc5\\xbf\\xe2\\x84\\xaa]*[\"']?\\]?[ \\t]{{0,3}}"
-                    f"(?::=|=>|=|:)[ \\t]{{0,3}}[\"']?[^\"'\\t\\n\\f\\r ,;`<>(){{}}\\[\\]\\\\]{{12}}"),
+    # generic.secret-assignment: (?i) name{0,40}WORD name{0,40} quote/bracket, an optional type word (`var t
+    # string =`), spaces, OP (`=` `:` `:=` `::=` `:::=` `?=` `.=` `=>`) spaces, quote or backtick, SECRET{12,200}
+    # end. The part from WORD to the first 12 characters of SECRET; 314 characters at most. (`auth` stands for
+    # `auth_?key` too: every `auth_key` holds `auth`.)
+    "1e32d62196248c0dc12b5c1e1a36a5ff2ce2afcd54c759036db2f1b8fd3119c4": Candidates(
+        expression=(f"(?:{_SECRET_WORD})[a-z0-9_.\\-\\xc5\\xbf\\xe2\\x84\\xaa]*[\"']?\\]?"
+                    f"(?:[ \\t]{{1,3}}(?:{_S}tring|{_S}tr|char))?[ \\t]{{0,3}}"
+                    f"(?::{{1,3}}=|\\?=|\\.=|=>|=|:)[ \\t]{{0,3}}[`\"']?[^\"'\\t\\n\\f\\r ,;`<>(){{}}\\[\\]\\\\]{{12}}"),
         probe=b"api_token = 0123456789ab",
-        width=4 * 303,
+        width=4 * 314,
     ),
     # baseten.api-key, a windowed rule (`baseten` is on most lines of the truss repository): every match
     # holds the key, 8 letters or digits, a dot and 32 more. Windows holding no such end are skipped.
