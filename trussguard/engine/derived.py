@@ -96,7 +96,11 @@ def prepare(paths: tuple[str, ...], data: bytes, binary: bool, detector=None) ->
     if b"\\" not in data:
         return None
     reading = escaped_reading(data, kind, detector.matcher.keyword_starts(data) if detector is not None else None)
-    problem = broken_json_escape(data) if kind == JSON else reading.problem if reading is not None else None
+    # Only JSON's broken escapes are noted: in JSON a backslash is only ever inside a string, so one that
+    # escapes nothing is a broken file. In YAML and TOML a double quote may stand inside a plain or block
+    # scalar (a regex in a rule file: `["'\]]`), so a "string" with an invalid escape is most likely no
+    # string at all, and a file that is really broken gets the config parser's note where one is parsed.
+    problem = broken_json_escape(data) if kind == JSON else None
     if reading is None and problem is None:
         return None
     return Derived(data, [(reading, paths[0])] if reading is not None else [], note=_escape_note(paths[0], data, problem))

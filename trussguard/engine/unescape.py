@@ -17,9 +17,10 @@ than the file, and mostly a few lines of it. In YAML and TOML a string counts on
 ``:``, ``=``, ``,``, ``[`` or ``{``), so a quote inside a plain scalar does not shift the rest of the
 line. Multi-line strings (YAML folded, TOML ``\"\"\"``) are read as written only.
 
-A broken escape (``\\q`` in JSON, a truncated ``\\u12``) is kept as written and reported once per
-file (in JSON anywhere, ``broken_json_escape``; in YAML and TOML in the strings read,
-``Reading.problem``); the plain text is scanned anyway, so nothing is lost (fail closed).
+A broken escape (``\\q`` in JSON, a truncated ``\\u12``) is kept as written; in JSON it is reported once
+per file (``broken_json_escape``: there a backslash only ever stands inside a string). In YAML and TOML a
+quote may stand inside a plain or block scalar, so a "string" with an invalid escape is most likely none and
+is not reported. The plain text is scanned anyway, so nothing is lost (fail closed).
 """
 
 from __future__ import annotations
@@ -74,7 +75,6 @@ class Reading:
     def __init__(self, data: bytes):
         self.data = data
         self.text = b""
-        self.problem: tuple[int, bytes] | None = None  # (file offset, escape) of the first broken escape
         self._out: list[bytes] = []
         self._size = 0
         self._r: list[int] = []  # reading start of each piece
@@ -135,8 +135,6 @@ class Reading:
                 continue
             decoded = _decode(self.data[s:e], kind)
             if decoded is None:
-                if self.problem is None:
-                    self.problem = (s, self.data[s:e])
                 continue  # kept as written: copied with the run around it
             if decoded == _HALF and n + 1 < len(escapes) and escapes[n + 1][0] == e:
                 pair = _pair(self.data[s:e], self.data[e:escapes[n + 1][1]])
