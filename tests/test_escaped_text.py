@@ -13,7 +13,7 @@ import pytest
 
 from trussguard.engine import derived
 from trussguard.engine.detector import Detector
-from trussguard.engine.unescape import Reading, escaped_reading
+from trussguard.engine.unescape import Reading, broken_json_escape, escaped_reading
 from trussguard.scan_cache import ScanCache
 from trussguard.scan_unit import Unit, UnitContext, scan_unit
 from trussguard.types import Fragment
@@ -113,7 +113,14 @@ def test_the_offset_map_goes_both_ways_through_every_kind_of_piece():
         start, end = reading.file_start(i), reading.file_end(i + len(word))
         assert data[start:end] == written
         assert reading.reading_offset(start) == i
-    assert reading.problem == (data.index(b"\\q"), b"\\q")
+    assert broken_json_escape(data) == (data.index(b"\\q"), b"\\q")  # kept as written, and noted for JSON
+
+
+def test_a_yaml_block_scalar_holding_a_quoted_regex_gives_no_note():
+    """A rule file's folded pattern (`>-`) holds `["'\\]]`: no YAML string, so no invalid-escape note."""
+    data = b"pattern: >-\n  (?i:acme)[ \\t]{0,4}[\"'\\]]{0,2}(?P<secret>[a-z]{8})\nother: \"ok\\tyes\"\n"
+    found = derived.prepare(("rules/acme.yaml",), data, False)
+    assert found is None or found.note is None
 
 
 def test_the_fast_and_the_escape_by_escape_readings_agree():
