@@ -3,6 +3,7 @@ skip work, and must never change a finding."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -268,3 +269,35 @@ def test_windows_without_a_candidate_end_hold_no_match(ruleset):
         assert a == b, data[:300]
         found += sum(m.rule_id == "baseten.api-key" for m in a)
     assert found > 100
+
+
+def test_rules_led_by_their_candidates_find_what_keyword_windows_find(ruleset, monkeypatch):
+    """A rule whose windows come from its token's ends (``Candidates.leads``) finds exactly what windows
+    around its keyword's hits find, on texts full of the keyword's common-word hits (`task`, `path`)."""
+    from trussguard.engine import candidates
+    led = Matcher(ruleset)
+    led.compile_all()
+    rules = [c.rule for c, on in zip(led.rules, led._led) if on]
+    assert {r.id for r in rules} >= {"twilio.api-key-sid", "airtable.personal-access-token"}
+    real = candidates.for_pattern
+    monkeypatch.setattr(candidates, "for_pattern",
+                        lambda p: None if real(p) is None else dataclasses.replace(real(p), leads=False))
+    keyed = Matcher(ruleset)
+    keyed.compile_all()
+    assert not any(keyed._led)
+    rng = random.Random(14)
+    noise = ["task", "disk", "path", "pattern", "API-key", "test_", "live_", "-us", "EAAA", "sk", "pat", "\n"]
+    found = {r.id: 0 for r in rules}
+    for _ in range(200):
+        parts = [rng.choice(noise) for _ in range(rng.randrange(5, 40))]
+        for rule in rng.sample(rules, 2):
+            template = rule.tokens.get("token") or next(iter(rule.tokens.values()))
+            value = tokens.expand_template(template, rng)
+            parts.insert(rng.randrange(len(parts) + 1), f'{rule.provider.upper()}_TOKEN="{value}"')
+        data = " ".join(parts).encode()
+        a, b = led.scan(data, "app/settings.py"), keyed.scan(data, "app/settings.py")
+        assert a == b, data[:300]
+        for m in a:
+            if m.rule_id in found:
+                found[m.rule_id] += 1
+    assert all(n > 0 for n in found.values()), found
