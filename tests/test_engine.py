@@ -172,11 +172,12 @@ class TestHeuristics:
         assert heuristics.is_placeholder(value) is True
 
     @pytest.mark.parametrize("value", ["hf_access_token", "ASIA-see-vault", "Use-Vault-Here", "/var/run/secrets/x",
-                                       "self._secrets[", "models/llama/weights"])
+                                       "self._secrets[", "models/llama/weights", "APP_ID|token", "str|None"])
     def test_code_like_values(self, value):
         assert heuristics.is_code_like(value) is True
 
-    @pytest.mark.parametrize("value", ["/AbC9xYz0QrStUvWxYz12345678901234567890", "xK9-aB3dE-77qP", "xQ7/mZ2pL9rTb4"])
+    @pytest.mark.parametrize("value", ["/AbC9xYz0QrStUvWxYz12345678901234567890", "xK9-aB3dE-77qP", "xQ7/mZ2pL9rTb4",
+                                       "1234567890|aB3dE7qPxK9mZ2"])  # a Facebook app token: app id, bar, secret
     def test_random_values_are_not_code_like(self, value):
         assert heuristics.is_code_like(value) is False
 

@@ -273,6 +273,7 @@ _entropy_memo = functools.lru_cache(maxsize=_MEMO_SIZE)(_entropy)
 _CODE_LIKE = re.compile(
     r"""[()\[\]{}]|^(?:self|cls|os|sys|kwargs|args|config|settings|env)\b|^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_]
         |^(?:true|false|none|null|yes|no|on|off)$|^https?://|^\.\.?/|^[a-z]+(?:_[a-z]+)+$
+        |^[A-Za-z_][A-Za-z0-9_]*(?:\|[A-Za-z_][A-Za-z0-9_]*)+$  # `str|None`, `APP_ID|token`: a union of names
         |(?-i:^/(?:[a-z0-9_.-]+/)*[a-z0-9_.-]*$)
         |(?-i:^[a-z0-9_.-]+(?:/[a-z0-9_.-]+)+/?$)""",
     re.IGNORECASE | re.VERBOSE,
