@@ -7,19 +7,22 @@ out: they are templates expanded into fake keys at test time, and a generated pa
 anything that looks like a key. A token template is described in words instead (``hf_`` then 34
 characters of ``A-Za-z``).
 
-    python -m trussguard.docs_gen --write    # rewrite docs/rules.md and docs/checks.md
+    python -m trussguard.docs_gen --write    # rewrite docs/rules.md, docs/checks.md and rules/parsed-rules.json
     python -m trussguard.docs_gen --check    # exit 1 when a committed page is stale (the default)
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import re
 import sys
 from pathlib import Path
 
 from trussguard.engine import tokens
-from trussguard.engine.loader import load_rules
+from trussguard.engine.loader import (SHIPPED, RuleLoadError, builtin_rules_dir, parsed_document, parse_files,
+                                     rule_files, rules_digest)
 from trussguard.engine.schema import Rule
 from trussguard.policy.registry import SECTIONS, Check, explanation_sections, iter_checks
 
@@ -141,9 +144,23 @@ def render_checks(checks: list[Check]) -> str:
 
 
 def generate() -> dict[str, str]:
-    """Relative path -> the page's text, for every generated page."""
-    rules = list(load_rules(cache_dir=None).rules)
-    return {"docs/rules.md": render_rules(rules), "docs/checks.md": render_checks(iter_checks())}
+    """Relative path -> the file's text, for every generated file: the two pages and the built-in rules'
+    shipped parse (``loader.SHIPPED``), made by parsing the rule files, never from a parse already made."""
+    files = rule_files([builtin_rules_dir()])
+    rules, problems = parse_files(files)
+    if problems:
+        raise RuleLoadError(problems)
+    digest, _ = rules_digest(files)
+    shipped = _one_rule_a_line(parsed_document(digest, rules))
+    return {"docs/rules.md": render_rules(rules), "docs/checks.md": render_checks(iter_checks()),
+            f"rules/{SHIPPED}": shipped}
+
+
+def _one_rule_a_line(doc: dict) -> str:
+    """The shipped parse as JSON with one rule per line, so that a rule's change is a one-line diff."""
+    dump = functools.partial(json.dumps, separators=(",", ":"), ensure_ascii=False)
+    head = dump({k: v for k, v in doc.items() if k != "rules"})[:-1]
+    return head + ',"rules":[\n' + ",\n".join(dump(r) for r in doc["rules"]) + "\n]}\n"
 
 
 def stale(root: Path) -> list[str]:
