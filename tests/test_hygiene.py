@@ -343,25 +343,45 @@ def test_an_interrupt_whose_exception_was_swallowed_still_exits_130(tmp_path: Pa
 
 
 # ----------------------------------------------------------------------------- verified caches
+# The built-in rules alone load from their shipped parse (test_shipped_rules.py), so these tests reach the
+# user's rule cache with a custom rule folder beside them, or with the shipped parse out of the way.
+
+
+@pytest.fixture
+def without_shipped_parse(monkeypatch):
+    from trussguard.engine import loader
+    monkeypatch.setattr(loader, "SHIPPED", "no-such-parse.json")
+
+
+def _custom_rules(tmp_path: Path) -> Path:
+    import yaml
+    from conftest import acme_rule
+    folder = tmp_path / "custom-rules"
+    folder.mkdir()
+    (folder / "acme.yaml").write_text(yaml.safe_dump({"schema_version": 1, "provider": "acme",
+                                                      "rules": [acme_rule()]}), "utf-8")
+    return folder
+
 
 def test_rule_cache_replaced_by_an_empty_list_is_rebuilt_with_a_note(tmp_path: Path, fake_token):
     (tmp_path / "tree").mkdir()
     (tmp_path / "tree" / "app.py").write_text(leak(fake_token(HF)), "utf-8")
     cache = tmp_path / "cache"
     env = {"TRUSSGUARD_CACHE_DIR": str(cache)}
-    assert run("scan", str(tmp_path / "tree"), env=env).returncode == 1
+    custom = str(_custom_rules(tmp_path))
+    assert run("scan", str(tmp_path / "tree"), "--rules", custom, env=env).returncode == 1
     (rule_cache,) = cache.glob("rules-*.json")
     rule_cache.write_text("[]", "utf-8")
-    done = run("scan", str(tmp_path / "tree"), "--format", "json", env=env)
+    done = run("scan", str(tmp_path / "tree"), "--rules", custom, "--format", "json", env=env)
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
-    assert report["stats"]["rules"] == len(load_rules(cache_dir=None).rules)
+    assert report["stats"]["rules"] == len(load_rules([Path(custom)], cache_dir=None).rules)
     assert [f["rule_id"] for f in report["findings"]] == [HF]
     assert any("rule cache" in n and "discarded" in n for n in report["stats"]["notes"])
     assert json.loads(rule_cache.read_text("utf-8"))["count"] == report["stats"]["rules"]  # rebuilt
 
 
-def test_rule_cache_with_a_recomputed_but_empty_list_is_not_trusted(tmp_path: Path, fake_token):
+def test_rule_cache_with_a_recomputed_but_empty_list_is_not_trusted(tmp_path: Path, fake_token, without_shipped_parse):
     from trussguard.engine import loader
 
     cache = tmp_path / "cache"
@@ -374,7 +394,7 @@ def test_rule_cache_with_a_recomputed_but_empty_list_is_not_trusted(tmp_path: Pa
     assert again.rules == good.rules and again.notes
 
 
-def test_rule_cache_keeping_a_consistent_subset_of_the_rules_is_not_trusted(tmp_path: Path):
+def test_rule_cache_keeping_a_consistent_subset_of_the_rules_is_not_trusted(tmp_path: Path, without_shipped_parse):
     """A forged cache whose own count and checksum agree, holding all rules but one: the rule files
     declare one more id, so it is refused and the full set is parsed."""
     from trussguard.engine import loader
