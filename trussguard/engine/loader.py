@@ -16,6 +16,7 @@ is no defence against a local attacker (who could as well edit the installed rul
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -120,7 +121,7 @@ def load_rules(extra_dirs: list[Path] | None = None, include_builtin: bool = Tru
     files = rule_files(dirs)
     digest, sources = rules_digest(files)
     if include_builtin and not extra_dirs:
-        shipped, _ = _read_doc(builtin_rules_dir() / SHIPPED, digest, sources)
+        shipped = _read_shipped(str(builtin_rules_dir() / SHIPPED), digest, sources)
         if shipped is not None:
             return RuleSet(shipped, digest)  # a stale or damaged copy is simply not used
     cached, problem = _read_cache(cache_dir, digest, sources)
@@ -173,6 +174,13 @@ def _read_cache(cache_dir: Path | None, digest: str, sources: bytes) -> tuple[tu
     if cache_dir is None:
         return None, None
     return _read_doc(_cache_path(cache_dir, digest), digest, sources)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_shipped(path: str, digest: str, sources: bytes) -> tuple[Rule, ...] | None:
+    """The shipped parse, read once per process for the same rule files (the scan and the redaction of
+    its notes both load the rule set: 0.05 s of a 0.3 s warm re-scan went to reading it twice)."""
+    return _read_doc(Path(path), digest, sources)[0]
 
 
 def _read_doc(path: Path, digest: str, sources: bytes) -> tuple[tuple[Rule, ...] | None, str | None]:
