@@ -14,9 +14,10 @@ import dataclasses
 
 from trussguard.engine import checksums
 from trussguard.engine.heuristics import identifier_words
+from trussguard.engine.matcher import made_up
 from trussguard.engine.schema import SECRET_NAME, Rule
 from trussguard.policy.registry import Check, PolicyHit
-from trussguard.types import Finding, Match, secret_sha256
+from trussguard.types import Finding, Match, Severity, secret_sha256
 
 MAX_PREFIX = 8
 # Findings listed per file (per path, all commits together, in a history audit). A hostile file (100,000 AWS key ids on one
@@ -58,11 +59,14 @@ def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
         f" (inside a {match.decoded}-encoded run)" if match.decoded else ""
     checksum = checksums.verdict(rule.checksum, match.secret)
     where += _CHECKSUM_SAYS.get(checksum, "")
+    sample = made_up(rule, match.secret) and checksum != "valid"
+    if sample:
+        where += _MADE_UP_SAYS
     return Finding(
         id=fingerprint(rule.id, path, digest),
         rule_id=rule.id,
         kind="leak",
-        severity=rule.severity,
+        severity=Severity.LOW if sample else rule.severity,
         title=rule.name,
         message=f"{rule.name} found{where}; rotate it, then read it from a Baseten workspace secret "
                 f"(`{workspace_secret_name(rule, match)}`)." if rule.rotation else f"{rule.name} found{where}.",
@@ -81,6 +85,8 @@ def to_finding(match: Match, rule: Rule, path: str, commit: str | None = None,
     )
 
 
+_MADE_UP_SAYS = (" (it looks made up, mostly sequential or keyboard runs, so it is reported at low severity; "
+                 "check that it is not a real key)")
 _CHECKSUM_SAYS = {
     "valid": " (its checksum is valid: an issued token's format, not a sample)",
     "invalid": " (its checksum does not match: a sample or an altered token, or one mistyped; still reported)",

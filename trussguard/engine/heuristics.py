@@ -131,15 +131,38 @@ def is_placeholder(value: str) -> bool:
     return _is_placeholder(value)
 
 
-def _is_placeholder(value: str) -> bool:
+def is_marked_placeholder(value: str) -> bool:
+    """``is_placeholder`` without the made-up-value measure: the value *says* it stands in for a secret
+    (a template variable, ``YOUR_…``, a mask, ``example``, prose, base64 of made-up words).
+
+    Provider rules drop only these. A value in a provider's exact format that is merely made up
+    (``sk-1234567890abcdef…``, a UUID ``12345678-ABCD-…``) is reported at low severity instead
+    (``looks_made_up``): the sequential-run measure is a heuristic, and gitleaks and kingfisher
+    report such values, so hiding them would be a silent gap in a gate."""
+    if type(value) is str and len(value) <= _MEMO_MAX_LEN:
+        return _is_marked_memo(value)
+    return _is_marked(value)
+
+
+def looks_made_up(value: str) -> bool:
+    """Typed by a person for documentation: mostly sequential, keyboard or repeated runs (``is_patterned``)."""
+    return is_patterned(value.strip().strip("'\""))
+
+
+def _is_marked(value: str) -> bool:
     v = value.strip().strip("'\"")
     if _PLACEHOLDER.match(v) or _PROSE.match(v):
         return True
     return bool(_REPEATED_MASK.search(v) or _PLACEHOLDER_MARKER.search(v) or _DOC_WORD.search(v)
-                or is_patterned(v) or _encodes_placeholder(v))
+                or _encodes_placeholder(v))
+
+
+def _is_placeholder(value: str) -> bool:
+    return _is_marked(value) or looks_made_up(value)
 
 
 _is_placeholder_memo = functools.lru_cache(maxsize=_MEMO_SIZE)(_is_placeholder)
+_is_marked_memo = functools.lru_cache(maxsize=_MEMO_SIZE)(_is_marked)
 
 
 _SHORT_BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4}){2,16}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
@@ -274,6 +297,7 @@ _CODE_LIKE = re.compile(
     r"""[()\[\]{}]|^(?:self|cls|os|sys|kwargs|args|config|settings|env)\b|^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_]
         |^(?:true|false|none|null|yes|no|on|off)$|^https?://|^\.\.?/|^[a-z]+(?:_[a-z]+)+$
         |^[A-Za-z_][A-Za-z0-9_]*(?:\|[A-Za-z_][A-Za-z0-9_]*)+$  # `str|None`, `APP_ID|token`: a union of names
+        |(?-i:^[A-Za-z_][A-Za-z0-9_.-]*:(?:[A-Z][a-z]{2,}){3,}$)  # `clm54321:AgencyIdentificationCodeType`: an XML QName
         |(?-i:^/(?:[a-z0-9_.-]+/)*[a-z0-9_.-]*$)
         |(?-i:^[a-z0-9_.-]+(?:/[a-z0-9_.-]+)+/?$)""",
     re.IGNORECASE | re.VERBOSE,

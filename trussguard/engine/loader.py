@@ -147,7 +147,7 @@ def default_cache_dir() -> Path | None:
     return Path(platformdirs.user_cache_dir("trussguard"))
 
 
-CACHE_VERSION = 2  # the name of a cache file says its layout: an older layout is never read
+CACHE_VERSION = 3  # the name of a cache file says its layout: an older layout is never read
 
 
 def _cache_path(cache_dir: Path, digest: str) -> Path:

@@ -16,7 +16,7 @@ from trussguard.engine.loader import RuleSet
 from trussguard.engine.prefilter import KeywordPrefilter
 from trussguard.engine.regex import compile_pattern
 from trussguard.engine.schema import Rule
-from trussguard.types import Match
+from trussguard.types import Match, secret_sha256
 
 _EXTEND = 4096  # how far a window is stretched when a match touches its cut edge
 _GATED_WINDOWS = 16  # from this many windows (or an eighth of the text) a rule's gate is searched first
@@ -29,6 +29,7 @@ class _CompiledRule:
     secret_group: int = 0
     name_group: int | None = None
     placeholders: tuple = ()
+    claimed: object = None  # generic rules: every provider rule's `claims` in one regex (values they judge)
     whole: bool = False  # runs on the whole text, not in windows around its keywords
     gate: object = None  # a literal-led slice of its pattern (see gates.py)
     width: int = 0  # for a whole-text rule with candidate positions (candidates.py): longest match, bytes
@@ -63,6 +64,11 @@ class Matcher:
         self._keyword_lengths = [len(k.encode()) for k in keywords]
         self.decode_depth = decode_depth
         self._rule_map = {c.rule.id: c.rule for c in self.rules}
+        claims = [p for c in self.rules for p in c.rule.claims]
+        if claims:
+            claimed = compile_pattern("|".join(f"(?:{p})" for p in claims))
+            for c in self.rules:
+                c.claimed = claimed if c.rule.generic else None
         self._windows = [c.rule.window for c in self.rules]
         # Generic rules' keywords (`token`, `secret`) occur on most lines of ML code ("tokenizer"):
         # one RE2 pass over the whole text costs less than a window per keyword hit (0.85 s -> 0.73 s
@@ -300,10 +306,14 @@ def _expired_in_url(data: bytes, run: "decode.EncodedRun", m: Match) -> bool:
 def passes_filters(c: _CompiledRule, secret: str, name: str | None) -> bool:
     """Entropy, placeholder and name filters; True when the match should be reported."""
     rule = c.rule
-    if not secret or heuristics.is_placeholder(secret):
-        return False
+    if not secret or (heuristics.is_placeholder(secret) if rule.generic else heuristics.is_marked_placeholder(secret)):
+        return False  # a provider-format value that only looks made up is kept: `made_up` reports it low
     if c.placeholders and any(p.search(secret.encode()) for p in c.placeholders):
         return False
+    if rule.public_values and secret_sha256(secret) in rule.public_values:
+        return False  # published on purpose (the rule file says where)
+    if c.claimed is not None and c.claimed.search(secret.encode()):
+        return False  # a provider's format family that its own rule did not report: not the generic rule's to call
     if rule.min_entropy is not None and heuristics.shannon_entropy(secret) < rule.min_entropy:
         return False
     if "secret-name" in rule.filters and heuristics.is_uuid(secret):
@@ -315,6 +325,14 @@ def passes_filters(c: _CompiledRule, secret: str, name: str | None) -> bool:
     if "value-shape" in rule.filters and not value_shape.value_shape_ok(secret):
         return False  # an identifier, import reference, path or prose: the literal-value test without its file context
     return True
+
+
+def made_up(rule: Rule, secret: str) -> bool:
+    """A specific rule's match whose value looks typed for documentation (``heuristics.looks_made_up``).
+
+    It is reported at low severity with a note, never as a Truss policy problem: the policy checks
+    (``policy.context``) do not see it, so it cannot escalate to critical."""
+    return not rule.generic and heuristics.looks_made_up(secret)
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

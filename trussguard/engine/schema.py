@@ -24,7 +24,7 @@ FILTERS = ("secret-name", "not-code", "literal-value", "value-shape")
 _RULE_KEYS = {
     "id", "name", "description", "severity", "keywords", "pattern", "min_entropy", "placeholders",
     "filters", "window", "generic", "detector", "plugin", "tokens", "examples", "negative_examples",
-    "rotation", "references", "checksum",
+    "rotation", "references", "checksum", "claims", "public_values",
 }
 _REQUIRED = ("id", "name", "description", "severity", "examples", "negative_examples", "rotation",
              "references")
@@ -81,6 +81,12 @@ class Rule:
     source: str  # the file it came from
     min_entropy: float | None = None
     placeholders: tuple[str, ...] = ()
+    # Values of this provider's format family (RE2, searched in the value): a generic rule does not report
+    # one, because this rule, which knows the exact format, already judged it (a malformed token is a sample).
+    claims: tuple[str, ...] = ()
+    # SHA-256 of values published on purpose (a search-only key in a tool's source): never reported. Hashes,
+    # so the rule files hold no credential-shaped text; each comes with a `why` in the rule file.
+    public_values: frozenset[str] = frozenset()
     filters: tuple[str, ...] = ()
     window: Window = Window()
     generic: bool = False  # yields to a specific rule that matched the same secret
@@ -99,7 +105,8 @@ class Rule:
             "id": self.id, "name": self.name, "description": self.description,
             "severity": str(self.severity), "keywords": list(self.keywords), "pattern": self.pattern,
             "provider": self.provider, "source": self.source, "min_entropy": self.min_entropy,
-            "placeholders": list(self.placeholders), "filters": list(self.filters),
+            "placeholders": list(self.placeholders), "claims": list(self.claims),
+            "public_values": sorted(self.public_values), "filters": list(self.filters),
             "window": {"before": self.window.before, "after": self.window.after,
                        "multiline": self.window.multiline},
             "generic": self.generic, "detector": self.detector, "plugin": self.plugin,
@@ -124,7 +131,8 @@ def rule_from_dict(d: dict[str, Any]) -> Rule:
         id=d["id"], name=d["name"], description=d["description"],
         severity=Severity.parse(d["severity"]), keywords=tuple(d["keywords"]), pattern=d["pattern"],
         provider=d["provider"], source=d["source"], min_entropy=d["min_entropy"],
-        placeholders=tuple(d["placeholders"]), filters=tuple(d["filters"]), window=Window(**d["window"]),
+        placeholders=tuple(d["placeholders"]), claims=tuple(d["claims"]),
+        public_values=frozenset(d["public_values"]), filters=tuple(d["filters"]), window=Window(**d["window"]),
         generic=d["generic"], detector=d["detector"], plugin=d["plugin"], checksum=d["checksum"],
         tokens=dict(d["tokens"]),
         examples=tuple(Example(**e) for e in d["examples"]),
@@ -231,6 +239,15 @@ def _parse_matching(raw: dict[str, Any], bad) -> dict[str, Any]:
             compile_pattern(p)
         except regex_error as exc:
             bad(f"placeholder pattern {p!r} does not compile under RE2: {exc}")
+    claims = _string_list(raw.get("claims", []), "claims", bad)
+    for p in claims:
+        try:
+            compile_pattern(p)
+        except regex_error as exc:
+            bad(f"claims pattern {p!r} does not compile under RE2: {exc}")
+    if claims and raw.get("generic"):
+        bad("a generic rule cannot have `claims` (claims keep generic rules off a provider's values)")
+    public_values = _public_values(raw.get("public_values", []), bad)
     filters = _string_list(raw.get("filters", []), "filters", bad)
     for f in filters:
         if f not in FILTERS:
@@ -243,7 +260,7 @@ def _parse_matching(raw: dict[str, Any], bad) -> dict[str, Any]:
     return {
         "detector": detector, "keywords": tuple(k.lower() for k in keywords), "pattern": pattern,
         "min_entropy": None if min_entropy is None else float(min_entropy), "placeholders": tuple(placeholders),
-        "filters": tuple(filters), "window": _parse_window(raw.get("window", {}), bad),
+        "claims": tuple(claims), "public_values": public_values, "filters": tuple(filters), "window": _parse_window(raw.get("window", {}), bad),
         "generic": bool(raw.get("generic", False)), "plugin": raw.get("plugin"),
         "checksum": checksum if checksum in checksums.KINDS else None,
     }
@@ -263,6 +280,19 @@ def _check_pattern(pattern: Any, bad) -> None:
     unknown = {n.decode() if isinstance(n, bytes) else n for n in compiled.groupindex} - {"secret", "name"}
     if unknown:
         bad(f"`pattern` may only name the groups `secret` and `name`, not {sorted(unknown)}")
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _public_values(value: Any, bad) -> frozenset[str]:
+    """``public_values``: a list of ``{sha256: <64 lowercase hex>, why: <where it is published>}``."""
+    if not isinstance(value, list) or not all(
+            isinstance(v, dict) and set(v) == {"sha256", "why"} and isinstance(v["why"], str) and v["why"].strip()
+            and isinstance(v["sha256"], str) and _SHA256.match(v["sha256"]) for v in value):
+        bad("`public_values` must be a list of {sha256: <64 lowercase hex digits>, why: <where it is published>}")
+        return frozenset()
+    return frozenset(v["sha256"] for v in value)
 
 
 def _string_list(value: Any, key: str, bad) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from trussguard.engine import detect_secrets_adapter, tokens
+from trussguard.engine import detect_secrets_adapter, heuristics, tokens
 from trussguard.engine.detector import Detector
 from trussguard.engine.loader import RuleSet
 from trussguard.engine.schema import Example, Problem, Rule
@@ -64,13 +64,32 @@ def _check_positive(detector: Detector, rule: Rule, example: Example, rng: rando
     return []
 
 
+_DRAWS = 20  # fresh tokens tried before an example counts as failing
+
+
 def _expand(rule: Rule, example: Example, rng: random.Random) -> tuple[str, str | None]:
-    generated = {name: tokens.expand_template(t, rng) for name, t in rule.tokens.items()}
-    text = tokens.expand_text(example.text, generated)
-    if example.secret is not None:
-        return text, tokens.expand_text(example.secret, generated)
-    refs = tokens.references(example.text)
-    return text, generated[refs[0]] if refs else None
+    """The example with fresh tokens, and the secret it must yield.
+
+    A random draw can be one that the rule's filters rightly reject (a 40-character token that starts
+    with ``My-``, a UUID whose entropy dips under the rule's floor), which made ``rules check`` fail
+    about one run in ten. Such draws are redrawn; an example whose every draw is rejected still fails.
+    """
+    for _ in range(_DRAWS):
+        generated = {name: tokens.expand_template(t, rng) for name, t in rule.tokens.items()}
+        text = tokens.expand_text(example.text, generated)
+        if example.secret is not None:
+            expected = tokens.expand_text(example.secret, generated)
+        else:
+            refs = tokens.references(example.text)
+            expected = generated[refs[0]] if refs else None
+        if expected is None or _fair_draw(rule, expected):
+            break
+    return text, expected
+
+
+def _fair_draw(rule: Rule, secret: str) -> bool:
+    return not heuristics.is_marked_placeholder(secret) and (
+        rule.min_entropy is None or heuristics.shannon_entropy(secret) >= rule.min_entropy)
 
 
 def _short(text: str) -> str:

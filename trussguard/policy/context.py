@@ -16,6 +16,7 @@ import yaml
 
 from trussguard.engine.detector import Detector
 from trussguard.engine.heuristics import is_placeholder
+from trussguard.engine.matcher import made_up
 from trussguard.policy.truss_dirs import TrussDir
 from trussguard.types import Match, Severity
 
@@ -89,6 +90,12 @@ class ValueContext:
     matches: list[Match]  # what the credential rules found in this file (already filtered)
     detector: Detector
 
+    def __post_init__(self) -> None:
+        # A provider-format value that looks made up is reported by its rule at low severity; as a policy
+        # problem it would be escalated (a "known credential" in a Truss is critical), so checks never see it.
+        rules = self.detector.rules
+        self.matches = [m for m in self.matches if not made_up(rules[m.rule_id], m.secret)]
+
     @functools.cached_property
     def index(self) -> MatchIndex:
         """``matches`` by line and by secret (built on first use, once per file)."""
@@ -101,8 +108,9 @@ class ValueContext:
         """
         cache = self.__dict__.setdefault("_credential_in", {})  # checks ask about the same literal again
         if text not in cache:
-            found = self.detector.matcher.scan(text.encode("utf-8", "replace"))
             rules = self.detector.rules
+            found = [m for m in self.detector.matcher.scan(text.encode("utf-8", "replace"))
+                     if not made_up(rules[m.rule_id], m.secret)]
             cache[text] = min(found, key=lambda m: (rules[m.rule_id].generic, -rules[m.rule_id].severity,
                                                     m.start), default=None)
         return cache[text]
