@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from trussguard import docs_gen
 from trussguard.policy.registry import iter_checks
 
@@ -50,3 +52,17 @@ def test_check_mode_reports_stale_page(tmp_path):
     assert proc.returncode == 1 and docs_gen.REGENERATE in proc.stderr
     assert docs_gen.main(["--write", "--root", str(tmp_path)]) == 0
     assert docs_gen.main(["--check", "--root", str(tmp_path)]) == 0
+
+
+def test_readme_lists_every_provider(ruleset):
+    readme = (ROOT / "README.md").read_text("utf-8")
+    block = readme[readme.index(docs_gen.PROVIDERS_START):readme.index(docs_gen.PROVIDERS_END)]
+    providers = {r.provider for r in ruleset.rules}
+    assert f"**Every provider ({len(providers)}):**" in block
+    for provider in providers:
+        assert f"[{provider}](docs/rules.md#" in block, provider
+
+
+def test_the_provider_list_needs_its_markers(ruleset):
+    with pytest.raises(ValueError, match="markers"):
+        docs_gen.with_provider_list("# A README without the markers\n", list(ruleset.rules))
