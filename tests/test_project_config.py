@@ -331,3 +331,15 @@ def test_allow_values_exact_match_only():
     assert not cfg.allowed("hf_xxxx")
     assert not cfg.allowed("")
     assert not ProjectConfig().allowed("changeme")
+
+
+def test_allow_values_by_sha256():
+    """`sha256:<hex>` names a value by its hash, so a key-shaped sample need not be written in the file."""
+    import hashlib
+    import random
+    from trussguard.engine import tokens
+    value = tokens.expand_template("{24:A-Za-z0-9}", random.Random(5))
+    cfg = ProjectConfig(allow_values=("sha256:" + hashlib.sha256(value.encode()).hexdigest(),))
+    assert cfg.allowed(value)
+    assert not cfg.allowed(value + "x") and not cfg.allowed("sha256:" + hashlib.sha256(value.encode()).hexdigest())
+    assert ProjectConfig(allow_values=("sha256:ABC",)).allowed("sha256:ABC")  # not a digest: an exact value

@@ -14,6 +14,7 @@ Keys take kebab-case or snake_case (``fail-on`` / ``fail_on``). Exclusions follo
 from __future__ import annotations
 
 import difflib
+import hashlib
 import fnmatch
 import functools
 import sys
@@ -69,7 +70,19 @@ class ProjectConfig:
 
     def allowed(self, value: str) -> bool:
         """Exact match only: a placeholder list must never hide a real key that merely contains one."""
-        return value in self.allow_values
+        return hashlib.sha256(value.encode("utf-8")).hexdigest() in self.allowed_hashes()
+
+    def allowed_hashes(self) -> set[str]:
+        return {allowed_hash(v) for v in self.allow_values}
+
+
+def allowed_hash(entry: str) -> str:
+    """An ``allow-values`` entry's SHA-256: written as ``sha256:<64 hex>`` (so a value that looks like a
+    key need not be written in the configuration, where it would itself be found), or the value itself."""
+    digest = entry.removeprefix("sha256:")
+    if entry.startswith("sha256:") and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+        return digest
+    return hashlib.sha256(entry.encode("utf-8")).hexdigest()
 
 
 def find_config(start: Path) -> Path | None:

@@ -37,7 +37,7 @@ def by_config(result: ScanResult, config: ProjectConfig, baseline_path: Path | N
         return result
     base = config.path.parent
     root = Path(result.target)
-    allowed = {hashlib.sha256(v.encode("utf-8")).hexdigest() for v in config.allow_values}
+    allowed = config.allowed_hashes()
 
     def hidden_by(f) -> str | None:
         """The configuration key that hides ``f`` (with the file's name, for the listing), or None."""
