@@ -83,7 +83,7 @@ def cli() -> None:
     """Keep credentials out of Truss model repositories."""
 
 
-@cli.command()
+@cli.command(short_help="Scan a working tree, or the staged change, for credentials.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_rules_option
 @_report_options("files")
@@ -100,7 +100,7 @@ def scan(**options) -> None:
     sys.exit(run_scan(**options))
 
 
-@cli.command()
+@cli.command(short_help="Audit every commit of every branch for leaked credentials.")
 @click.argument("repo", default=".", type=click.Path(path_type=Path))
 @click.option("--refs", "ref_patterns", multiple=True,
               help="Only refs matching this glob (full or short name; repeatable), e.g. 'refs/heads/*'.")
@@ -124,15 +124,19 @@ def scan(**options) -> None:
 @_report_options("blobs")
 @_gate_options
 def audit(**options) -> None:
-    """Audit every blob reachable from every ref of a git repository (default: the current one)."""
+    """Audit every blob reachable from every ref of a git repository (default: the current one).
+
+    Reports who introduced each leak, when, in which commit and path, and whether it is still at HEAD.
+    """
     from trussguard.commands import run_audit
 
     sys.exit(run_audit(**options))
 
 
-@cli.group()
+@cli.group(short_help="Acknowledge known findings in a baseline file.")
 def baseline() -> None:
-    """Acknowledge known findings in .trussguard-baseline.json (create, update, import detect-secrets')."""
+    """Acknowledge known findings in .trussguard-baseline.json: create it, update it, or import a
+    detect-secrets baseline."""
 
 
 def _baseline_options(f):
@@ -149,7 +153,7 @@ def _baseline_options(f):
     return f
 
 
-@baseline.command("create")
+@baseline.command("create", short_help="Write a baseline of every current finding.")
 @click.argument("target", default=".", type=click.Path(path_type=Path))
 @_baseline_options
 def baseline_create(**options) -> None:
@@ -159,7 +163,7 @@ def baseline_create(**options) -> None:
     sys.exit(run_baseline("create", **options))
 
 
-@baseline.command("update")
+@baseline.command("update", short_help="Add new findings, drop entries nothing matches.")
 @click.argument("target", default=".", type=click.Path(path_type=Path))
 @_baseline_options
 def baseline_update(**options) -> None:
@@ -169,7 +173,7 @@ def baseline_update(**options) -> None:
     sys.exit(run_baseline("update", **options))
 
 
-@baseline.command("import-detect-secrets")
+@baseline.command("import-detect-secrets", short_help="Import a detect-secrets .secrets.baseline.")
 @click.argument("secrets_baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--baseline", "path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path(BASELINE), show_default=True, help="The baseline file.")
@@ -181,7 +185,7 @@ def baseline_import(secrets_baseline: Path, path: Path, who: str | None) -> None
     sys.exit(run_baseline_import(secrets_baseline, path, who))
 
 
-@cli.command()
+@cli.command(short_help="Record that a leaked secret was rotated.")
 @click.argument("advisory")
 @click.option("--by", "rotated_by", required=True, help="Who rotated it.")
 @click.option("--reference", help="A ticket or change reference.")
@@ -195,7 +199,7 @@ def rotated(advisory: str, rotated_by: str, reference: str | None, rotated_at: s
     sys.exit(run_rotated(advisory, rotated_by, reference, rotated_at, baseline))
 
 
-@cli.command()
+@cli.command(short_help="Scan a throwaway Truss with planted fake leaks.")
 @click.option("--keep", is_flag=True, help="Keep the demo repository and print its path.")
 def demo(keep: bool) -> None:
     """Build a throwaway Truss with fake leaks, scan it, and show the report."""
@@ -204,10 +208,10 @@ def demo(keep: bool) -> None:
     sys.exit(run_demo(keep=keep))
 
 
-@cli.command()
+@cli.command(short_help="Explain a Truss policy check or a credential rule.")
 @click.argument("code")
 def explain(code: str) -> None:
-    """Explain a Truss policy check (e.g. TG101) or a credential rule (e.g. huggingface.user-token)."""
+    """Explain a Truss policy check (such as TG101) or a credential rule (such as huggingface.user-token)."""
     from trussguard.commands_rules import run_explain
 
     sys.exit(run_explain(code))
@@ -218,7 +222,7 @@ def rules() -> None:
     """List and check credential rules."""
 
 
-@rules.command("list")
+@rules.command("list", short_help="List the credential rules and the Truss checks.")
 @_rules_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_list(rule_dirs: tuple[Path, ...], fmt: str) -> None:
@@ -228,7 +232,7 @@ def rules_list(rule_dirs: tuple[Path, ...], fmt: str) -> None:
     sys.exit(run_rules_list(list(rule_dirs), fmt))
 
 
-@rules.command("check")
+@rules.command("check", short_help="Validate rule files and run their examples.")
 @click.argument("dirs", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--seed", type=int, help="Seed for the generated example tokens (default: random).")
 def rules_check(dirs: tuple[Path, ...], seed: int | None) -> None:
