@@ -233,18 +233,8 @@ def _parse_matching(raw: dict[str, Any], bad) -> dict[str, Any]:
     min_entropy = raw.get("min_entropy")
     if min_entropy is not None and not (isinstance(min_entropy, (int, float)) and 0 <= min_entropy <= 8):
         bad("`min_entropy` must be a number between 0 and 8 (bits per character)")
-    placeholders = _string_list(raw.get("placeholders", []), "placeholders", bad)
-    for p in placeholders:
-        try:
-            compile_pattern(p)
-        except regex_error as exc:
-            bad(f"placeholder pattern {p!r} does not compile under RE2: {exc}")
-    claims = _string_list(raw.get("claims", []), "claims", bad)
-    for p in claims:
-        try:
-            compile_pattern(p)
-        except regex_error as exc:
-            bad(f"claims pattern {p!r} does not compile under RE2: {exc}")
+    placeholders = _patterns(raw, "placeholders", "placeholder", bad)
+    claims = _patterns(raw, "claims", "claims", bad)
     if claims and raw.get("generic"):
         bad("a generic rule cannot have `claims` (claims keep generic rules off a provider's values)")
     public_values = _public_values(raw.get("public_values", []), bad)
@@ -280,6 +270,17 @@ def _check_pattern(pattern: Any, bad) -> None:
     unknown = {n.decode() if isinstance(n, bytes) else n for n in compiled.groupindex} - {"secret", "name"}
     if unknown:
         bad(f"`pattern` may only name the groups `secret` and `name`, not {sorted(unknown)}")
+
+
+def _patterns(raw: dict, key: str, label: str, bad) -> list[str]:
+    """A list of RE2 patterns (``placeholders``, ``claims``), each compiled once to report the ones RE2 rejects."""
+    patterns = _string_list(raw.get(key, []), key, bad)
+    for p in patterns:
+        try:
+            compile_pattern(p)
+        except regex_error as exc:
+            bad(f"{label} pattern {p!r} does not compile under RE2: {exc}")
+    return patterns
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
