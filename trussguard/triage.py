@@ -223,3 +223,13 @@ def for_command(result: ScanResult, config, filters: Filters):
         return apply(result, filters, config.fail_on, rule_ids, check_codes)
     except TriageError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def commit_url_from_ci(environ) -> str | None:
+    """The ``--commit-url`` template a CI run implies: GitHub Actions (``GITHUB_SERVER_URL``/``GITHUB_REPOSITORY``)
+    or GitLab CI (``CI_PROJECT_URL``); None elsewhere. For the Action, which fills it in from its context."""
+    server, repository = environ.get("GITHUB_SERVER_URL"), environ.get("GITHUB_REPOSITORY")
+    if server and repository:
+        return f"{server.rstrip('/')}/{repository}/commit/{{commit}}"
+    project = environ.get("CI_PROJECT_URL")
+    return f"{project.rstrip('/')}/-/commit/{{commit}}" if project else None
