@@ -102,6 +102,9 @@ def test_min_severity_is_counted_in_the_summaries(tree, tmp_path: Path):
 def test_rule_and_check_filters_narrow_what_is_shown_and_counted(tree, tmp_path: Path, capsys):
     code, report = _json(["scan", str(tree), "--rule", "openai.*"], tmp_path)
     assert code == 1 and {f["rule_id"] for f in report["findings"]} == {OPENAI}
+    summary = tmp_path / "summary.md"
+    main(["scan", str(tree), "--rule", "openai.*", "--format", "markdown", "-o", str(summary)])
+    assert "; 3 not matching --rule/--check." in summary.read_text("utf-8")  # HF, TG207, TG208
     assert [a["rule_id"] for a in report["advisories"]] == [OPENAI]
     code, report = _json(["scan", str(tree), "--check", "tg208"], tmp_path)  # low only: does not fail
     assert code == 0 and {f["rule_id"] for f in report["findings"]} == {"TG208"} and report["advisories"] == []

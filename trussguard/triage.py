@@ -174,7 +174,7 @@ def hidden_parts(result: ScanResult) -> list[str]:
     if hidden.below_min_severity:
         parts.append(f"{hidden.below_min_severity} below --min-severity {hidden.min_severity}")
     if hidden.not_selected:
-        parts.append(f"{hidden.not_selected} of other rules/checks (--rule/--check)")
+        parts.append(f"{hidden.not_selected} not matching --rule/--check")
     return parts
 
 
