@@ -46,6 +46,18 @@ def _report_options(what: str):
             click.option("--fail-on", default=None, show_default="high, or fail-on in the config file",
                          type=click.Choice(["low", "medium", "high", "critical"]),
                          help="Exit 1 when a finding has at least this severity."),
+            click.option("--min-severity", default=None, type=click.Choice(["low", "medium", "high", "critical"]),
+                         help="Show only findings of at least this severity (display only: --fail-on still "
+                              "decides the exit code, and hidden findings are counted in the summary)."),
+            click.option("--rule", "only_rules", multiple=True, metavar="ID",
+                         help="Only this credential rule's findings are shown and counted for the exit code "
+                              "(repeatable; glob, e.g. 'openai.*')."),
+            click.option("--check", "only_checks", multiple=True, metavar="CODE",
+                         help="Only this Truss check's findings are shown and counted for the exit code "
+                              "(repeatable; glob, e.g. 'TG2*')."),
+            click.option("--commit-url", metavar="TEMPLATE",
+                         help="Link commits in the HTML and Markdown reports, e.g. "
+                              "'https://github.com/OWNER/REPO/commit/{commit}' ({path}, {line} also filled in)."),
             click.option("--max-file-size", default=None, show_default="10MiB, or max-file-size in the config file",
                          help=f"Scan {what} larger than this in chunks, by the rules only (not parsed), e.g. 500KB."),
             click.option("--show-secrets", is_flag=True, help="Print full secret values (never use in CI logs)."),

@@ -18,21 +18,25 @@ import click
 
 from trussguard.cli_output import OutputError, emit, write_file
 from trussguard.cli_settings import by_baseline, by_config, gated_settings, merged_settings, range_ends, redact_result
+from trussguard.triage import exit_note, filters_from_options, for_command
 
 
 def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, output: Path | None,
              fail_on: str, max_file_size: str, show_secrets: bool, no_detect_secrets: bool, no_decode: bool,
              allow_unreadable: bool, jobs: int | None, no_cache: bool, advisories: Path | None = None,
              baseline: Path | None = None, staged: bool = False, config_file: Path | None = None,
-             trusted_rev: str | None = None, allow_config_changes: bool = False) -> int:
+             trusted_rev: str | None = None, allow_config_changes: bool = False, min_severity: str | None = None,
+             only_rules: tuple[str, ...] = (), only_checks: tuple[str, ...] = (), commit_url: str | None = None) -> int:
+    filters = filters_from_options(min_severity, only_rules, only_checks, commit_url)
     result, config = scan_result(paths, rule_dirs, fail_on, max_file_size, show_secrets, no_detect_secrets, no_decode,
                                  allow_unreadable, jobs, no_cache, baseline, staged, config_file, trusted_rev,
                                  allow_config_changes)
-    emit(fmt, result, output, advisories)
-    return exit_code(result, config, "file(s) could not be read", "--allow-unreadable")
+    shown, result = for_command(result, config, filters)  # result: what counts for the exit code
+    emit(fmt, shown, output, advisories)
+    return exit_code(result, config, "file(s) could not be read", "--allow-unreadable", shown)
 
 
-def exit_code(result, config, what: str, flag: str) -> int:
+def exit_code(result, config, what: str, flag: str, shown=None) -> int:
     """The result's exit code, and on stderr the lines that say why when the findings do not (exit 2's
     line names a path and a detail, so it is masked)."""
     from trussguard.redact import redact_text
@@ -41,6 +45,9 @@ def exit_code(result, config, what: str, flag: str) -> int:
     code = result.exit_code(config)
     for line in result.exit_reasons(code, what, flag):
         click.echo(redact_text(line) if code == EXIT_ERROR else line, err=True)
+    note = exit_note(shown, config.fail_on) if shown is not None and code != EXIT_ERROR else None
+    if note:
+        click.echo(note, err=True)
     return code
 
 
@@ -80,7 +87,9 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
               rule_dirs: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, max_file_size: str,
               show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None,
               baseline: Path | None = None, config_file: Path | None = None, allow_shallow: bool = False,
-              trusted_rev: str | None = None, allow_config_changes: bool = False) -> int:
+              trusted_rev: str | None = None, allow_config_changes: bool = False, min_severity: str | None = None,
+              only_rules: tuple[str, ...] = (), only_checks: tuple[str, ...] = (), commit_url: str | None = None) -> int:
+    filters = filters_from_options(min_severity, only_rules, only_checks, commit_url)
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     if trusted_rev is None and rev_range is not None:  # a pull request's gate: its base decides the settings
         trusted_rev = range_ends(rev_range)[0]
@@ -88,11 +97,12 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
                                 recurse_submodules, quiet, rule_dirs, fail_on, max_file_size, show_secrets,
                                 allow_unreadable, jobs, baseline, config_file, allow_shallow, trusted_rev,
                                 allow_config_changes)
-    emit(fmt, result, output, advisories)
+    shown, result = for_command(result, scan, filters)  # result: what counts for the exit code
+    emit(fmt, shown, output, advisories)
     if html_report is not None:
         from trussguard.report.html import render_html
 
-        write_file(html_report, render_html(result), "HTML report")
+        write_file(html_report, render_html(shown), "HTML report")
     if evidence is not None:
         from trussguard.report.evidence import render_evidence
         from trussguard.sources.history_git import git
@@ -100,7 +110,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
         remote = git(Path(result.target), "config", "--get", "remote.origin.url",
                      check=False).decode("utf-8", "replace").strip()
         write_file(evidence, render_evidence(result, started_at, remote or None), "evidence")
-    return exit_code(result, scan, "blob(s) missing or unreadable in the repository", "--allow-missing")
+    return exit_code(result, scan, "blob(s) missing or unreadable in the repository", "--allow-missing", shown)
 
 
 def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), include_unreachable: bool = False,

@@ -18,12 +18,15 @@ SUPPRESSED_SHOWN = 50
 
 
 def render(result: ScanResult) -> str:
+    """In triage order (trussguard.triage); a leak's message ends with where to revoke it."""
     lines = []
+    revoke = {a.id: a.revoke_url for a in result.advisories if a.revoke_url}
     for f in result.findings:
         where = f"file={escape_property(f.path)},line={max(f.line, 1)}" + (f",col={f.column}" if f.column else "")
         value = f" ({f.redacted})" if f.redacted else ""
         commit = f" Introduced in commit {f.commit[:12]}." if f.commit else ""
         fix = f" Fix: {f.fix}" if f.fix else ""
+        fix += f" Revoke it at {revoke[f.advisory_id]}" if f.advisory_id in revoke else ""
         title = f"{f.title} [{f.rule_id}]"
         lines.append(f"::{LEVELS.get(str(f.severity), 'error')} {where},title={escape_property(title)}::"
                      f"{escape_data(f.message + value + commit + fix)}")

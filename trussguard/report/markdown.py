@@ -6,9 +6,12 @@ Secrets appear only redacted (or in full with ``--show-secrets``, like every oth
 
 from __future__ import annotations
 
+import re
+
 from trussguard import __version__
 from trussguard.advise import rotation_label
 from trussguard.results import ScanResult
+from trussguard.triage import commit_link, hidden_parts
 
 SUPPRESSED_SHOWN = 200  # rows of the suppressed table; a job summary is limited to 1 MiB
 
@@ -25,11 +28,13 @@ def render_advisories(result: ScanResult) -> str:
         places = [findings[i] for i in a.finding_ids if i in findings]
         value = next((f.secret or f.redacted for f in places if f.secret or f.redacted), "")
         state = f", {rotation_label(a)}" if a.rotation else ""
+        revoke = f" · [revoke it]({_url(a.revoke_url)})" if a.revoke_url else ""
         lines += [f"## {n}. {a.title} ({a.urgency}{state})", "",
-                  f"Advisory `{a.id}` · rule `{a.rule_id}` · value `{value}` · {len(places)} place(s):", ""]
+                  f"Advisory `{a.id}` · rule `{a.rule_id}` · value {_code(value)}{revoke} · {len(places)} place(s):",
+                  ""]
         for f in places:
-            commit = f" (introduced in `{f.commit[:12]}`)" if f.commit else ""
-            lines.append(f"- `{f.path}:{f.line}`{commit}")
+            commit = f" (introduced in {_commit(result, f)})" if f.commit else ""
+            lines.append(f"- {_code(f'{f.path}:{f.line}')}{commit}")
         lines.append("")
         for action in a.actions:
             lines.append(f"### Step {action.step}. {action.title}")
@@ -47,13 +52,14 @@ def render_summary(result: ScanResult) -> str:
     what = "history audit" if result.mode == "history" else "scan"
     head = f"## trussguard {what}: {len(result.findings)} finding(s)" if result.findings else \
         f"## trussguard {what}: no secrets found"
+    hidden = "".join(f"; {part}" for part in hidden_parts(result))
     lines = [head, "", f"{s.files_scanned} {'unique blobs' if result.mode == 'history' else 'files'} scanned "
-             f"in {s.duration_seconds:.2f} s; values are shown redacted.", ""]
-    if result.findings:
+             f"in {s.duration_seconds:.2f} s; values are shown redacted{hidden}.", ""]
+    if result.findings:  # in triage order (trussguard.triage): worst first, specific before review
         lines += ["| severity | rule | where | value | fix |", "|---|---|---|---|---|"]
         for f in result.findings:
-            where = f"`{f.path}:{f.line}`" + (f" @ `{f.commit[:12]}`" if f.commit else "")
-            lines.append(f"| {f.severity} | `{f.rule_id}` | {_cell(where)} | {_cell(f'`{f.redacted}`' if f.redacted else '')} "
+            where = _code(f"{f.path}:{f.line}") + (f" @ {_commit(result, f)}" if f.commit else "")
+            lines.append(f"| {f.severity} | `{f.rule_id}` | {_cell(where)} | {_cell(_code(f.redacted) if f.redacted else '')} "
                          f"| {_cell(f.fix or '')} |")
         lines.append("")
     if result.suppressed:
@@ -61,8 +67,8 @@ def render_summary(result: ScanResult) -> str:
                   "Not reported because a marker, the configuration file or the baseline says so:", "",
                   "| rule | where | kind | by | value |", "|---|---|---|---|---|"]
         for x in result.suppressed[:SUPPRESSED_SHOWN]:
-            lines.append(f"| `{x.rule_id}` | {_cell(f'`{x.path}:{x.line}`')} | {x.kind} | {_cell(f'`{x.by}`')} "
-                         f"| {_cell(f'`{x.redacted}`' if x.redacted else '')} |")
+            lines.append(f"| `{x.rule_id}` | {_cell(_code(f'{x.path}:{x.line}'))} | {x.kind} | {_cell(_code(x.by))} "
+                         f"| {_cell(_code(x.redacted) if x.redacted else '')} |")
         if len(result.suppressed) > SUPPRESSED_SHOWN:
             lines.append(f"\n... and {len(result.suppressed) - SUPPRESSED_SHOWN} more: the JSON and SARIF reports "
                          "list every one.")
@@ -71,7 +77,8 @@ def render_summary(result: ScanResult) -> str:
         lines += ["### What to do", ""]
         for a in result.advisories:
             state = f", {rotation_label(a)}" if a.rotation else ""
-            lines.append(f"- **{a.title}** ({a.urgency}{state}, `{a.id}`): "
+            revoke = f" [Revoke it]({_url(a.revoke_url)})." if a.revoke_url else ""
+            lines.append(f"- **{a.title}** ({a.urgency}{state}, `{a.id}`):{revoke} "
                          + "; ".join(f"{x.step}. {x.title}" for x in a.actions))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -79,3 +86,26 @@ def render_summary(result: ScanResult) -> str:
 
 def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    """``text`` as one code span, whatever backticks it holds (a path or value is untrusted): the fence
+    is one backtick longer than its longest run, padded when the text starts or ends with one."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _commit(result: ScanResult, f) -> str:
+    """The short commit id, linked through ``--commit-url`` when given."""
+    short = f"`{f.commit[:12]}`"
+    link = commit_link(result, f.commit, f.path, f.line)
+    return f"[{short}]({_url(link)})" if link else short
+
+
+def _url(url: str) -> str:
+    """A URL safe inside Markdown's ``(...)``: no space, bracket, quote or backtick left to end it early."""
+    return "".join(f"%{ord(c):02X}" if c in _URL_UNSAFE else c for c in url)
+
+
+_URL_UNSAFE = frozenset(' ()<>[]`|\\"')
