@@ -85,6 +85,10 @@ def test_min_severity_hides_counts_and_still_fails(tree, tmp_path: Path, capsys)
     assert shown <= {"critical"} and len(report["findings"]) < len(full["findings"])
     # display only: the high findings (at --fail-on high) are hidden yet still fail the run, and stderr says so
     assert code == 1 and "hidden by --min-severity critical and still fail the run" in err
+    hidden = report["stats"]["hidden"]
+    assert hidden["below_min_severity"] == len(full["findings"]) - len(report["findings"])
+    assert hidden["min_severity"] == "critical" and hidden["failing_hidden"] >= 1
+    assert "hidden" not in full["stats"]  # nothing hidden, no key: the contract only grows when used
     # below --fail-on: hidden and not failing
     code, report = _json(["scan", str(tree), "--min-severity", "medium", "--fail-on", "critical"], tmp_path)
     assert "low" not in {f["severity"] for f in report["findings"]}

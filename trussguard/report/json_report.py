@@ -43,6 +43,11 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
     }
     if s.history is not None:
         out["stats"].update(s.history)
+    hidden = getattr(result, "hidden", None)  # triage.TriagedResult: what --min-severity / --rule / --check left out
+    if hidden is not None and (hidden.below_min_severity or hidden.not_selected):
+        out["stats"]["hidden"] = {"below_min_severity": hidden.below_min_severity,
+                                  "min_severity": None if hidden.min_severity is None else str(hidden.min_severity),
+                                  "failing_hidden": hidden.failing_hidden, "not_selected": hidden.not_selected}
     out["gate_changes"] = [c.to_dict() for c in result.gate_changes]  # pull-request mode: see gate_changes.py
     return out
 
