@@ -53,8 +53,8 @@ def test_gitleaksignore_tree_fingerprint_suppresses_and_is_reported(truss_tree, 
     code, report, _ = scan_json(root, tmp_path, capsys)
     assert code == 0, report["findings"]
     hidden = {(x["path"], x["kind"], x["by"]) for x in report["suppressed"]}
-    assert ("scripts/a.py", "gitleaksignore", ".gitleaksignore: scripts/a.py:huggingface-access-token:1") in hidden
-    assert ("scripts/b.py", "gitleaksignore", ".gitleaksignore: ./scripts/b.py:some-custom-rule:1") in hidden
+    assert ("scripts/a.py", "gitleaksignore", ".gitleaksignore:2: scripts/a.py:huggingface-access-token:1") in hidden
+    assert ("scripts/b.py", "gitleaksignore", ".gitleaksignore:3: ./scripts/b.py:some-custom-rule:1") in hidden
     assert report["stats"]["suppressed_by_kind"]["gitleaksignore"] == 2
 
 
@@ -321,3 +321,24 @@ def test_evidence_command_line_drops_token_and_key_values(fake_token):
     assert command_line(argv) == ["trussguard", "audit", "--api-token", "***", "--signing-key=***", "--since", "v1",
                                   command_line(["x", token])[1]]
     assert token not in json.dumps(command_line(argv))
+
+
+def test_a_pull_request_breaking_or_trimming_the_gitleaks_files(tmp_path, fake_token, capsys):
+    repo = Repo(tmp_path / "repo")
+    repo.commit("initial", {"app.py": leak(fake_token(HF)), ".gitleaksignore": "app.py:huggingface-access-token:1\n"})
+    base = repo.git("rev-parse", "HEAD")
+    out = tmp_path / "s.json"
+
+    def gate() -> tuple[int, dict]:
+        capsys.readouterr()
+        code = main(["scan", str(repo.root), "--trusted-rev", base, "--format", "json", "-o", str(out), "--no-cache"])
+        return code, json.loads(out.read_text())
+
+    (repo.root / ".gitleaks.toml").write_text("[allowlist\n")  # broken in the working tree: the base's apply
+    code, report = gate()
+    assert code == 1 and report["suppressed"] and "do not load" in report["gate_changes"][0]["message"]
+    (repo.root / ".gitleaks.toml").unlink()
+    (repo.root / ".gitleaksignore").write_text("# nothing ignored any more\n")  # narrowing: listed, not blocking
+    code, report = gate()
+    assert code == 0 and [(c["widens"], c["blocks"]) for c in report["gate_changes"]] == [(False, False)]
+    assert "removes 1 gitleaks suppression(s)" in report["gate_changes"][0]["message"]

@@ -44,8 +44,7 @@ def exit_code(result, config, what: str, flag: str, exit_zero: bool = False) -> 
     for line in result.exit_reasons(code, what, flag):
         click.echo(redact_text(line) if code == EXIT_ERROR else line, err=True)
     if exit_zero and code == EXIT_FINDINGS:
-        click.echo("trussguard: --exit-zero: the findings above would fail the check (exit 1); "
-                   "exit 0, report only", err=True)
+        click.echo("trussguard: --exit-zero: exit 0, report only (without it this run would exit 1)", err=True)
         return EXIT_CLEAN
     return code
 

@@ -55,6 +55,7 @@ class GitleaksError(Exception):
 @dataclass(frozen=True)
 class Fingerprint:
     text: str
+    number: int  # its line in .gitleaksignore
     commit: str | None
     path: str
     rule: str
@@ -120,7 +121,7 @@ def parse_ignore(text: str) -> tuple[Fingerprint, ...]:
         commit, sep, path = rest.partition(":")
         if not sep or not _COMMIT.match(commit):
             commit, path = None, rest
-        out.append(Fingerprint(line, commit.lower() if commit else None, _norm(path), rule, int(last)))
+        out.append(Fingerprint(line, number, commit.lower() if commit else None, _norm(path), rule, int(last)))
     return tuple(out)
 
 
@@ -274,7 +275,7 @@ def apply(result, sup: GitleaksSuppressions):
             return line_and_secret(contents[key], f)
         return context
 
-    result = _hide(result, lambda f: (fp := fingerprint_for(sup, f)) and f"{IGNORE_NAME}: {fp.text}", KIND_IGNORE)
+    result = _hide(result, lambda f: (fp := fingerprint_for(sup, f)) and f"{IGNORE_NAME}:{fp.number}: {fp.text}", KIND_IGNORE)
     return _hide(result, lambda f: allowlist_for(sup, f, context_of(f)), KIND_ALLOWLIST)
 
 
