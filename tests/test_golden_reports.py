@@ -114,6 +114,8 @@ def normalise(name: str, text: str, root: Path, values: dict[str, str]) -> str:
 _VOLATILE = {"duration_seconds": "<DURATION>", "started_at": "<NOW>", "rules_digest": "<DIGEST>",
              "rules": "<RULES>", "checks": "<CHECKS>", "version": "<VERSION>", "semanticVersion": "<VERSION>"}
 
+_RUN_CONTEXT = {"by": "<WHO>", "ci_run_url": "<CI RUN>", "command": "<COMMAND>"}  # vary by machine and run
+
 
 def _normalise_json(node) -> None:
     if isinstance(node, dict):
@@ -121,6 +123,8 @@ def _normalise_json(node) -> None:
             if key in _VOLATILE and isinstance(value, (int, float, str)) and not isinstance(value, bool) \
                     and not (key == "version" and value == "2.1.0"):  # SARIF's own version stays
                 node[key] = _VOLATILE[key]
+            elif key in _RUN_CONTEXT and "started_at" in node:  # who ran the evidence's audit, where, how
+                node[key] = _RUN_CONTEXT[key]
             elif key == "sha256" and isinstance(value, str) and "leaks" in node:  # the evidence checksum
                 node[key] = "<SHA256>"
             else:

@@ -34,9 +34,11 @@ def _report_options(what: str):
 
     def apply(f):
         for option in reversed([
-            click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "markdown"]),
+            click.option("--format", "fmt",
+                         type=click.Choice(["text", "json", "sarif", "github", "markdown", "junit", "gitlab"]),
                          default="text", show_default=True,
-                         help="Report format: sarif (SARIF 2.1.0), github (annotations), markdown (job summary)."),
+                         help="Report format: sarif (SARIF 2.1.0), github (annotations), markdown (job summary), "
+                              "junit (JUnit XML test results), gitlab (GitLab secret-detection report)."),
             click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
                          help="Write the report here."),
             click.option("--advisories", type=click.Path(dir_okay=False, path_type=Path),
@@ -61,6 +63,8 @@ def _report_options(what: str):
             click.option("--max-file-size", default=None, show_default="10MiB, or max-file-size in the config file",
                          help=f"Scan {what} larger than this in chunks, by the rules only (not parsed), e.g. 500KB."),
             click.option("--show-secrets", is_flag=True, help="Print full secret values (never use in CI logs)."),
+            click.option("--exit-zero", is_flag=True,
+                         help="Report only: exit 0 even with findings at or above --fail-on (still 2 on errors)."),
             click.option(*(("--allow-missing", "--allow-unreadable") if what == "blobs" else ("--allow-unreadable",)),
                          "allow_unreadable", is_flag=True,
                          help=f"Exit 0/1 even if some {what} could not be read (they are still reported)."),

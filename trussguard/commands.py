@@ -26,21 +26,24 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
              allow_unreadable: bool, jobs: int | None, no_cache: bool, advisories: Path | None = None,
              baseline: Path | None = None, staged: bool = False, config_file: Path | None = None,
              trusted_rev: str | None = None, allow_config_changes: bool = False, min_severity: str | None = None,
-             only_rules: tuple[str, ...] = (), only_checks: tuple[str, ...] = (), commit_url: str | None = None) -> int:
+             only_rules: tuple[str, ...] = (), only_checks: tuple[str, ...] = (), commit_url: str | None = None,
+             exit_zero: bool = False) -> int:
     filters = filters_from_options(min_severity, only_rules, only_checks, commit_url)
     result, config = scan_result(paths, rule_dirs, fail_on, max_file_size, show_secrets, no_detect_secrets, no_decode,
                                  allow_unreadable, jobs, no_cache, baseline, staged, config_file, trusted_rev,
                                  allow_config_changes)
     shown, result = for_command(result, config, filters)  # result: what counts for the exit code
     emit(fmt, shown, output, advisories)
-    return exit_code(result, config, "file(s) could not be read", "--allow-unreadable", shown)
+    return exit_code(result, config, "file(s) could not be read", "--allow-unreadable", shown, exit_zero)
 
 
-def exit_code(result, config, what: str, flag: str, shown=None) -> int:
+def exit_code(result, config, what: str, flag: str, shown=None, exit_zero: bool = False) -> int:
     """The result's exit code, and on stderr the lines that say why when the findings do not (exit 2's
-    line names a path and a detail, so it is masked)."""
+    line names a path and a detail, so it is masked). ``exit_zero`` (``--exit-zero``, gitleaks'
+    ``--exit-code 0``): report only, 1 becomes 0 with a line saying so; 2 stays (fail closed: what
+    could not be scanned is never reported as clean)."""
     from trussguard.redact import redact_text
-    from trussguard.results import EXIT_ERROR
+    from trussguard.results import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 
     code = result.exit_code(config)
     for line in result.exit_reasons(code, what, flag):
@@ -48,7 +51,52 @@ def exit_code(result, config, what: str, flag: str, shown=None) -> int:
     note = exit_note(shown, config.fail_on) if shown is not None and code != EXIT_ERROR else None
     if note:
         click.echo(note, err=True)
+    if exit_zero and code == EXIT_FINDINGS:
+        click.echo("trussguard: --exit-zero: exit 0, report only (without it this run would exit 1)", err=True)
+        return EXIT_CLEAN
     return code
+
+
+def invoked_argv() -> list[str] | None:
+    """The command line as click parsed it, options the user gave only (``main(argv)`` runs in-process
+    in the Action and the tests, where ``sys.argv`` is not trussguard's); None outside click."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    out = ctx.command_path.split()
+    for p in ctx.command.params:
+        if ctx.get_parameter_source(p.name) != ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[p.name]
+        values = list(value) if isinstance(value, (tuple, list)) else [value]
+        if isinstance(p, click.Argument):
+            out += [str(v) for v in values]
+        elif getattr(p, "is_flag", False):
+            out.append(p.opts[0] if value or not p.secondary_opts else p.secondary_opts[0])
+        else:
+            for v in values:
+                out += [p.opts[0], str(v)]
+    return out
+
+
+def gitleaks_settings(start: Path, trusted_rev: str | None, head_rev: str | None, allow: bool):
+    """The ``.gitleaksignore`` / ``.gitleaks.toml`` suppressions to apply and their gate changes
+    (``suppress.gitleaks.gate``); a file that cannot be read is exit 2, one line."""
+    from trussguard.sources.history_git import GitError, NotARepository
+    from trussguard.suppress.gitleaks import GitleaksError, gate
+
+    try:
+        return gate(start, trusted_rev, head_rev, allow)
+    except (GitleaksError, GitError, NotARepository) as exc:
+        raise OutputError(str(exc)) from None
+
+
+def by_gitleaks(result, suppressions):
+    from trussguard.suppress.gitleaks import apply
+
+    return apply(result, suppressions)
 
 
 def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), fail_on: str | None = None,
@@ -60,8 +108,9 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
     that decides its exit code; nothing is printed (the GitHub Action renders several reports from one run)."""
     from trussguard.config import ScanConfig
 
-    project, known, changes = gated_settings(paths[0] if paths else Path("."), config_file, baseline, trusted_rev,
-                                             None, allow_config_changes)
+    start = paths[0] if paths else Path(".")
+    project, known, changes = gated_settings(start, config_file, baseline, trusted_rev, None, allow_config_changes)
+    gitleaks, gitleaks_changes = gitleaks_settings(start, trusted_rev, None, allow_config_changes)
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
     config = ScanConfig(
         paths=tuple(paths), rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
@@ -77,8 +126,8 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
             result = scan_tree(config)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
-    result = by_baseline(by_config(result, project, baseline), known, report_stale=not staged)
-    return redact_result(dataclasses.replace(result, gate_changes=changes)), config
+    result = by_baseline(by_gitleaks(by_config(result, project, baseline), gitleaks), known, report_stale=not staged)
+    return redact_result(dataclasses.replace(result, gate_changes=(*changes, *gitleaks_changes))), config
 
 
 def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bool, since: str | None,
@@ -88,7 +137,8 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
               show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None,
               baseline: Path | None = None, config_file: Path | None = None, allow_shallow: bool = False,
               trusted_rev: str | None = None, allow_config_changes: bool = False, min_severity: str | None = None,
-              only_rules: tuple[str, ...] = (), only_checks: tuple[str, ...] = (), commit_url: str | None = None) -> int:
+              only_rules: tuple[str, ...] = (), only_checks: tuple[str, ...] = (), commit_url: str | None = None,
+              exit_zero: bool = False) -> int:
     filters = filters_from_options(min_severity, only_rules, only_checks, commit_url)
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     if trusted_rev is None and rev_range is not None:  # a pull request's gate: its base decides the settings
@@ -109,8 +159,9 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
 
         remote = git(Path(result.target), "config", "--get", "remote.origin.url",
                      check=False).decode("utf-8", "replace").strip()
-        write_file(evidence, render_evidence(result, started_at, remote or None), "evidence")
-    return exit_code(result, scan, "blob(s) missing or unreadable in the repository", "--allow-missing", shown)
+        write_file(evidence, render_evidence(result, started_at, remote or None, invoked_argv()), "evidence")
+    return exit_code(result, scan, "blob(s) missing or unreadable in the repository", "--allow-missing", shown,
+                     exit_zero)
 
 
 def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), include_unreachable: bool = False,
@@ -129,6 +180,7 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
 
     head_rev = range_ends(rev_range)[1] if trusted_rev is not None and rev_range is not None else None
     project, known, changes = gated_settings(repo, config_file, baseline, trusted_rev, head_rev, allow_config_changes)
+    gitleaks, gitleaks_changes = gitleaks_settings(repo, trusted_rev, head_rev, allow_config_changes)
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
     scan = ScanConfig(rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
                       show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
@@ -140,8 +192,8 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
         result = audit_history(config)
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
-    result = by_baseline(by_config(result, project, baseline), known)
-    return redact_result(dataclasses.replace(result, gate_changes=changes)), scan
+    result = by_baseline(by_gitleaks(by_config(result, project, baseline), gitleaks), known)
+    return redact_result(dataclasses.replace(result, gate_changes=(*changes, *gitleaks_changes))), scan
 
 
 def _scan_staged(config, paths: tuple[Path, ...]):

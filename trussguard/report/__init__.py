@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from trussguard.results import ScanResult
-from trussguard.report import github, json_report, markdown, sarif, text
+from trussguard.report import github, gitlab, json_report, junit, markdown, sarif, text
 
 REPORTERS = {"text": text.render, "json": json_report.render, "sarif": sarif.render, "github": github.render,
-             "markdown": markdown.render_summary}
+             "markdown": markdown.render_summary, "junit": junit.render, "gitlab": gitlab.render}
 
 
 def render(fmt: str, result: ScanResult, color: bool = False) -> str:

@@ -3,17 +3,27 @@
 Security teams are asked for "evidence of secret scanning and rotation for the trailing year".
 This document states the scope (repository, every ref and its tip, commits and blobs covered,
 the date range, what was skipped and why), the tool and rule-set versions, when it ran, and each
-leaked secret by fingerprint only (never a value), open and rotated ones listed apart. Its last
-field is the SHA-256 of the rest of the document (canonical JSON), so a copy can be checked.
+leaked secret by fingerprint only (never a value), open and rotated ones listed apart. ``run`` also
+says who ran it (``$GITHUB_ACTOR``, ``$GITLAB_USER_LOGIN``, else ``git config user.email``, else the
+OS user), the CI run it belongs to (GitHub Actions run or GitLab job URL) and the command line, with
+the value of any ``--*token*``/``--*key*`` option dropped (trussguard takes no secret as an argument;
+this is defence in depth) and every argument masked by the redactor. Its last field is the SHA-256
+of the rest of the document (canonical JSON), so a copy can be checked.
 """
 
 from __future__ import annotations
 
 import datetime
+import getpass
 import hashlib
 import json
+import os
+import re
+import subprocess
+import sys
 from collections import Counter
-from typing import Any
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 from trussguard import __version__
 from trussguard.results import ScanResult
@@ -22,7 +32,8 @@ from trussguard.redact import redact_url
 EVIDENCE_VERSION = 1
 
 
-def evidence(result: ScanResult, started_at: str, remote: str | None) -> dict[str, Any]:
+def evidence(result: ScanResult, started_at: str, remote: str | None, env: Mapping[str, str] | None = None,
+             argv: Sequence[str] | None = None) -> dict[str, Any]:
     s, h = result.stats, result.stats.history or {}
     by_advisory = {a.id: a for a in result.advisories}
     secrets: dict[str, list] = {}
@@ -34,7 +45,9 @@ def evidence(result: ScanResult, started_at: str, remote: str | None) -> dict[st
         "evidence_version": EVIDENCE_VERSION,
         "tool": {"name": "trussguard", "version": __version__, "rules": s.rules, "checks": s.checks,
                  "rules_digest": h.get("rules_digest")},
-        "run": {"started_at": started_at, "duration_seconds": round(s.duration_seconds, 3)},
+        "run": {"started_at": started_at, "duration_seconds": round(s.duration_seconds, 3),
+                **run_context(Path(result.target), os.environ if env is None else env,
+                              sys.argv if argv is None else argv)},
         "scope": {
             "repository": result.target,
             "remote": redact_url(remote) if remote else None,
@@ -65,8 +78,65 @@ def digest(doc: dict[str, Any]) -> str:
                                      ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def render_evidence(result: ScanResult, started_at: str, remote: str | None) -> str:
-    return json.dumps(evidence(result, started_at, remote), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def render_evidence(result: ScanResult, started_at: str, remote: str | None, argv: Sequence[str] | None = None) -> str:
+    return json.dumps(evidence(result, started_at, remote, argv=argv), indent=2, sort_keys=True,
+                      ensure_ascii=False) + "\n"
+
+
+_SENSITIVE_OPTION = re.compile(r"^--[\w-]*(token|key)[\w-]*$", re.IGNORECASE)
+
+
+def run_context(repo: Path, env: Mapping[str, str], argv: Sequence[str]) -> dict[str, Any]:
+    """Who ran the audit, in which CI run, with which command line."""
+    return {"by": _who(repo, env), "ci_run_url": _ci_run_url(env), "command": command_line(argv)}
+
+
+def _who(repo: Path, env: Mapping[str, str]) -> dict[str, str] | None:
+    for variable in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
+        if env.get(variable):
+            return {"name": env[variable], "source": f"${variable}"}
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "config", "--get", "user.email"], capture_output=True,
+                             timeout=30, check=False, env={**os.environ, **env})
+        email = out.stdout.decode("utf-8", "replace").strip()
+    except (OSError, subprocess.SubprocessError):
+        email = ""
+    if email:
+        return {"name": email, "source": "git config user.email"}
+    try:
+        return {"name": getpass.getuser(), "source": "operating-system user"}
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return None
+
+
+def _ci_run_url(env: Mapping[str, str]) -> str | None:
+    if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
+        server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+        return redact_url(f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}")
+    return redact_url(env["CI_JOB_URL"]) if env.get("CI_JOB_URL") else None
+
+
+def command_line(argv: Sequence[str]) -> list[str]:
+    """``argv`` with the program as ``trussguard``, the value of every ``--*token*``/``--*key*`` option
+    replaced by ``***`` (``--x-token V`` and ``--x-token=V``), and each argument masked by the redactor."""
+    from trussguard.redact import redact_text
+
+    out: list[str] = []
+    hide_next = False
+    for i, arg in enumerate(argv):
+        if i == 0:
+            out.append("trussguard")
+            continue
+        name, eq, _ = arg.partition("=")
+        if hide_next:
+            out.append("***")
+            hide_next = False
+        elif _SENSITIVE_OPTION.match(name):
+            out.append(f"{name}=***" if eq else arg)
+            hide_next = not eq
+        else:
+            out.append(redact_text(arg))
+    return out
 
 
 def _summary(advisory, group: list) -> dict[str, Any]:
