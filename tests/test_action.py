@@ -402,3 +402,36 @@ def test_the_worst_part_decides_and_an_error_wins():
     from trussguard.gha import worst
 
     assert [worst(c) for c in ([0, 0], [0, 1], [1, 0], [1, 2], [2, 0], [])] == [0, 1, 1, 2, 2, 0]
+
+
+def test_default_gate_exits_2_when_a_part_could_not_read_everything(truss: Repo, tmp_path: Path, fake_token):
+    """A partial clone whose origin is gone: the audit cannot read a blob of the range (2), the scan finds
+    a key in the tree (1): the gate exits 2 with one error line, and the summary shows both parts."""
+    base = truss.git("rev-parse", "HEAD")
+    truss.git("checkout", "-q", "-b", "feature")
+    truss.commit("notes", {"notes.txt": "draft\n"})
+    head = truss.commit("a key", {"notes.txt": None, "scripts/run.py": leak(fake_token(HF))})
+    truss.git("config", "uploadpack.allowFilter", "true")
+    origin = tmp_path / "origin"
+    shutil.copytree(truss.root, origin)
+    partial = tmp_path / "partial"
+    subprocess.run(["git", "clone", "-q", "--filter=blob:none", "--branch", "feature", f"file://{origin}",
+                    str(partial)], check=True, capture_output=True)
+    shutil.rmtree(origin)
+    run = run_action(tmp_path, partial, "pull_request", pull_request(base, head), **default_inputs())
+    assert run.code == 2 and run.outputs["exit-code"] == "2", run.stdout
+    assert run.errors[-1].startswith("::error::trussguard: 1 file(s) or blob(s) could not be read (first: notes.txt")
+    assert "| 1 | error |" in run.summary and "| 1 | fails |" in run.summary
+    assert "**Not everything was read**: 1 file(s) or blob(s) (first: `notes.txt`" in run.summary
+    assert run.summary.startswith("## trussguard gate: fails (2 finding(s); an error)\n")
+
+
+def test_default_gate_reports_a_widened_gate_once(truss: Repo, tmp_path: Path, fake_token):
+    base, head = pr_of(truss, {".trussguard.toml": 'disable = ["huggingface.*"]\n',
+                               "scripts/run.py": leak(fake_token(HF))})
+    run = run_action(tmp_path, truss.root, "pull_request", pull_request(base, head), **default_inputs())
+    assert run.code == 1, run.stdout
+    widening = [e for e in run.errors if "allow-config-changes: true" in e]
+    assert len(widening) == 1, run.stdout  # both parts measure the change; it is published once
+    assert run.summary.count("### Changes to the gate") == 1
+    assert len([e for e in run.errors if f"[{HF}]" in e]) == 1  # the base's configuration applied

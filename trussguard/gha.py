@@ -324,8 +324,8 @@ def job_summary(parts: list[Part], shown: list, code: int) -> str:
         head, _, rest = markdown.render_summary(shown[0]).partition("\n\n")
         return f"{head}\n\nScope: {parts[0].scope.description}.\n\n{rest}\n"
     total = sum(len(p.result.findings) for p in parts)
-    verdict = {0: "passes", 1: "fails", 2: "fails (an error)"}[code]
-    lines = [f"## trussguard gate: {verdict}" + (f" ({total} finding(s))" if total else ""), "",
+    why = ([f"{total} finding(s)"] if total else []) + (["an error"] if code == 2 else [])
+    lines = [f"## trussguard gate: {VERDICTS[min(code, 1)]}" + (f" ({'; '.join(why)})" if why else ""), "",
              "| part | scope | findings | verdict |", "|---|---|---|---|"]
     for part in parts:
         lines.append(f"| {TITLES[part.command]} | {part.scope.description} | {len(part.result.findings)} "
@@ -334,6 +334,12 @@ def job_summary(parts: list[Part], shown: list, code: int) -> str:
     for part, result in zip(parts, shown):
         body = markdown.render_summary(result)
         body = "\n".join("#" + line if line.startswith("#") else line for line in body.splitlines())
+        if part.code == 2:
+            from trussguard.redact import redact_text
+
+            first = part.result.errors[0]
+            body += (f"\n\n**Not everything was read**: {len(part.result.errors)} file(s) or blob(s) (first: "
+                     f"`{redact_text(first.path)}`: {redact_text(' '.join(first.detail.split()))}); this part fails.")
         again = len(part.result.findings) - len(result.findings)
         if again:
             body += f"\n\n{again} finding(s) of this part are the same as the history audit's above: not repeated."
