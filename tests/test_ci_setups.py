@@ -78,7 +78,8 @@ def staged_repo(tmp_path: Path) -> tuple[Repo, dict[str, str]]:
 def precommit(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     proc = subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600)
-    unreachable = ("No matching distribution found", "Failed to establish a new connection", "Temporary failure in name")
+    unreachable = ("No matching distribution found", "Failed to establish a new connection",
+                   "Temporary failure in name")
     if proc.returncode == 3 and any(text in proc.stdout + proc.stderr for text in unreachable):
         pytest.skip("pre-commit cannot build the hook's environment here: the package index is unreachable")
     return proc
