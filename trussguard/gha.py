@@ -37,7 +37,7 @@ from pathlib import Path
 
 import click
 
-from trussguard.gha_summary import TITLES, job_summary, publish_gate_changes, shown_once
+from trussguard.gha_summary import TITLES, Part, job_summary, publish_gate_changes, shown_once
 from trussguard.report.github import escape_data
 
 COMMANDS = ("gate", "audit", "scan")
@@ -76,17 +76,6 @@ class Scope:
 
 
 TREE = Scope(None, "the working tree")
-
-
-@dataclass(frozen=True)
-class Part:
-    """One part of the action's run (``audit`` or ``scan``): its scope, result, configuration and exit code."""
-
-    command: str
-    scope: Scope
-    result: object  # results.ScanResult
-    config: object  # config.ScanConfig
-    code: int
 
 
 def main(env: Mapping[str, str] | None = None) -> int:

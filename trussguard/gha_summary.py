@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from trussguard.report.github import escape_data, escape_property
 
-if TYPE_CHECKING:
-    from trussguard.gha import Part
-
 MAX_MARKER_ANNOTATIONS = 50  # per change; the JSON report lists every place
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of the action's run (``audit`` or ``scan``): its scope, result, configuration and exit code."""
+
+    command: str
+    scope: object  # gha.Scope: its description is shown
+    result: object  # results.ScanResult
+    config: object  # config.ScanConfig
+    code: int
+
+
 TITLES = {"audit": "history audit", "scan": "Truss policy scan of the tree"}
 VERDICTS = {0: "passes", 1: "fails", 2: "error"}
+
+
 def shown_once(parts: list[Part]) -> list:
     """The results to annotate and summarise: a finding an earlier part reports (a key added by the pull
     request and still in its tree has one fingerprint in the audit and in the scan) is left out of the
@@ -97,7 +109,6 @@ def publish_gate_changes(changes: list, env: Mapping[str, str]) -> None:
             " (allowed)" if change.widens else ""
         lines.append(f"- {' '.join(change.message.split())}{verdict}")
     _append(env.get("GITHUB_STEP_SUMMARY"), "\n".join(lines) + "\n\n")
-
 
 
 def _append(path: str | None, text: str) -> None:
