@@ -239,8 +239,8 @@ def test_config_input_and_cli_option_use_that_file(repo: Repo, tmp_path: Path, f
 
 
 @pytest.mark.parametrize("inputs, says", [
-    ({"command": "rm -rf"}, "command must be scan or audit"),
-    ({"command": "scan%0A::warning::owned"}, "command must be scan or audit"),
+    ({"command": "rm -rf"}, "command must be gate, audit or scan"),
+    ({"command": "scan%0A::warning::owned"}, "command must be gate, audit or scan"),
     ({"fail_on": "severe"}, "fail-on must be one of"),
     ({"sarif": "yes"}, "upload-sarif must be true or false"),
     ({"path": "no/such/dir"}, "does not exist"),
@@ -298,3 +298,140 @@ def test_a_shallow_checkout_that_cannot_be_unshallowed_fails_with_one_line(repo:
     assert run.code == 2 and len(run.errors) == 1, run.stdout
     assert "shallow" in run.errors[0] and "fetch-depth: 0" in run.errors[0]
     shutil.rmtree(shallow)
+
+
+# -- the default: the pull-request gate runs the history audit and the tree scan in one step --------
+
+TRUSS_CONFIG = "model_name: demo\nresources:\n  cpu: \"1\"\nsecrets:\n  hf_access_token: null\n"
+TRUSS_MODEL = '''class Model:
+    def __init__(self, **kwargs):
+        self._secrets = kwargs["secrets"]
+
+    def load(self):
+        self.hf = self._secrets["hf_access_token"]
+'''
+PRINTS_AN_UNDECLARED_SECRET = TRUSS_MODEL + '''        print(self._secrets["openai_api_key"])
+        self.wandb = self._secrets["wandb_api_key"]
+'''
+
+
+def default_inputs() -> dict[str, str]:
+    """action.yml's defaults, as GitHub substitutes them for inputs a workflow does not set."""
+    names = {"command": "command", "path": "path", "fail-on": "fail_on", "baseline": "baseline",
+             "config": "config", "upload-sarif": "sarif"}
+    declared = yaml.safe_load(ACTION.read_text())["inputs"]
+    return {key: str(declared[name]["default"]) for name, key in names.items()}
+
+
+@pytest.fixture
+def truss(tmp_path: Path) -> Repo:
+    r = Repo(tmp_path / "truss")
+    r.commit("a Truss", {"config.yaml": TRUSS_CONFIG, "model/model.py": TRUSS_MODEL})
+    return r
+
+
+def pr_of(repo: Repo, files: dict[str, str | None]) -> tuple[str, str]:
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "feature")
+    return base, repo.commit("the pull request", files)
+
+
+def rule_ids(run: Run) -> set[str]:
+    return {m.group(1) for line in run.errors for m in [re.search(r"\[([^\]]+)\]", line)] if m}
+
+
+def test_the_default_command_is_the_gate():
+    assert default_inputs()["command"] == "gate"
+
+
+def test_default_gate_fails_a_pull_request_that_prints_and_reads_an_undeclared_secret(truss: Repo, tmp_path: Path):
+    base, head = pr_of(truss, {"model/model.py": PRINTS_AN_UNDECLARED_SECRET})
+    event = pull_request(base, head)
+    audit_only = run_action(tmp_path, truss.root, "pull_request", event, **dict(default_inputs(), command="audit"))
+    assert audit_only.code == 0, audit_only.stdout  # what the old default let through
+    run = run_action(tmp_path, truss.root, "pull_request", event, **dict(default_inputs(), sarif="true"))
+    assert run.code == 1 and run.outputs["exit-code"] == "1", run.stdout
+    assert {"TG206", "TG207"} <= rule_ids(run)
+    assert any(line.startswith("::error file=model/model.py,line=7,") for line in run.errors)
+    assert run.summary.count("\n## ") + run.summary.startswith("## ") == 1  # one summary, one verdict
+    assert run.summary.startswith("## trussguard gate: fails")
+    assert f"| history audit | pull_request: the commits of `{base[:12]}..{head[:12]}` | 0 | passes |" in run.summary
+    assert "| Truss policy scan of the tree | the working tree |" in run.summary and "`TG206`" in run.summary
+    assert json.loads(Path(run.outputs["report"]).read_text())["mode"] == "history"
+    assert json.loads(Path(run.outputs["scan-report"]).read_text())["mode"] == "tree"
+    sarif = json.loads(Path(run.outputs["sarif"]).read_text())
+    assert [r["automationDetails"]["id"] for r in sarif["runs"]] == ["trussguard/history/", "trussguard/tree/"]
+    assert {"TG206", "TG207"} <= {r["ruleId"] for r in sarif["runs"][1]["results"]}
+
+
+def test_default_gate_passes_a_clean_pull_request(truss: Repo, tmp_path: Path):
+    base, head = pr_of(truss, {"model/model.py": TRUSS_MODEL + "        self.ready = True\n"})
+    run = run_action(tmp_path, truss.root, "pull_request", pull_request(base, head), **default_inputs())
+    assert run.code == 0 and run.errors == [] and run.outputs["findings"] == "0", run.stdout
+    assert run.summary.startswith("## trussguard gate: passes\n")
+    assert run.summary.count("| passes |") == 2 and "### trussguard history audit: no secrets found" in run.summary
+
+
+def test_default_gate_fails_a_leaked_key_with_the_audit_part_annotated_once(truss: Repo, tmp_path: Path, fake_token):
+    token = fake_token(HF)
+    base, head = pr_of(truss, {"scripts/run.py": leak(token)})
+    run = run_action(tmp_path, truss.root, "pull_request", pull_request(base, head), **default_inputs())
+    assert run.code == 1, run.stdout
+    assert f"| history audit | pull_request: the commits of `{base[:12]}..{head[:12]}` | 1 | fails |" in run.summary
+    assert [e for e in run.errors if f"[{HF}]" in e] == [e for e in run.errors if e.startswith("::error file=scripts")]
+    assert len([e for e in run.errors if f"[{HF}]" in e]) == 1  # both parts find it: annotated once
+    assert "same as the history audit's above: not repeated" in run.summary
+    assert run.outputs["findings"] == "2"  # the reports keep each part whole
+    no_secret_anywhere(run, token)
+    truss.commit("remove it again", {"scripts/run.py": "import os\n"})  # gone from the tree: the audit still fails it
+    head = truss.git("rev-parse", "HEAD")
+    run = run_action(tmp_path, truss.root, "pull_request", pull_request(base, head), **default_inputs())
+    assert run.code == 1 and "| 1 | fails |" in run.summary and "| 0 | passes |" in run.summary, run.summary
+
+
+def test_default_gate_on_push_audits_the_pushed_range_and_scans_the_tree(truss: Repo, tmp_path: Path):
+    before = truss.git("rev-parse", "HEAD")
+    after = truss.commit("print a secret", {"model/model.py": PRINTS_AN_UNDECLARED_SECRET})
+    run = run_action(tmp_path, truss.root, "push", {"before": before, "after": after, "ref": "refs/heads/main"},
+                     **default_inputs())
+    assert run.code == 1 and {"TG206", "TG207"} <= rule_ids(run), run.stdout
+    assert f"push: the commits of `{before[:12]}..{after[:12]}`" in run.summary
+
+
+def test_the_worst_part_decides_and_an_error_wins():
+    from trussguard.gha import worst
+
+    assert [worst(c) for c in ([0, 0], [0, 1], [1, 0], [1, 2], [2, 0], [])] == [0, 1, 1, 2, 2, 0]
+
+
+def test_default_gate_exits_2_when_a_part_could_not_read_everything(truss: Repo, tmp_path: Path, fake_token):
+    """A partial clone whose origin is gone: the audit cannot read a blob of the range (2), the scan finds
+    a key in the tree (1): the gate exits 2 with one error line, and the summary shows both parts."""
+    base = truss.git("rev-parse", "HEAD")
+    truss.git("checkout", "-q", "-b", "feature")
+    truss.commit("notes", {"notes.txt": "draft\n"})
+    head = truss.commit("a key", {"notes.txt": None, "scripts/run.py": leak(fake_token(HF))})
+    truss.git("config", "uploadpack.allowFilter", "true")
+    origin = tmp_path / "origin"
+    shutil.copytree(truss.root, origin)
+    partial = tmp_path / "partial"
+    subprocess.run(["git", "clone", "-q", "--filter=blob:none", "--branch", "feature", f"file://{origin}",
+                    str(partial)], check=True, capture_output=True)
+    shutil.rmtree(origin)
+    run = run_action(tmp_path, partial, "pull_request", pull_request(base, head), **default_inputs())
+    assert run.code == 2 and run.outputs["exit-code"] == "2", run.stdout
+    assert run.errors[-1].startswith("::error::trussguard: 1 file(s) or blob(s) could not be read (first: notes.txt")
+    assert "| 1 | error |" in run.summary and "| 1 | fails |" in run.summary
+    assert "**Not everything was read**: 1 file(s) or blob(s) (first: `notes.txt`" in run.summary
+    assert run.summary.startswith("## trussguard gate: fails (2 finding(s); an error)\n")
+
+
+def test_default_gate_reports_a_widened_gate_once(truss: Repo, tmp_path: Path, fake_token):
+    base, head = pr_of(truss, {".trussguard.toml": 'disable = ["huggingface.*"]\n',
+                               "scripts/run.py": leak(fake_token(HF))})
+    run = run_action(tmp_path, truss.root, "pull_request", pull_request(base, head), **default_inputs())
+    assert run.code == 1, run.stdout
+    widening = [e for e in run.errors if "allow-config-changes: true" in e]
+    assert len(widening) == 1, run.stdout  # both parts measure the change; it is published once
+    assert run.summary.count("### Changes to the gate") == 1
+    assert len([e for e in run.errors if f"[{HF}]" in e]) == 1  # the base's configuration applied

@@ -3,16 +3,23 @@
 It reads environment variables only: the action's inputs as ``TG_*`` (an input never reaches a
 shell script as text, which is how template injection owns actions) and GitHub's own
 (``GITHUB_EVENT_NAME``, ``GITHUB_EVENT_PATH``, ``GITHUB_OUTPUT``, ``GITHUB_STEP_SUMMARY``,
-``GITHUB_WORKSPACE``, ``RUNNER_TEMP``). The event decides what ``audit`` covers: a pull request's
-commits (base..head), a push's commits (before..after), otherwise the whole history. The scan or
-audit runs once, in process, through the same functions as the CLI (``commands.scan_result`` /
-``audit_result``), and every output is rendered from that one result: annotations on stdout, the
-job summary, the JSON report, SARIF when asked, and the step outputs. On pull requests (and merge
-groups) the base commit's configuration and baseline gate the change, for ``scan`` and ``audit``
-alike, and what the pull request does to them is annotated (``gate_changes.py``).
+``GITHUB_WORKSPACE``, ``RUNNER_TEMP``). The event decides what the audit covers: a pull request's
+commits (base..head), a push's commits (before..after), otherwise the whole history.
 
-Exit status: 0 clean, 1 findings at or above fail-on, 2 a bad input or an error (one ``::error::``
-line). Secrets appear only redacted: the action never asks for ``--show-secrets``.
+``command`` picks the parts: ``gate`` (the default) runs both the history audit and the tree scan,
+because each misses what the other sees: the audit finds a key added and removed inside the pull
+request, the scan runs the Truss policy checks that only make sense on a whole tree (a secret
+printed, a secret read that config.yaml does not declare: TG206, TG207). ``audit`` or ``scan`` runs
+one. Each part runs once, in process, through the same functions as the CLI
+(``commands.audit_result`` / ``scan_result``); every output is rendered from those results: the
+annotations on stdout (a finding both parts report is annotated once), one job summary with one
+verdict, the JSON reports, one SARIF log with one run per part when asked, and the step outputs.
+On pull requests (and merge groups) the base commit's configuration and baseline gate the change,
+for every part, and what the pull request does to them is annotated (``gate_changes.py``).
+
+Exit status: the worst of the parts (2 over 1 over 0): 0 clean, 1 findings at or above fail-on, 2 a
+bad input or an error (one ``::error::`` line). Secrets appear only redacted: the action never asks
+for ``--show-secrets``.
 """
 
 from __future__ import annotations
@@ -30,16 +37,17 @@ from pathlib import Path
 
 import click
 
-from trussguard.report.github import escape_data, escape_property
+from trussguard.gha_summary import TITLES, Part, job_summary, publish_gate_changes, shown_once
+from trussguard.report.github import escape_data
 
-COMMANDS = ("scan", "audit")
+COMMANDS = ("gate", "audit", "scan")
+PARTS = {"gate": ("audit", "scan"), "audit": ("audit",), "scan": ("scan",)}  # command -> what runs, in order
 SEVERITIES = ("low", "medium", "high", "critical")
 PR_EVENTS = ("pull_request", "pull_request_target")
 INPUTS = {"TG_COMMAND": "command", "TG_PATH": "path", "TG_FAIL_ON": "fail-on", "TG_BASELINE": "baseline",
           "TG_CONFIG": "config", "TG_SARIF": "upload-sarif",
           "TG_ALLOW_CONFIG_CHANGES": "allow-config-changes"}  # environment variable -> action input
 COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 repositories
-MAX_MARKER_ANNOTATIONS = 50  # per change; the JSON report lists every place
 FETCH_HINT = "check out the whole history: actions/checkout with `fetch-depth: 0`"
 
 
@@ -67,6 +75,9 @@ class Scope:
     skip: bool = False
 
 
+TREE = Scope(None, "the working tree")
+
+
 def main(env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     try:
@@ -77,9 +88,11 @@ def main(env: Mapping[str, str] | None = None) -> int:
             print(f"::notice::trussguard: {escape_data(scope.description)}; nothing to audit")
             write_outputs(env, {"findings": "0", "exit-code": "0"})
             return 0
-        result, config = run(inputs, scope, trusted_revision(inputs, env))
-        code = result.exit_code(config)
-        publish(inputs, scope, result, code, env)
+        trusted = trusted_revision(inputs, env)
+        parts = [run_part(command, inputs, scope if command == "audit" else TREE, trusted)
+                 for command in PARTS[inputs.command]]
+        code = worst(p.code for p in parts)
+        publish(inputs, parts, code, env)
     except ActionError as exc:
         return fail(env, str(exc))
     except click.ClickException as exc:  # trussguard's own one-line errors (bad config, baseline, revision)
@@ -88,16 +101,25 @@ def main(env: Mapping[str, str] | None = None) -> int:
         problems = getattr(exc, "problems", None)  # RuleLoadError
         return fail(env, "; ".join(map(str, problems)) if problems else f"{type(exc).__name__}: {exc}")
     if code == 2:
+        result = next(p.result for p in parts if p.code == 2)
         first = result.errors[0]
         return fail(env, f"{len(result.errors)} file(s) or blob(s) could not be read (first: {first.path}: "
                          f"{first.detail}); the reports list them", outputs=False)
-    if code == 1 and any(c.blocks for c in result.gate_changes):
+    if code == 1 and any(c.blocks for p in parts for c in p.result.gate_changes):
         print("trussguard: this pull request widens its own gate's configuration or baseline: the job fails "
               "(see the annotations; once reviewed, set the input allow-config-changes: true)")
-    if code == 1 and any(f.severity >= config.fail_on and f.advisory_id not in result.rotated for f in result.findings):
-        print(f"trussguard: {len(result.findings)} finding(s), at least one at or above {config.fail_on}: "
-              "the job fails (see the annotations and the job summary)")
+    for part in parts:
+        result, config = part.result, part.config
+        if part.code == 1 and any(f.severity >= config.fail_on and f.advisory_id not in result.rotated
+                                  for f in result.findings):
+            print(f"trussguard: {TITLES[part.command]}: {len(result.findings)} finding(s), at least one at or above "
+                  f"{config.fail_on}: the job fails (see the annotations and the job summary)")
     return code
+
+
+def worst(codes) -> int:
+    """The exit code of several parts: an error (2) wins over findings (1), which win over clean (0)."""
+    return max(codes, default=0)
 
 
 def read_inputs(env: Mapping[str, str]) -> Inputs:
@@ -105,9 +127,9 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
     for variable, name in INPUTS.items():
         if any(ord(c) < 32 or ord(c) == 127 for c in env.get(variable, "")):
             raise ActionError(f"input {name} contains a control character")
-    command = env.get("TG_COMMAND") or "audit"
+    command = env.get("TG_COMMAND") or "gate"
     if command not in COMMANDS:
-        raise ActionError(f"input command must be scan or audit, got {command!r}")
+        raise ActionError(f"input command must be gate, audit or scan, got {command!r}")
     fail_on = env.get("TG_FAIL_ON") or None
     if fail_on is not None and fail_on not in SEVERITIES:
         raise ActionError(f"input fail-on must be one of {', '.join(SEVERITIES)} (or empty), got {fail_on!r}")
@@ -131,7 +153,7 @@ def ensure_full_history(inputs: Inputs) -> None:
     every commit before the cut, so the action fetches the rest itself (``git fetch --unshallow
     --tags``, with the credentials checkout left); if it cannot (no network, no credentials), it
     stops with one line saying how to check out the whole history, rather than audit part of it."""
-    if inputs.command != "audit":
+    if "audit" not in PARTS[inputs.command]:
         return
     root = _repository(inputs.path)
     if not _shallow(root):
@@ -151,8 +173,8 @@ def decide_scope(inputs: Inputs, env: Mapping[str, str]) -> Scope:
     """pull_request: base..head; merge_group: base..head; push: before..after (see ``_push_scope``);
     anything else (schedule, workflow_dispatch, ...): every commit of every ref."""
     event = env.get("GITHUB_EVENT_NAME", "")
-    if inputs.command == "scan":
-        return Scope(None, "the working tree")
+    if "audit" not in PARTS[inputs.command]:
+        return TREE
     if event in PR_EVENTS or event == "merge_group":
         payload = _payload(env)
         if event == "merge_group":
@@ -221,65 +243,45 @@ def _fetch_commit(root: Path, sha: str) -> None:
         print(f"trussguard: fetched the pull request's base commit {sha[:12]} (its configuration gates the change)")
 
 
-def run(inputs: Inputs, scope: Scope, trusted_rev: str | None = None):
-    """One scan or audit, in process; (post-processed result, the ScanConfig deciding its exit code)."""
+def run_part(command: str, inputs: Inputs, scope: Scope, trusted_rev: str | None = None) -> Part:
+    """One scan or audit, in process, with its post-processed result and the ScanConfig deciding its exit code."""
     from trussguard import commands
 
     common = {"fail_on": inputs.fail_on, "baseline": inputs.baseline, "config_file": inputs.config,
               "trusted_rev": trusted_rev, "allow_config_changes": inputs.allow_config_changes}
-    if inputs.command == "scan":
+    if command == "scan":
         result, config = commands.scan_result((inputs.path,), **common)
     else:
         result, config = commands.audit_result(inputs.path, rev_range=scope.rev_range, quiet=True, **common)
-    return _relative_to_repository(result, inputs.path), config
+    result = _relative_to_repository(result, inputs.path)
+    return Part(command, scope, result, config, result.exit_code(config))
 
 
-def publish(inputs: Inputs, scope: Scope, result, code: int, env: Mapping[str, str]) -> None:
-    """Annotations and notes on stdout, the job summary, the JSON report, SARIF if asked, the outputs."""
-    from trussguard.report import github, json_report, markdown, sarif
+REPORT_OUTPUTS = {"audit": "report", "scan": "scan-report"}  # with gate; a single part's report is `report`
+
+
+def publish(inputs: Inputs, parts: list[Part], code: int, env: Mapping[str, str]) -> None:
+    """Annotations and notes on stdout, the job summary, the JSON reports, SARIF if asked, the outputs."""
+    from trussguard.report import github, json_report, sarif
 
     folder = Path(tempfile.mkdtemp(prefix="trussguard-", dir=env.get("RUNNER_TEMP") or None))
-    report = folder / "trussguard.json"
-    report.write_text(json_report.render(result), "utf-8")
-    outputs = {"findings": str(len(result.findings)), "exit-code": str(code), "report": str(report)}
+    outputs = {"findings": str(sum(len(p.result.findings) for p in parts)), "exit-code": str(code)}
+    for part in parts:
+        report = folder / f"trussguard-{part.command}.json"
+        report.write_text(json_report.render(part.result), "utf-8")
+        outputs[REPORT_OUTPUTS[part.command] if len(parts) > 1 else "report"] = str(report)
     if inputs.sarif:
-        (folder / "trussguard.sarif").write_text(sarif.render(result), "utf-8")
+        (folder / "trussguard.sarif").write_text(sarif.render_runs([p.result for p in parts]), "utf-8")
         outputs["sarif"] = str(folder / "trussguard.sarif")
-    sys.stdout.write(github.render(result))
-    for note in result.stats.notes:
+    shown = shown_once(parts)
+    for result in shown:
+        sys.stdout.write(github.render(result))
+    for note in dict.fromkeys(n for p in parts for n in p.result.stats.notes):
         print(f"::notice::trussguard: {escape_data(note)}")
-    head, _, rest = markdown.render_summary(result).partition("\n\n")
-    _append(env.get("GITHUB_STEP_SUMMARY"), f"{head}\n\nScope: {scope.description}.\n\n{rest}\n")
-    publish_gate_changes(result, env)
+    _append(env.get("GITHUB_STEP_SUMMARY"), job_summary(parts, shown, code))
+    publish_gate_changes([c for p in parts for c in p.result.gate_changes], env)
     write_outputs(env, outputs)
     sys.stdout.flush()
-
-
-def publish_gate_changes(result, env: Mapping[str, str]) -> None:
-    """What the pull request does to its own gate: one annotation per change (``::error`` when it fails
-    the gate, else ``::warning``), one per added suppression marker on its line, and a job summary section."""
-    if not result.gate_changes:
-        return
-    allowed = any(c.widens and not c.blocks for c in result.gate_changes)
-    applied = "allow-config-changes is true: the pull request's own" if allowed else "the base's"
-    lines = ["### Changes to the gate", "",
-             f"This pull request changes what trussguard checks; {applied} configuration and baseline were applied.",
-             ""]
-    for change in result.gate_changes:
-        text = change.message if change.message.startswith("this change") else f"this change {change.message}"
-        if change.blocks:
-            print(f"::error::trussguard: {escape_data(text)} (the gate fails: once reviewed, set the input "
-                  "allow-config-changes: true)")
-        elif change.kind != "markers":
-            print(f"::warning::trussguard: {escape_data(text)}" + (" (allowed)" if change.widens else ""))
-        for place in change.places[:MAX_MARKER_ANNOTATIONS] if change.kind == "markers" else ():
-            path, _, line = place.rpartition(":")
-            print(f"::warning file={escape_property(path)},line={line}::trussguard: this change adds a suppression "
-                  "marker here: what it hides on this line is not reported")
-        verdict = " (fails the gate: set `allow-config-changes: true` once reviewed)" if change.blocks else \
-            " (allowed)" if change.widens else ""
-        lines.append(f"- {' '.join(change.message.split())}{verdict}")
-    _append(env.get("GITHUB_STEP_SUMMARY"), "\n".join(lines) + "\n\n")
 
 
 def write_outputs(env: Mapping[str, str], outputs: dict[str, str]) -> None:

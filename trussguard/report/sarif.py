@@ -7,6 +7,11 @@ that survives moved lines, the commit of history findings, and a ``security-seve
 appear only redacted. Suppressed findings are results too, with a SARIF ``suppressions`` entry
 (``inSource`` for an inline marker, ``external`` for the configuration file or the baseline) and
 its justification, so code scanning shows them as dismissed instead of not at all.
+
+``render_runs`` puts several results in one log, one run each (SARIF 2.1.0 allows several runs per
+log): the GitHub Action's pull-request gate uploads its history audit and its tree scan as one file.
+Each run keeps its own ``automationDetails.id`` (``trussguard/history/``, ``trussguard/tree/``), so
+code scanning files them under two categories and never merges or replaces one with the other.
 """
 
 from __future__ import annotations
@@ -29,7 +34,21 @@ def render(result: ScanResult) -> str:
     return json.dumps(to_sarif(result), indent=2, ensure_ascii=False) + "\n"
 
 
+def render_runs(results: list[ScanResult]) -> str:
+    """One SARIF log with one run per result (each under its own category); results of one mode twice is
+    an error: code scanning would reject two runs of one tool in one category."""
+    modes = [r.mode for r in results]
+    if len(set(modes)) != len(modes):
+        raise ValueError(f"one SARIF run per mode, got {modes}")
+    log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [_run(r) for r in results]}
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
 def to_sarif(result: ScanResult) -> dict[str, Any]:
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [_run(result)]}
+
+
+def _run(result: ScanResult) -> dict[str, Any]:
     ids = sorted({f.rule_id for f in result.findings} | {x.rule_id for x in result.suppressed})
     index = {rule_id: n for n, rule_id in enumerate(ids)}
     run: dict[str, Any] = {
@@ -41,7 +60,7 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
         "results": [_result(f, index[f.rule_id]) for f in result.findings]
         + [_suppressed(x, index[x.rule_id]) for x in result.suppressed],
     }
-    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+    return run
 
 
 def _sentence(text: str) -> str:
