@@ -112,7 +112,8 @@ def bash(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPro
                           capture_output=True, text=True, timeout=120)
 
 
-def run_action(tmp_path: Path, workspace: Path, event: str, payload: dict | None = None, **inputs: str) -> Run:
+def run_action(tmp_path: Path, workspace: Path, event: str, payload: dict | None = None,
+               github_env: dict[str, str] | None = None, **inputs: str) -> Run:
     """action.yml's ``run`` step (``python -m trussguard.gha``) with this interpreter standing in for the
     action's virtual environment; ``inputs`` are TG_* names without the prefix."""
     gh = tmp_path / f"gh-{len(list(tmp_path.glob('gh-*')))}"
@@ -125,6 +126,7 @@ def run_action(tmp_path: Path, workspace: Path, event: str, payload: dict | None
                GITHUB_STEP_SUMMARY=str(gh / "summary"), GITHUB_WORKSPACE=str(workspace), RUNNER_TEMP=str(gh),
                TG_COMMAND="audit", TG_PATH=".", TG_FAIL_ON="", TG_BASELINE="", TG_CONFIG="", TG_SARIF="false")
     env.update({f"TG_{k.upper()}": v for k, v in inputs.items()}, TG_PYTHON=sys.executable, TG_PYTHON_LIB="")
+    env.update(github_env or {})
     proc = bash(action_step("run")["run"], env, workspace)
     assert "Traceback" not in proc.stderr, proc.stderr
     outputs = dict(line.split("=", 1) for line in (gh / "output").read_text().splitlines())
@@ -435,3 +437,16 @@ def test_default_gate_reports_a_widened_gate_once(truss: Repo, tmp_path: Path, f
     assert len(widening) == 1, run.stdout  # both parts measure the change; it is published once
     assert run.summary.count("### Changes to the gate") == 1
     assert len([e for e in run.errors if f"[{HF}]" in e]) == 1  # the base's configuration applied
+
+
+def test_the_summary_links_commits_on_the_host_the_run_is_on(truss: Repo, tmp_path: Path, fake_token):
+    """The Action fills in --commit-url from the run's context, and findings come in triage order."""
+    base, head = pr_of(truss, {"scripts/run.py": leak(fake_token(HF))})
+    host = {"GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": "acme/models"}
+    run = run_action(tmp_path, truss.root, "pull_request", pull_request(base, head), github_env=host,
+                     **default_inputs())
+    assert run.code == 1
+    assert f"https://github.example/acme/models/commit/{head}" in run.summary, run.summary
+    plain = run_action(tmp_path, truss.root, "pull_request", pull_request(base, head), **default_inputs())
+    assert "/commit/" not in plain.summary  # no host known: no link rather than a wrong one
+

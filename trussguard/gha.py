@@ -39,6 +39,7 @@ import click
 
 from trussguard.gha_summary import TITLES, Part, job_summary, publish_gate_changes, shown_once
 from trussguard.report.github import escape_data
+from trussguard.triage import Filters, commit_url_from_ci, present
 
 COMMANDS = ("gate", "audit", "scan")
 PARTS = {"gate": ("audit", "scan"), "audit": ("audit",), "scan": ("scan",)}  # command -> what runs, in order
@@ -89,7 +90,8 @@ def main(env: Mapping[str, str] | None = None) -> int:
             write_outputs(env, {"findings": "0", "exit-code": "0"})
             return 0
         trusted = trusted_revision(inputs, env)
-        parts = [run_part(command, inputs, scope if command == "audit" else TREE, trusted)
+        commit_url = commit_url_from_ci(env)  # the summary and annotations link commits on this host
+        parts = [run_part(command, inputs, scope if command == "audit" else TREE, trusted, commit_url)
                  for command in PARTS[inputs.command]]
         code = worst(p.code for p in parts)
         publish(inputs, parts, code, env)
@@ -243,8 +245,10 @@ def _fetch_commit(root: Path, sha: str) -> None:
         print(f"trussguard: fetched the pull request's base commit {sha[:12]} (its configuration gates the change)")
 
 
-def run_part(command: str, inputs: Inputs, scope: Scope, trusted_rev: str | None = None) -> Part:
-    """One scan or audit, in process, with its post-processed result and the ScanConfig deciding its exit code."""
+def run_part(command: str, inputs: Inputs, scope: Scope, trusted_rev: str | None = None,
+             commit_url: str | None = None) -> Part:
+    """One scan or audit, in process, with its post-processed result (in triage order, with commit links when
+    the CI host is known) and the ScanConfig deciding its exit code."""
     from trussguard import commands
 
     common = {"fail_on": inputs.fail_on, "baseline": inputs.baseline, "config_file": inputs.config,
@@ -254,7 +258,8 @@ def run_part(command: str, inputs: Inputs, scope: Scope, trusted_rev: str | None
     else:
         result, config = commands.audit_result(inputs.path, rev_range=scope.rev_range, quiet=True, **common)
     result = _relative_to_repository(result, inputs.path)
-    return Part(command, scope, result, config, result.exit_code(config))
+    code = result.exit_code(config)
+    return Part(command, scope, present(result, Filters(commit_url=commit_url), config.fail_on), config, code)
 
 
 REPORT_OUTPUTS = {"audit": "report", "scan": "scan-report"}  # with gate; a single part's report is `report`
