@@ -1,4 +1,4 @@
-"""The JSON report contract (schema_version 1); documented in README.md and kept stable."""
+"""The JSON report contract (schema_version 1); documented in docs/REPORTS.md and kept stable."""
 
 from __future__ import annotations
 
