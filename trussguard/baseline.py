@@ -25,17 +25,19 @@ Format::
         "added_by": "alice", "added_at": "2026-11-21T09:30:00+00:00",
         "rotated_at": "2026-11-20", "rotated_by": "alice", "reference": "SEC-123"},
        {"detect_secrets": {"hashed_secret": "<40 hex>", "filename": "model/model.py",
-                           "type": "Secret Keyword"},
+                           "type": "Secret Keyword", "place": "<16 hex>"},
         "reason": "imported from .secrets.baseline", "added_by": "alice",
         "added_at": "2026-11-21T09:30:00+00:00"}]}
 
-The last three fields of the finding entry are optional. Imported file names are relative to
+The last three fields of the finding entry are optional; so is ``place`` (imported entries reported
+at the same spot share it: ``_place``). Imported file names are relative to
 where detect-secrets ran (usually the repository root), as trussguard's paths are to the scan root.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -50,10 +52,12 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 DEFAULT_NAME = ".trussguard-baseline.json"
 IMPORT_REASON = "imported from .secrets.baseline"
+BASELINE_FILES = (DEFAULT_NAME, ".secrets.baseline")  # files of hashes, never of secrets
 _ADVISORY = re.compile(r"^adv-[0-9a-f]{16}$")
 _FINGERPRINT = re.compile(r"^tg-[0-9a-f]{20}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
+_PLACE = re.compile(r"^[0-9a-f]{16}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _ROTATION = ("rotated_at", "rotated_by", "reference")
 _TEXT = ("rotated_by", "reference", "reason", "added_by", "added_at", "recorded_at")
@@ -135,7 +139,7 @@ def hash_values(data: bytes, detect_secrets: bool = False) -> frozenset[str] | N
     for entry in entries:
         imported = entry.get("detect_secrets") or {}
         values.update(v for v in (entry.get("fingerprint"), entry.get("secret_sha256"), entry.get("advisory_id"),
-                                  imported.get("hashed_secret")) if isinstance(v, str))
+                                  imported.get("hashed_secret"), imported.get("place")) if isinstance(v, str))
     return frozenset(values)
 
 
@@ -211,6 +215,9 @@ def _import_problem(imported) -> str | None:
         return "detect_secrets.filename must be text"
     if imported.get("type") is not None and not isinstance(imported["type"], str):
         return "detect_secrets.type must be text"
+    if imported.get("place") is not None and (not isinstance(imported["place"], str)
+                                              or not _PLACE.match(imported["place"])):
+        return "detect_secrets.place must be 16 lowercase hex digits"
     return None
 
 
@@ -290,7 +297,9 @@ def apply(baseline: Baseline, result: ScanResult) -> tuple[list[Finding], list[d
         used.update(id(e) for e in hits)
         if not hits:
             new.append(finding)
-    stale = [e for e in baseline.entries if _kind(e) != "rotation" and id(e) not in used]
+    places = {e["detect_secrets"].get("place") for e in baseline.entries if id(e) in used and _kind(e) == "import"}
+    stale = [e for e in baseline.entries if _kind(e) != "rotation" and id(e) not in used and not _of_a_baseline(e)
+             and (_kind(e) != "import" or e["detect_secrets"].get("place") not in places - {None})]
     return new, stale
 
 
@@ -306,6 +315,22 @@ def _entries_for(findings, reason: str, who: str) -> list[dict]:
     return sorted(entries.values(), key=_order)
 
 
+def _of_a_baseline(entry: dict) -> bool:
+    """An imported entry naming a baseline file (trussguard's or detect-secrets' own): detect-secrets
+    flags the hashes such a file holds as high-entropy strings, while trussguard never reports them
+    (``suppress.project.BASELINE_NAMES``), so the entry can never match and would be listed as stale
+    right after the import. Such entries are not imported any more; older files may still hold them."""
+    imported = entry.get("detect_secrets")
+    return isinstance(imported, dict) and _posix(imported.get("filename", "")) in BASELINE_FILES
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def _kind(entry: dict) -> str:
     return "finding" if "fingerprint" in entry else "import" if "detect_secrets" in entry else "rotation"
 
@@ -316,7 +341,8 @@ def _kind(entry: dict) -> str:
 def import_detect_secrets(baseline: Baseline, ds_path: Path, who: str) -> tuple[Baseline, int]:
     """(the baseline with one imported entry per secret of the detect-secrets baseline at
     ``ds_path`` it does not hold yet; how many were added). Only the SHA-1, the file name and
-    the type are kept (not detect-secrets' line numbers)."""
+    the type are kept (not detect-secrets' line numbers). Results for a baseline file (trussguard's,
+    or detect-secrets' own) are hashes, not secrets: they are left out (see ``_of_a_baseline``)."""
     data = _read_json(ds_path, "detect-secrets baseline")
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, dict):
@@ -331,9 +357,12 @@ def import_detect_secrets(baseline: Baseline, ds_path: Path, who: str) -> tuple[
             if imported is None:
                 raise BaselineError(f"{ds_path}: results[{filename!r}] secret {n}: "
                                     "needs a hashed_secret of 40 hex digits")
-            if _import_key(imported) in have:
+            if _import_key(imported) in have or _of_a_baseline({"detect_secrets": imported}) \
+                    or _same_file(ds_path.parent / imported["filename"], baseline.path):
                 continue
             have.add(_import_key(imported))
+            if isinstance(secret.get("line_number"), int):
+                imported["place"] = _place(imported["filename"], secret["line_number"])
             reason = IMPORT_REASON + _audited(secret.get("is_secret"))
             added.append({"detect_secrets": imported, "reason": reason, "added_by": who, "added_at": now})
     return replace(baseline, entries=baseline.entries + sorted(added, key=_order)), len(added)
@@ -347,6 +376,15 @@ def _imported(secret, filename: str) -> dict | None:
         return None
     kind = secret.get("type")
     return {"hashed_secret": digest, "filename": _posix(filename), "type": kind if isinstance(kind, str) else None}
+
+
+def _place(filename: str, line: int) -> str:
+    """Which results were reported at the same spot: detect-secrets often reports one value under two
+    plugins (its OpenAI Token plugin hashes part of a key, Base64 High Entropy String the whole), and
+    trussguard's finding matches only the hash of the whole value. Results of one place are one
+    acknowledgement: once one matches, the others are not stale. A hash, fixed at import: nothing is
+    ever matched by line number (lines move)."""
+    return hashlib.sha256(f"{filename}\0{line}".encode("utf-8")).hexdigest()[:16]
 
 
 def _audited(is_secret) -> str:
