@@ -382,3 +382,85 @@ def test_malformed_entries_name_the_entry(tmp_path: Path, bad, message):
     path.write_text(json.dumps({"schema_version": 1, "entries": [GOOD_ROTATION, bad]}), "utf-8")
     with pytest.raises(bl.BaselineError, match=f"entry 2: .*{message}"):
         bl.load(path)
+
+
+# ----------------------------------------------------------------------------- the baseline found by default
+
+
+def git_repo(root: Path, tmp_path: Path):
+    env = dict(os.environ, GIT_AUTHOR_NAME="Ada", GIT_AUTHOR_EMAIL="ada@example.invalid", GIT_COMMITTER_NAME="Ada",
+               GIT_COMMITTER_EMAIL="ada@example.invalid", GIT_CONFIG_NOSYSTEM="1", HOME=str(tmp_path))
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), "-c", "commit.gpgsign=false", *args], env=env, check=True,
+                              capture_output=True, text=True).stdout
+
+    git("init", "-q", "-b", "main")
+    return git
+
+
+def scan_json(args: list[str], tmp_path: Path) -> tuple[int, dict]:
+    out = tmp_path / "scan.json"
+    code = main(["scan", *args, "--format", "json", "-o", str(out), "--no-cache"])
+    return code, json.loads(out.read_text("utf-8"))
+
+
+def rotate_all(report: dict, path: Path) -> None:
+    for a in report["advisories"]:
+        assert main(["rotated", a["id"], "--by", "alice", "--baseline", str(path)]) == 0
+
+
+def test_the_repository_roots_baseline_is_used_without_the_flag(truss_tree, fake_token, tmp_path: Path):
+    root, _, _ = leaky_tree(truss_tree, fake_token)
+    git_repo(root, tmp_path)
+    code, report = scan_json([str(root / "scripts")], tmp_path)  # a subfolder: the file sits at the git top level
+    assert code == 1 and not [n for n in report["stats"]["notes"] if n.startswith("baseline:")]
+    rotate_all(report, root / bl.DEFAULT_NAME)
+    code, report = scan_json([str(root / "scripts")], tmp_path)
+    assert code == 0 and {a["state"] for a in report["advisories"]} == {"rotated"}
+    assert f"baseline: {bl.DEFAULT_NAME} (2 entries)" in report["stats"]["notes"]
+
+
+def test_the_configuration_moves_or_disables_the_baseline(truss_tree, fake_token, tmp_path: Path):
+    root, _, _ = leaky_tree(truss_tree, fake_token)
+    code, report = scan_json([str(root)], tmp_path)
+    (root / "ci").mkdir()
+    rotate_all(report, root / "ci" / "baseline.json")
+    assert scan_json([str(root)], tmp_path)[0] == 1  # not at the default place
+    (root / ".trussguard.toml").write_text('baseline = "ci/baseline.json"\n', "utf-8")
+    code, report = scan_json([str(root)], tmp_path)
+    assert code == 0 and "baseline: ci/baseline.json (2 entries)" in report["stats"]["notes"]
+    (root / "ci" / "baseline.json").rename(root / bl.DEFAULT_NAME)
+    (root / ".trussguard.toml").write_text("baseline = false\n", "utf-8")
+    assert scan_json([str(root)], tmp_path)[0] == 1
+    assert scan_json([str(root), "--baseline", str(root / bl.DEFAULT_NAME)], tmp_path)[0] == 0  # the flag wins
+    (root / ".trussguard.toml").write_text("baseline = 3\n", "utf-8")
+    assert main(["scan", str(root), "--no-cache"]) == 2
+
+
+def test_baseline_commands_write_where_scans_look(truss_tree, fake_token, tmp_path: Path, monkeypatch):
+    root, _, _ = leaky_tree(truss_tree, fake_token)
+    git_repo(root, tmp_path)
+    monkeypatch.chdir(root / "scripts")
+    assert main(["baseline", "create", str(root), "--by", "alice"]) == 0
+    assert (root / bl.DEFAULT_NAME).is_file() and not (root / "scripts" / bl.DEFAULT_NAME).exists()
+    code, report = scan_json([str(root)], tmp_path)
+    assert code == 0 and report["findings"] == []
+
+
+def test_a_pull_request_cannot_acknowledge_its_own_leak_with_the_default_baseline(truss_tree, fake_token,
+                                                                                 tmp_path: Path):
+    root = truss_tree()
+    git = git_repo(root, tmp_path)
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    git("checkout", "-qb", "feature")
+    (root / "scripts").mkdir()
+    (root / "scripts" / "load.py").write_text(f'TOKEN = "{fake_token(HF)}"\n', "utf-8")
+    assert main(["baseline", "create", str(root), "--baseline", str(root / bl.DEFAULT_NAME), "--by", "mallory"]) == 0
+    git("add", "-A")
+    git("commit", "-qm", "feature")
+    assert scan_json([str(root)], tmp_path)[0] == 0  # outside a gate the branch's own baseline applies
+    code, report = scan_json([str(root), "--trusted-rev", "main"], tmp_path)
+    assert code == 1 and [f["path"] for f in report["findings"] if f["rule_id"] == HF] == ["scripts/load.py"]
+    assert [c["kind"] for c in report["gate_changes"] if c["blocks"]] == ["baseline"]

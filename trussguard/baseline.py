@@ -87,6 +87,33 @@ class Baseline:
         return {advisory: record for advisory, (_, record) in best.items()}
 
 
+def default_path(start: Path, setting: Path | bool | None, must_exist: bool = True) -> Path | None:
+    """The baseline a command uses when ``--baseline`` is not given. ``setting`` is the configuration
+    file's ``baseline`` key: a path moves it, ``False`` turns it off; otherwise it is ``DEFAULT_NAME``
+    at the repository root (git's top level; outside git, the scanned folder), the file ``baseline
+    create`` and ``rotated`` write, when it exists (``must_exist=False``: whether or not it does, for a
+    pull request's gate, which reads it at the trusted revision). Why: an acknowledgement written by
+    ``trussguard rotated`` that the next plain ``trussguard audit`` ignored was no acknowledgement."""
+    if setting is False:
+        return None
+    if isinstance(setting, Path):
+        return setting
+    candidate = repository_folder(start) / DEFAULT_NAME
+    return candidate if not must_exist or candidate.is_file() else None
+
+
+def repository_folder(start: Path) -> Path:
+    """git's top level for ``start``, or ``start`` itself (its folder, for a file) outside a repository."""
+    from trussguard.sources.history_git import GitError, NotARepository, repository_root
+
+    folder = Path(start).resolve()
+    folder = folder if folder.is_dir() or not folder.exists() else folder.parent
+    try:
+        return Path(repository_root(folder))
+    except (NotARepository, GitError, OSError):
+        return folder
+
+
 def load(path: Path) -> Baseline:
     """The baseline at ``path``; a missing file is an empty baseline (``rotated`` creates it)."""
     if not path.exists():

@@ -53,8 +53,10 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
     that decides its exit code; nothing is printed (the GitHub Action renders several reports from one run)."""
     from trussguard.config import ScanConfig
 
-    project, known, changes = gated_settings(paths[0] if paths else Path("."), config_file, baseline, trusted_rev,
-                                             None, allow_config_changes)
+    start = paths[0] if paths else Path(".")
+    baseline, unloadable = (baseline, None) if baseline is not None else default_baseline(start, config_file,
+                                                                                           trusted_rev)
+    project, known, changes = gated_settings(start, config_file, baseline, trusted_rev, None, allow_config_changes)
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
     config = ScanConfig(
         paths=tuple(paths), rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
@@ -71,6 +73,7 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
     result = by_baseline(by_config(result, project, baseline), known, report_stale=not staged)
+    _say_baseline(result, known, start, unloadable)
     return redact_result(dataclasses.replace(result, gate_changes=changes)), config
 
 
@@ -118,6 +121,8 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
     from trussguard.sources.history_git import GitError, NotARepository
 
     head_rev = range_ends(rev_range)[1] if trusted_rev is not None and rev_range is not None else None
+    baseline, unloadable = (baseline, None) if baseline is not None else default_baseline(repo, config_file,
+                                                                                          trusted_rev)
     project, known, changes = gated_settings(repo, config_file, baseline, trusted_rev, head_rev, allow_config_changes)
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
     scan = ScanConfig(rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
@@ -131,7 +136,56 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
     result = by_baseline(by_config(result, project, baseline), known)
+    _say_baseline(result, known, repo, unloadable)
     return redact_result(dataclasses.replace(result, gate_changes=changes)), scan
+
+
+def default_baseline(start: Path, config_file: Path | None, trusted_rev: str | None) -> tuple[Path | None, str | None]:
+    """(the baseline used without ``--baseline``, ``baseline.default_path``; why a file found there was
+    not applied), as the configuration that governs the run says: the working tree's, or in a pull
+    request's gate the trusted revision's (the default file is then read at that revision like an
+    explicit one: the change being gated must not silence its own gate). A configuration or revision
+    that does not load is left to ``gated_settings``, which reports it (exit 2). Unlike ``--baseline``'s,
+    a default-found file that does not load is not applied (a note says so): it is scanned like any
+    other file, and without its acknowledgements there is only more to report, never less."""
+    from trussguard import baseline as bl
+    from trussguard.cli_settings import load_project
+
+    if trusted_rev is None:
+        setting = load_project(start, config_file).baseline
+        path = bl.default_path(start, setting)
+        if path is None or setting not in (None, True):
+            return path, None
+        try:
+            bl.load(path)
+        except bl.BaselineError as exc:
+            return None, f"{exc}: not applied"
+        return path, None
+    from trussguard.project_config import ConfigError, load_at_revision
+    from trussguard.sources.history_git import GitError, NotARepository, repository_root, resolve
+
+    try:
+        root = repository_root(start if start.is_dir() else start.parent)
+        setting = load_at_revision(root, resolve(root, trusted_rev), start, config_file).baseline
+    except (ConfigError, GitError, NotARepository, OSError):
+        return None, None
+    return bl.default_path(start, setting, must_exist=False), None
+
+
+def _say_baseline(result, known, start: Path, unloadable: str | None = None) -> None:
+    """``baseline: .trussguard-baseline.json (3 entries)`` among the notes, whenever one applied."""
+    from trussguard.baseline import repository_folder
+
+    if unloadable:
+        result.stats.notes.append(f"baseline: {unloadable}")
+    if known is None or (not known.entries and not known.path.exists()):
+        return
+    try:
+        name = known.path.resolve().relative_to(repository_folder(start)).as_posix()
+    except ValueError:
+        name = str(known.path)
+    n = len(known.entries)
+    result.stats.notes.append(f"baseline: {name} ({n} entr{'y' if n == 1 else 'ies'})")
 
 
 def _scan_staged(config, paths: tuple[Path, ...]):
