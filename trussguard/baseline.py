@@ -53,6 +53,7 @@ SCHEMA_VERSION = 1
 DEFAULT_NAME = ".trussguard-baseline.json"
 IMPORT_REASON = "imported from .secrets.baseline"
 BASELINE_FILES = (DEFAULT_NAME, ".secrets.baseline")  # files of hashes, never of secrets
+NOTE_PREFIX = "baseline: "  # the note naming the baseline a run applied (the text report's summary line)
 _ADVISORY = re.compile(r"^adv-[0-9a-f]{16}$")
 _FINGERPRINT = re.compile(r"^tg-[0-9a-f]{20}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

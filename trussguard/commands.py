@@ -24,11 +24,11 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
              fail_on: str, max_file_size: str, show_secrets: bool, no_detect_secrets: bool, no_decode: bool,
              allow_unreadable: bool, jobs: int | None, no_cache: bool, advisories: Path | None = None,
              baseline: Path | None = None, staged: bool = False, config_file: Path | None = None,
-             trusted_rev: str | None = None, allow_config_changes: bool = False) -> int:
+             trusted_rev: str | None = None, allow_config_changes: bool = False, verbose: bool = False) -> int:
     result, config = scan_result(paths, rule_dirs, fail_on, max_file_size, show_secrets, no_detect_secrets, no_decode,
                                  allow_unreadable, jobs, no_cache, baseline, staged, config_file, trusted_rev,
                                  allow_config_changes)
-    emit(fmt, result, output, advisories)
+    emit(fmt, result, output, advisories, verbose)
     return exit_code(result, config, "file(s) could not be read", "--allow-unreadable")
 
 
@@ -83,7 +83,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
               rule_dirs: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str, max_file_size: str,
               show_secrets: bool, allow_unreadable: bool, jobs: int | None, advisories: Path | None = None,
               baseline: Path | None = None, config_file: Path | None = None, allow_shallow: bool = False,
-              trusted_rev: str | None = None, allow_config_changes: bool = False) -> int:
+              trusted_rev: str | None = None, allow_config_changes: bool = False, verbose: bool = False) -> int:
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     if trusted_rev is None and rev_range is not None:  # a pull request's gate: its base decides the settings
         trusted_rev = range_ends(rev_range)[0]
@@ -91,7 +91,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
                                 recurse_submodules, quiet, rule_dirs, fail_on, max_file_size, show_secrets,
                                 allow_unreadable, jobs, baseline, config_file, allow_shallow, trusted_rev,
                                 allow_config_changes)
-    emit(fmt, result, output, advisories)
+    emit(fmt, result, output, advisories, verbose)
     if html_report is not None:
         from trussguard.report.html import render_html
 
@@ -159,7 +159,7 @@ def default_baseline(start: Path, config_file: Path | None, trusted_rev: str | N
         try:
             bl.load(path)
         except bl.BaselineError as exc:
-            return None, f"{exc}: not applied"
+            return None, f"{exc}; not applied"
         return path, None
     from trussguard.project_config import ConfigError, load_at_revision
     from trussguard.sources.history_git import GitError, NotARepository, repository_root, resolve
@@ -174,10 +174,10 @@ def default_baseline(start: Path, config_file: Path | None, trusted_rev: str | N
 
 def _say_baseline(result, known, start: Path, unloadable: str | None = None) -> None:
     """``baseline: .trussguard-baseline.json (3 entries)`` among the notes, whenever one applied."""
-    from trussguard.baseline import repository_folder
+    from trussguard.baseline import NOTE_PREFIX, repository_folder
 
     if unloadable:
-        result.stats.notes.append(f"baseline: {unloadable}")
+        result.stats.notes.append(unloadable)
     if known is None or (not known.entries and not known.path.exists()):
         return
     try:
@@ -185,7 +185,7 @@ def _say_baseline(result, known, start: Path, unloadable: str | None = None) -> 
     except ValueError:
         name = str(known.path)
     n = len(known.entries)
-    result.stats.notes.append(f"baseline: {name} ({n} entr{'y' if n == 1 else 'ies'})")
+    result.stats.notes.append(f"{NOTE_PREFIX}{name} ({n} entr{'y' if n == 1 else 'ies'})")
 
 
 def _scan_staged(config, paths: tuple[Path, ...]):
