@@ -69,7 +69,8 @@ def test_a_never_committed_secret_gets_remove_and_rotate_if_shared(truss_repo: R
     code, report = staged(truss_repo, tmp_path)
     assert code == 1  # still blocked: the advice changes, not the gate
     (advisory,) = report["advisories"]
-    assert [a["title"] for a in advisory["actions"]] == ["Remove it before committing", "Rotate it if it was ever shared"]
+    assert [a["title"] for a in advisory["actions"]] == ["Remove it before committing",
+                                                         "Rotate it if it was ever shared"]
     assert any("model/model.py:6" in d for d in advisory["actions"][0]["details"])
     assert "huggingface.co/settings/tokens" in advisory["actions"][1]["details"][0]
     text = advice_text(report).lower()

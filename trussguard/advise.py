@@ -225,10 +225,10 @@ def what_to_do(a: Advisory) -> str:
     if is_before_commit(a):
         return ("remove it before committing (no commit holds it yet); if it was ever shared (a chat, a notebook "
                 "output, another repository), rotate it")
+    if a.rotation:
+        return "rotated: the git history still holds the old value; purge it when you can (step 4 of --verbose)"
     revoke = f"revoke it at {a.revoke_url}" if a.revoke_url and a.urgency == "immediate" else \
         "revoke it where it was issued"
-    if a.rotation:
-        revoke = "rotated"
     return (f"{revoke}; store the new one as the workspace secret `{a.truss_secret_name}`; then change the code "
             "(git history keeps the old value)")
 

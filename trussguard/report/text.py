@@ -76,8 +76,8 @@ def _by_path(result: ScanResult, style, verbose: bool) -> list[str]:
         for f in findings:
             where = f"{f.line}:{f.column}" if f.column else str(f.line)
             codes = f.rule_id if f.check in (None, f.rule_id) else f"{f.rule_id} · {f.check}"
-            head = wrap(f"{where:<8} {_sev(f.severity, None)} {f.title}  [{codes}]" + (f"  ({f.cell})" if f.cell else ""),
-                        INDENT, "  ")
+            cell = f"  ({f.cell})" if f.cell else ""
+            head = wrap(f"{where:<8} {_sev(f.severity, None)} {f.title}  [{codes}]{cell}", INDENT, "  ")
             head[0] = head[0].replace(_sev(f.severity, None), _sev(f.severity, style), 1)
             lines += head
             if f.kind == "policy":
@@ -156,7 +156,8 @@ def _history_items(result: ScanResult, style, verbose: bool) -> list[str]:
             else:
                 lines += wrap(f"{f.path}:{f.line}  introduced {str(intro.get('commit', ''))[:12]} by "
                               f"{intro.get('author_name', '?')} <{intro.get('author_email', '?')}> "
-                              f"on {intro.get('author_date', '?')}: {intro.get('subject', '')!r}; {state}", "    ", "  ")
+                              f"on {intro.get('author_date', '?')}: {intro.get('subject', '')!r}; {state}",
+                              "    ", "  ")
             if f.fix and (verbose or f.id not in advised):
                 lines += wrap(f"fix: {f.fix}", INDENT + "     ", INDENT)
         shown = places if verbose else places[:SHOWN]
