@@ -464,3 +464,24 @@ def test_a_pull_request_cannot_acknowledge_its_own_leak_with_the_default_baselin
     code, report = scan_json([str(root), "--trusted-rev", "main"], tmp_path)
     assert code == 1 and [f["path"] for f in report["findings"] if f["rule_id"] == HF] == ["scripts/load.py"]
     assert [c["kind"] for c in report["gate_changes"] if c["blocks"]] == ["baseline"]
+
+
+def test_an_audit_lists_as_stale_only_what_it_could_have_found(truss_tree, fake_token, cache_dir, tmp_path: Path):
+    hf = fake_token(HF)
+    model = textwrap.dedent(CLEAN_MODEL).replace('self._secrets["hf_access_token"]', 'self._secrets["undeclared"]')
+    root = truss_tree({"model/model.py": model, "scripts/load.py": f'TOKEN = "{hf}"\n'})
+    git = git_repo(root, tmp_path)
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    tree = scan(root, cache_dir)
+    assert {f.kind for f in tree.findings} == {"leak", "policy"}
+    made = saved(bl.create(tree, "fixture", "alice", tmp_path / "b.json"))
+    full = audit_history(AuditConfig(root, ScanConfig(cache_dir=None)))
+    assert bl.apply(made, full) == ([], [])  # the policy entries: an audit reports leaks only
+    (root / "scripts" / "load.py").write_text("import os\n", "utf-8")
+    git("commit", "-qam", "drop the key")
+    git("commit", "-q", "--allow-empty", "-m", "later")
+    partial = audit_history(AuditConfig(root, ScanConfig(cache_dir=None), range="HEAD~1..HEAD"))
+    assert bl.apply(made, partial) == ([], [])  # a pull request's commits: nothing can be judged stale
+    new, stale = bl.apply(made, scan(root, cache_dir))
+    assert new == [] and [e["path"] for e in stale] == ["scripts/load.py"]  # the tree scan can judge it

@@ -310,7 +310,8 @@ def update(baseline: Baseline, result: ScanResult, reason: str, who: str) -> tup
 
 def apply(baseline: Baseline, result: ScanResult) -> tuple[list[Finding], list[dict]]:
     """(the findings the baseline does not cover, in order; its finding and imported entries
-    that matched no finding of ``result``). Rotation entries neither hide nor go stale."""
+    that matched no finding of ``result`` although it could have: ``_could_match``). Rotation
+    entries neither hide nor go stale."""
     by_fingerprint = {e["fingerprint"]: e for e in baseline.entries if _kind(e) == "finding"}
     by_import: dict[tuple[str, str], list[dict]] = {}
     for e in baseline.entries:
@@ -327,8 +328,23 @@ def apply(baseline: Baseline, result: ScanResult) -> tuple[list[Finding], list[d
             new.append(finding)
     places = {e["detect_secrets"].get("place") for e in baseline.entries if id(e) in used and _kind(e) == "import"}
     stale = [e for e in baseline.entries if _kind(e) != "rotation" and id(e) not in used and not _of_a_baseline(e)
-             and (_kind(e) != "import" or e["detect_secrets"].get("place") not in places - {None})]
+             and (_kind(e) != "import" or e["detect_secrets"].get("place") not in places - {None})
+             and _could_match(e, result)]
     return new, stale
+
+
+def _could_match(entry: dict, result: ScanResult) -> bool:
+    """Whether this run could have found what ``entry`` acknowledges, so that finding nothing makes it
+    stale. Not a history audit of part of the history (``--range``, ``--since``: a pull request's
+    commits hold few of the acknowledged secrets), nor, in any history audit, an entry for a Truss
+    policy finding (audits report leaks only). Why: with the baseline found by default, one file
+    serves the tree scan, the pre-commit hook and the pull request's audit alike."""
+    history = result.stats.history
+    if history is None:
+        return True
+    if history.get("range"):
+        return False
+    return not (_kind(entry) == "finding" and entry.get("secret_sha256") is None)
 
 
 def _entries_for(findings, reason: str, who: str) -> list[dict]:
