@@ -21,6 +21,7 @@ from conftest import CLEAN_MODEL, random_password
 from trussguard import baseline as bl
 from trussguard.audit import AuditConfig, audit_history
 from trussguard.config import ScanConfig
+from trussguard.cli import main
 from trussguard.pipeline import scan_tree
 
 HF = "huggingface.user-token"
@@ -240,6 +241,8 @@ def test_importing_a_real_detect_secrets_baseline_hides_its_secret(truss_tree, c
     assert count == 1
     imported = saved(imported)
     (entry,) = imported.entries
+    place = entry["detect_secrets"].pop("place")  # which results share a spot: a hash, not a line number
+    assert len(place) == 16
     assert entry["detect_secrets"] == {"hashed_secret": leak[0].secret_sha1, "filename": "model/model.py",
                                        "type": "Secret Keyword"}
     assert (entry["reason"], entry["added_by"]) == (bl.IMPORT_REASON, "alice")
@@ -280,6 +283,42 @@ def test_imported_entries_only_match_their_file(truss_tree, cache_dir, tmp_path:
     result = scan(root, cache_dir)
     new, stale = bl.apply(made, result)
     assert [f.path for f in new if f.kind == "leak"] == ["model/other.py"] and stale == made.entries
+
+
+def test_no_stale_entry_right_after_an_import(truss_tree, fake_token, tmp_path: Path, capsys):
+    """detect-secrets flags the hashes of trussguard's own baseline file as high-entropy strings;
+    trussguard never reports them, so an imported entry for that file could never match: it is not
+    imported, and the next scan lists no stale entry."""
+    root, _, _ = leaky_tree(truss_tree, fake_token)
+    assert main(["baseline", "create", str(root), "--baseline", str(root / bl.DEFAULT_NAME), "--by", "alice"]) == 0
+    ds = detect_secrets_baseline(root, root / ".secrets.baseline")
+    assert bl.DEFAULT_NAME in ds["results"]  # the hashes detect-secrets sees in trussguard's baseline
+    assert main(["baseline", "import-detect-secrets", str(root / ".secrets.baseline"),
+                 "--baseline", str(root / bl.DEFAULT_NAME), "--by", "alice"]) == 0
+    imported = [e["detect_secrets"]["filename"] for e in bl.load(root / bl.DEFAULT_NAME).entries
+                if "detect_secrets" in e]
+    assert imported and bl.DEFAULT_NAME not in imported
+    out = tmp_path / "scan.json"
+    main(["scan", str(root), "--baseline", str(root / bl.DEFAULT_NAME), "--format", "json", "-o", str(out),
+          "--no-cache"])
+    report = json.loads(out.read_text("utf-8"))
+    assert not [n for n in report["stats"]["notes"] if "stale" in n], report["stats"]["notes"]
+    assert report["findings"] == []
+
+
+def test_entries_for_a_baseline_file_imported_earlier_are_never_stale(tmp_path: Path):
+    entry = dict(IMPORTED, detect_secrets=dict(IMPORTED["detect_secrets"], filename=bl.DEFAULT_NAME))
+    other = dict(IMPORTED)
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"schema_version": 1, "entries": [entry, other]}), "utf-8")
+    empty = dataclasses.replace(scan_result_stub(), findings=[])
+    assert bl.apply(bl.load(path), empty) == ([], [other])
+
+
+def scan_result_stub():
+    from trussguard.results import ScanResult, ScanStats
+
+    return ScanResult("tree", ".", [], [], ScanStats())
 
 
 @pytest.mark.parametrize("content, message", [
@@ -343,3 +382,106 @@ def test_malformed_entries_name_the_entry(tmp_path: Path, bad, message):
     path.write_text(json.dumps({"schema_version": 1, "entries": [GOOD_ROTATION, bad]}), "utf-8")
     with pytest.raises(bl.BaselineError, match=f"entry 2: .*{message}"):
         bl.load(path)
+
+
+# ----------------------------------------------------------------------------- the baseline found by default
+
+
+def git_repo(root: Path, tmp_path: Path):
+    env = dict(os.environ, GIT_AUTHOR_NAME="Ada", GIT_AUTHOR_EMAIL="ada@example.invalid", GIT_COMMITTER_NAME="Ada",
+               GIT_COMMITTER_EMAIL="ada@example.invalid", GIT_CONFIG_NOSYSTEM="1", HOME=str(tmp_path))
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), "-c", "commit.gpgsign=false", *args], env=env, check=True,
+                              capture_output=True, text=True).stdout
+
+    git("init", "-q", "-b", "main")
+    return git
+
+
+def scan_json(args: list[str], tmp_path: Path) -> tuple[int, dict]:
+    out = tmp_path / "scan.json"
+    code = main(["scan", *args, "--format", "json", "-o", str(out), "--no-cache"])
+    return code, json.loads(out.read_text("utf-8"))
+
+
+def rotate_all(report: dict, path: Path) -> None:
+    for a in report["advisories"]:
+        assert main(["rotated", a["id"], "--by", "alice", "--baseline", str(path)]) == 0
+
+
+def test_the_repository_roots_baseline_is_used_without_the_flag(truss_tree, fake_token, tmp_path: Path):
+    root, _, _ = leaky_tree(truss_tree, fake_token)
+    git_repo(root, tmp_path)
+    code, report = scan_json([str(root / "scripts")], tmp_path)  # a subfolder: the file sits at the git top level
+    assert code == 1 and not [n for n in report["stats"]["notes"] if n.startswith("baseline:")]
+    rotate_all(report, root / bl.DEFAULT_NAME)
+    code, report = scan_json([str(root / "scripts")], tmp_path)
+    assert code == 0 and {a["state"] for a in report["advisories"]} == {"rotated"}
+    assert f"baseline: {bl.DEFAULT_NAME} (2 entries)" in report["stats"]["notes"]
+
+
+def test_the_configuration_moves_or_disables_the_baseline(truss_tree, fake_token, tmp_path: Path):
+    root, _, _ = leaky_tree(truss_tree, fake_token)
+    code, report = scan_json([str(root)], tmp_path)
+    (root / "ci").mkdir()
+    rotate_all(report, root / "ci" / "baseline.json")
+    assert scan_json([str(root)], tmp_path)[0] == 1  # not at the default place
+    (root / ".trussguard.toml").write_text('baseline = "ci/baseline.json"\n', "utf-8")
+    code, report = scan_json([str(root)], tmp_path)
+    assert code == 0 and "baseline: ci/baseline.json (2 entries)" in report["stats"]["notes"]
+    (root / "ci" / "baseline.json").rename(root / bl.DEFAULT_NAME)
+    (root / ".trussguard.toml").write_text("baseline = false\n", "utf-8")
+    assert scan_json([str(root)], tmp_path)[0] == 1
+    assert scan_json([str(root), "--baseline", str(root / bl.DEFAULT_NAME)], tmp_path)[0] == 0  # the flag wins
+    (root / ".trussguard.toml").write_text("baseline = 3\n", "utf-8")
+    assert main(["scan", str(root), "--no-cache"]) == 2
+
+
+def test_baseline_commands_write_where_scans_look(truss_tree, fake_token, tmp_path: Path, monkeypatch):
+    root, _, _ = leaky_tree(truss_tree, fake_token)
+    git_repo(root, tmp_path)
+    monkeypatch.chdir(root / "scripts")
+    assert main(["baseline", "create", str(root), "--by", "alice"]) == 0
+    assert (root / bl.DEFAULT_NAME).is_file() and not (root / "scripts" / bl.DEFAULT_NAME).exists()
+    code, report = scan_json([str(root)], tmp_path)
+    assert code == 0 and report["findings"] == []
+
+
+def test_a_pull_request_cannot_acknowledge_its_own_leak_with_the_default_baseline(truss_tree, fake_token,
+                                                                                 tmp_path: Path):
+    root = truss_tree()
+    git = git_repo(root, tmp_path)
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    git("checkout", "-qb", "feature")
+    (root / "scripts").mkdir()
+    (root / "scripts" / "load.py").write_text(f'TOKEN = "{fake_token(HF)}"\n', "utf-8")
+    assert main(["baseline", "create", str(root), "--baseline", str(root / bl.DEFAULT_NAME), "--by", "mallory"]) == 0
+    git("add", "-A")
+    git("commit", "-qm", "feature")
+    assert scan_json([str(root)], tmp_path)[0] == 0  # outside a gate the branch's own baseline applies
+    code, report = scan_json([str(root), "--trusted-rev", "main"], tmp_path)
+    assert code == 1 and [f["path"] for f in report["findings"] if f["rule_id"] == HF] == ["scripts/load.py"]
+    assert [c["kind"] for c in report["gate_changes"] if c["blocks"]] == ["baseline"]
+
+
+def test_an_audit_lists_as_stale_only_what_it_could_have_found(truss_tree, fake_token, cache_dir, tmp_path: Path):
+    hf = fake_token(HF)
+    model = textwrap.dedent(CLEAN_MODEL).replace('self._secrets["hf_access_token"]', 'self._secrets["undeclared"]')
+    root = truss_tree({"model/model.py": model, "scripts/load.py": f'TOKEN = "{hf}"\n'})
+    git = git_repo(root, tmp_path)
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    tree = scan(root, cache_dir)
+    assert {f.kind for f in tree.findings} == {"leak", "policy"}
+    made = saved(bl.create(tree, "fixture", "alice", tmp_path / "b.json"))
+    full = audit_history(AuditConfig(root, ScanConfig(cache_dir=None)))
+    assert bl.apply(made, full) == ([], [])  # the policy entries: an audit reports leaks only
+    (root / "scripts" / "load.py").write_text("import os\n", "utf-8")
+    git("commit", "-qam", "drop the key")
+    git("commit", "-q", "--allow-empty", "-m", "later")
+    partial = audit_history(AuditConfig(root, ScanConfig(cache_dir=None), range="HEAD~1..HEAD"))
+    assert bl.apply(made, partial) == ([], [])  # a pull request's commits: nothing can be judged stale
+    new, stale = bl.apply(made, scan(root, cache_dir))
+    assert new == [] and [e["path"] for e in stale] == ["scripts/load.py"]  # the tree scan can judge it

@@ -79,6 +79,8 @@ def test_pre_commit_hook(repo: Repo, fake_token):
     blocked = _try_repo(repo)
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr
     assert HF in blocked.stdout and token not in blocked.stdout + blocked.stderr
+    assert "remove it before committing" in blocked.stdout  # a key no commit holds: no history purge
+    assert "filter-repo" not in blocked.stdout and "force" not in blocked.stdout
 
     repo.write("model.py", "import os\n")  # the key only in the staged part: still blocked
     assert _try_repo(repo).returncode == 1

@@ -6,6 +6,10 @@ hash and list every finding that carries it. The steps are always the same five,
 rule's own advice), store the replacement as a Baseten workspace secret, change this repository
 (each finding's Truss fix), purge the history (optional: rotation is what protects), verify.
 Nothing here ever holds the secret itself: the purge step says where to take it from instead.
+
+A secret ``scan --staged`` blocked before any commit held it gets two steps instead: remove it
+before committing, and rotate it if it was ever shared (a chat, a notebook output, another
+repository). Purging a history that never held it, or force-pushing, would be wrong advice.
 """
 
 from __future__ import annotations
@@ -23,9 +27,18 @@ BASETEN_SECRETS_URL = "https://app.baseten.co/settings/secrets"
 MAX_LISTED = 10  # commits, refs and places listed in one step; the JSON findings have them all
 _NAMED_SECRET = re.compile(r"workspace secret `([A-Za-z0-9_.-]+)`")
 _MESSAGE_SECRET = re.compile(r"workspace secret \(`([A-Za-z0-9_.-]+)`\)\.$")  # findings.to_finding's message
+_FRESH = re.compile(r"^revoke (?:the key now|it|this value), store a new one as ")  # no new one needed unless shared
+BEFORE_COMMIT = "Remove it before committing"  # the first step's title for a secret no commit holds
+# the policy fixes' history clause (policy/python_fixes.revoke, TG210, TG212): not true of a staged-only key
+_HISTORY_CLAUSE = re.compile(r"(?:,? and |; )treat the git history as compromised(?:: deleting the line does not "
+                             r"remove the key from earlier commits \(run `trussguard audit` to see every commit and "
+                             r"ref that holds it\))?")
 
 
-def build_advisories(findings: list[Finding], rules: dict[str, Rule]) -> list[Advisory]:
+def build_advisories(findings: list[Finding], rules: dict[str, Rule],
+                     uncommitted: frozenset[str] = frozenset()) -> list[Advisory]:
+    """One advisory per secret; ``uncommitted``: the SHA-256s of secrets no commit holds yet (a staged
+    scan's), which get ``_before_commit``'s two steps instead of the five."""
     by_secret: dict[str, list[Finding]] = {}
     for f in findings:
         if f.secret_sha256 is not None:
@@ -47,8 +60,9 @@ def build_advisories(findings: list[Finding], rules: dict[str, Rule]) -> list[Ad
             truss_secret_name=name,
             references=rule.references if rule else (),
             finding_ids=tuple(f.id for f in group),
-            actions=(_revoke(rule), _store(name, _custom_server(group)), _change(group, name), _purge(group),
-                     _verify(rule, digest)),
+            actions=_before_commit(rule, group, name) if digest in uncommitted else
+            (_revoke(rule), _store(name, _custom_server(group)), _change(group, name), _purge(group),
+             _verify(rule, digest)),
         ))
     return out  # in the order the secrets first appear in the (sorted) findings
 
@@ -171,6 +185,54 @@ def _verify(rule: Rule | None, digest: str) -> Action:
     return Action(5, "Verify", tuple(details))
 
 
+def _before_commit(rule: Rule | None, group: list[Finding], name: str) -> tuple[Action, Action]:
+    """A secret no commit holds: take it out of what is staged, keep it where the Truss reads it from,
+    and rotate it only if it was shared elsewhere."""
+    places, seen = [], set()
+    for f in sorted(group, key=lambda f: (f.path, f.line)):
+        if f.path not in seen:
+            seen.add(f.path)
+            places.append(f"{f.path}:{f.line}: {f.fix or _default_fix(f.path, name)}")
+    listed = places[:MAX_LISTED] + ([f"... and {len(places) - MAX_LISTED} more places (see the findings)"]
+                                    if len(places) > MAX_LISTED else [])
+    remove = Action(1, BEFORE_COMMIT, (
+        "No commit holds it yet (HEAD does not), so nothing needs purging: change the staged files, then "
+        "`git add` them again (`git restore --staged PATH` unstages a file and keeps your working copy).",
+        *listed,
+    ) + _store(name, _custom_server(group)).details)
+    rotation = rule.rotation if rule is not None else None
+    where = f" at {rotation.revoke_url}" if rotation and rotation.revoke_url and not rule.generic else ""
+    rotate = Action(2, "Rotate it if it was ever shared", (
+        "If the value was ever pasted anywhere else (a chat, a ticket, a notebook output, another repository), "
+        f"it is exposed there: revoke it{where} and store the replacement as the workspace secret `{name}`.",
+    ))
+    return remove, rotate
+
+
+def before_commit_fix(fix: str | None) -> str | None:
+    """A policy fix without its history clause, for a secret no commit holds (the clause would send
+    someone to purge a history that never had it)."""
+    return _FRESH.sub("store it as ", _HISTORY_CLAUSE.sub("", fix)) if fix else fix
+
+
+def is_before_commit(a: Advisory) -> bool:
+    """The advisory of a secret ``scan --staged`` found in no commit (``_before_commit``'s steps)."""
+    return bool(a.actions) and a.actions[0].title == BEFORE_COMMIT
+
+
+def what_to_do(a: Advisory) -> str:
+    """The advisory in one sentence, for the compact text report (every step: ``--verbose``)."""
+    if is_before_commit(a):
+        return ("remove it before committing (no commit holds it yet); if it was ever shared (a chat, a notebook "
+                "output, another repository), rotate it")
+    if a.rotation:
+        return "rotated: the git history still holds the old value; purge it when you can (step 4 of --verbose)"
+    revoke = f"revoke it at {a.revoke_url}" if a.revoke_url and a.urgency == "immediate" else \
+        "revoke it where it was issued"
+    return (f"{revoke}; store the new one as the workspace secret `{a.truss_secret_name}`; then change the code "
+            "(git history keeps the old value)")
+
+
 def _listed(items: list[str]) -> str:
     shown = ", ".join(items[:MAX_LISTED])
     return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
@@ -187,8 +249,9 @@ def mark_rotated(advisories: list[Advisory], rotations: dict[str, dict]) -> list
             continue
         by = f" by {record['rotated_by']}" if record.get("rotated_by") else ""
         ref = f" ({record['reference']})" if record.get("reference") else ""
-        done = Action(1, f"Done: rotated on {record['rotated_at']}{by}{ref}", a.actions[0].details)
-        out.append(replace(a, rotation=record, actions=(done,) + a.actions[1:]))
+        i = 1 if is_before_commit(a) else 0  # the rotate step
+        done = Action(i + 1, f"Done: rotated on {record['rotated_at']}{by}{ref}", a.actions[i].details)
+        out.append(replace(a, rotation=record, actions=a.actions[:i] + (done,) + a.actions[i + 1:]))
     return out
 
 

@@ -25,17 +25,19 @@ Format::
         "added_by": "alice", "added_at": "2026-11-21T09:30:00+00:00",
         "rotated_at": "2026-11-20", "rotated_by": "alice", "reference": "SEC-123"},
        {"detect_secrets": {"hashed_secret": "<40 hex>", "filename": "model/model.py",
-                           "type": "Secret Keyword"},
+                           "type": "Secret Keyword", "place": "<16 hex>"},
         "reason": "imported from .secrets.baseline", "added_by": "alice",
         "added_at": "2026-11-21T09:30:00+00:00"}]}
 
-The last three fields of the finding entry are optional. Imported file names are relative to
+The last three fields of the finding entry are optional; so is ``place`` (imported entries reported
+at the same spot share it: ``_place``). Imported file names are relative to
 where detect-secrets ran (usually the repository root), as trussguard's paths are to the scan root.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -50,10 +52,13 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 DEFAULT_NAME = ".trussguard-baseline.json"
 IMPORT_REASON = "imported from .secrets.baseline"
+BASELINE_FILES = (DEFAULT_NAME, ".secrets.baseline")  # files of hashes, never of secrets
+NOTE_PREFIX = "baseline: "  # the note naming the baseline a run applied (the text report's summary line)
 _ADVISORY = re.compile(r"^adv-[0-9a-f]{16}$")
 _FINGERPRINT = re.compile(r"^tg-[0-9a-f]{20}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
+_PLACE = re.compile(r"^[0-9a-f]{16}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _ROTATION = ("rotated_at", "rotated_by", "reference")
 _TEXT = ("rotated_by", "reference", "reason", "added_by", "added_at", "recorded_at")
@@ -81,6 +86,33 @@ class Baseline:
             if advisory not in best or when >= best[advisory][0]:
                 best[advisory] = (when, {k: entry.get(k) for k in _ROTATION})
         return {advisory: record for advisory, (_, record) in best.items()}
+
+
+def default_path(start: Path, setting: Path | bool | None, must_exist: bool = True) -> Path | None:
+    """The baseline a command uses when ``--baseline`` is not given. ``setting`` is the configuration
+    file's ``baseline`` key: a path moves it, ``False`` turns it off; otherwise it is ``DEFAULT_NAME``
+    at the repository root (git's top level; outside git, the scanned folder), the file ``baseline
+    create`` and ``rotated`` write, when it exists (``must_exist=False``: whether or not it does, for a
+    pull request's gate, which reads it at the trusted revision). Why: an acknowledgement written by
+    ``trussguard rotated`` that the next plain ``trussguard audit`` ignored was no acknowledgement."""
+    if setting is False:
+        return None
+    if isinstance(setting, Path):
+        return setting
+    candidate = repository_folder(start) / DEFAULT_NAME
+    return candidate if not must_exist or candidate.is_file() else None
+
+
+def repository_folder(start: Path) -> Path:
+    """git's top level for ``start``, or ``start`` itself (its folder, for a file) outside a repository."""
+    from trussguard.sources.history_git import GitError, NotARepository, repository_root
+
+    folder = Path(start).resolve()
+    folder = folder if folder.is_dir() or not folder.exists() else folder.parent
+    try:
+        return Path(repository_root(folder))
+    except (NotARepository, GitError, OSError):
+        return folder
 
 
 def load(path: Path) -> Baseline:
@@ -135,7 +167,7 @@ def hash_values(data: bytes, detect_secrets: bool = False) -> frozenset[str] | N
     for entry in entries:
         imported = entry.get("detect_secrets") or {}
         values.update(v for v in (entry.get("fingerprint"), entry.get("secret_sha256"), entry.get("advisory_id"),
-                                  imported.get("hashed_secret")) if isinstance(v, str))
+                                  imported.get("hashed_secret"), imported.get("place")) if isinstance(v, str))
     return frozenset(values)
 
 
@@ -211,6 +243,9 @@ def _import_problem(imported) -> str | None:
         return "detect_secrets.filename must be text"
     if imported.get("type") is not None and not isinstance(imported["type"], str):
         return "detect_secrets.type must be text"
+    if imported.get("place") is not None and (not isinstance(imported["place"], str)
+                                              or not _PLACE.match(imported["place"])):
+        return "detect_secrets.place must be 16 lowercase hex digits"
     return None
 
 
@@ -275,7 +310,8 @@ def update(baseline: Baseline, result: ScanResult, reason: str, who: str) -> tup
 
 def apply(baseline: Baseline, result: ScanResult) -> tuple[list[Finding], list[dict]]:
     """(the findings the baseline does not cover, in order; its finding and imported entries
-    that matched no finding of ``result``). Rotation entries neither hide nor go stale."""
+    that matched no finding of ``result`` although it could have: ``_could_match``). Rotation
+    entries neither hide nor go stale."""
     by_fingerprint = {e["fingerprint"]: e for e in baseline.entries if _kind(e) == "finding"}
     by_import: dict[tuple[str, str], list[dict]] = {}
     for e in baseline.entries:
@@ -290,8 +326,25 @@ def apply(baseline: Baseline, result: ScanResult) -> tuple[list[Finding], list[d
         used.update(id(e) for e in hits)
         if not hits:
             new.append(finding)
-    stale = [e for e in baseline.entries if _kind(e) != "rotation" and id(e) not in used]
+    places = {e["detect_secrets"].get("place") for e in baseline.entries if id(e) in used and _kind(e) == "import"}
+    stale = [e for e in baseline.entries if _kind(e) != "rotation" and id(e) not in used and not _of_a_baseline(e)
+             and (_kind(e) != "import" or e["detect_secrets"].get("place") not in places - {None})
+             and _could_match(e, result)]
     return new, stale
+
+
+def _could_match(entry: dict, result: ScanResult) -> bool:
+    """Whether this run could have found what ``entry`` acknowledges, so that finding nothing makes it
+    stale. Not a history audit of part of the history (``--range``, ``--since``: a pull request's
+    commits hold few of the acknowledged secrets), nor, in any history audit, an entry for a Truss
+    policy finding (audits report leaks only). Why: with the baseline found by default, one file
+    serves the tree scan, the pre-commit hook and the pull request's audit alike."""
+    history = result.stats.history
+    if history is None:
+        return True
+    if history.get("range"):
+        return False
+    return not (_kind(entry) == "finding" and entry.get("secret_sha256") is None)
 
 
 def _entries_for(findings, reason: str, who: str) -> list[dict]:
@@ -306,6 +359,22 @@ def _entries_for(findings, reason: str, who: str) -> list[dict]:
     return sorted(entries.values(), key=_order)
 
 
+def _of_a_baseline(entry: dict) -> bool:
+    """An imported entry naming a baseline file (trussguard's or detect-secrets' own): detect-secrets
+    flags the hashes such a file holds as high-entropy strings, while trussguard never reports them
+    (``suppress.project.BASELINE_NAMES``), so the entry can never match and would be listed as stale
+    right after the import. Such entries are not imported any more; older files may still hold them."""
+    imported = entry.get("detect_secrets")
+    return isinstance(imported, dict) and _posix(imported.get("filename", "")) in BASELINE_FILES
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def _kind(entry: dict) -> str:
     return "finding" if "fingerprint" in entry else "import" if "detect_secrets" in entry else "rotation"
 
@@ -316,7 +385,8 @@ def _kind(entry: dict) -> str:
 def import_detect_secrets(baseline: Baseline, ds_path: Path, who: str) -> tuple[Baseline, int]:
     """(the baseline with one imported entry per secret of the detect-secrets baseline at
     ``ds_path`` it does not hold yet; how many were added). Only the SHA-1, the file name and
-    the type are kept (not detect-secrets' line numbers)."""
+    the type are kept (not detect-secrets' line numbers). Results for a baseline file (trussguard's,
+    or detect-secrets' own) are hashes, not secrets: they are left out (see ``_of_a_baseline``)."""
     data = _read_json(ds_path, "detect-secrets baseline")
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, dict):
@@ -331,9 +401,12 @@ def import_detect_secrets(baseline: Baseline, ds_path: Path, who: str) -> tuple[
             if imported is None:
                 raise BaselineError(f"{ds_path}: results[{filename!r}] secret {n}: "
                                     "needs a hashed_secret of 40 hex digits")
-            if _import_key(imported) in have:
+            if _import_key(imported) in have or _of_a_baseline({"detect_secrets": imported}) \
+                    or _same_file(ds_path.parent / imported["filename"], baseline.path):
                 continue
             have.add(_import_key(imported))
+            if isinstance(secret.get("line_number"), int):
+                imported["place"] = _place(imported["filename"], secret["line_number"])
             reason = IMPORT_REASON + _audited(secret.get("is_secret"))
             added.append({"detect_secrets": imported, "reason": reason, "added_by": who, "added_at": now})
     return replace(baseline, entries=baseline.entries + sorted(added, key=_order)), len(added)
@@ -347,6 +420,15 @@ def _imported(secret, filename: str) -> dict | None:
         return None
     kind = secret.get("type")
     return {"hashed_secret": digest, "filename": _posix(filename), "type": kind if isinstance(kind, str) else None}
+
+
+def _place(filename: str, line: int) -> str:
+    """Which results were reported at the same spot: detect-secrets often reports one value under two
+    plugins (its OpenAI Token plugin hashes part of a key, Base64 High Entropy String the whole), and
+    trussguard's finding matches only the hash of the whole value. Results of one place are one
+    acknowledgement: once one matches, the others are not stale. A hash, fixed at import: nothing is
+    ever matched by line number (lines move)."""
+    return hashlib.sha256(f"{filename}\0{line}".encode("utf-8")).hexdigest()[:16]
 
 
 def _audited(is_secret) -> str:

@@ -43,6 +43,9 @@ def _report_options(what: str):
                          help="Write the report here."),
             click.option("--advisories", type=click.Path(dir_okay=False, path_type=Path),
                          help="Also write every advisory in full, as Markdown, to this file."),
+            click.option("--verbose", "-v", is_flag=True,
+                         help="Text report: each finding's Truss fix and every step of each advisory, every "
+                              "commit and ref (default: one line of what to do per secret)."),
             click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
                          help="Baseline file: secrets acknowledged there as rotated are reported but do not fail."),
             click.option("--fail-on", default=None, show_default="high, or fail-on in the config file",

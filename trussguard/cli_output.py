@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 
 
-def emit(fmt: str, result, output: Path | None, advisories: Path | None = None) -> None:
+def emit(fmt: str, result, output: Path | None, advisories: Path | None = None, verbose: bool = False) -> None:
     """Writes the report to ``output`` (atomically) or stdout, colour only on a terminal; and the
-    Markdown advisories to ``advisories`` when asked."""
+    Markdown advisories to ``advisories`` when asked. ``verbose``: the text report in full."""
     import os
 
     from trussguard.report import render
@@ -26,9 +26,9 @@ def emit(fmt: str, result, output: Path | None, advisories: Path | None = None) 
         write_file(advisories, render_advisories(result), "advisories")
     if output is None:
         color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        click.echo(render(fmt, result, color=color), nl=False)
+        click.echo(render(fmt, result, color=color, verbose=verbose), nl=False)
         return
-    write_file(output, render(fmt, result), "report")
+    write_file(output, render(fmt, result, verbose=verbose), "report")
 
 
 def write_file(path: Path, text: str, what: str) -> None:

@@ -27,13 +27,13 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
              baseline: Path | None = None, staged: bool = False, config_file: Path | None = None,
              trusted_rev: str | None = None, allow_config_changes: bool = False, min_severity: str | None = None,
              only_rules: tuple[str, ...] = (), only_checks: tuple[str, ...] = (), commit_url: str | None = None,
-             exit_zero: bool = False) -> int:
+             exit_zero: bool = False, verbose: bool = False) -> int:
     filters = filters_from_options(min_severity, only_rules, only_checks, commit_url)
     result, config = scan_result(paths, rule_dirs, fail_on, max_file_size, show_secrets, no_detect_secrets, no_decode,
                                  allow_unreadable, jobs, no_cache, baseline, staged, config_file, trusted_rev,
                                  allow_config_changes)
     shown, result = for_command(result, config, filters)  # result: what counts for the exit code
-    emit(fmt, shown, output, advisories)
+    emit(fmt, shown, output, advisories, verbose)
     return exit_code(result, config, "file(s) could not be read", "--allow-unreadable", shown, exit_zero)
 
 
@@ -109,6 +109,8 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
     from trussguard.config import ScanConfig
 
     start = paths[0] if paths else Path(".")
+    baseline, unloadable = (baseline, None) if baseline is not None else default_baseline(start, config_file,
+                                                                                           trusted_rev)
     project, known, changes = gated_settings(start, config_file, baseline, trusted_rev, None, allow_config_changes)
     gitleaks, gitleaks_changes = gitleaks_settings(start, trusted_rev, None, allow_config_changes)
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
@@ -127,6 +129,7 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
     result = by_baseline(by_gitleaks(by_config(result, project, baseline), gitleaks), known, report_stale=not staged)
+    _say_baseline(result, known, start, unloadable)
     return redact_result(dataclasses.replace(result, gate_changes=(*changes, *gitleaks_changes))), config
 
 
@@ -138,7 +141,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
               baseline: Path | None = None, config_file: Path | None = None, allow_shallow: bool = False,
               trusted_rev: str | None = None, allow_config_changes: bool = False, min_severity: str | None = None,
               only_rules: tuple[str, ...] = (), only_checks: tuple[str, ...] = (), commit_url: str | None = None,
-              exit_zero: bool = False) -> int:
+              exit_zero: bool = False, verbose: bool = False) -> int:
     filters = filters_from_options(min_severity, only_rules, only_checks, commit_url)
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     if trusted_rev is None and rev_range is not None:  # a pull request's gate: its base decides the settings
@@ -148,7 +151,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
                                 allow_unreadable, jobs, baseline, config_file, allow_shallow, trusted_rev,
                                 allow_config_changes)
     shown, result = for_command(result, scan, filters)  # result: what counts for the exit code
-    emit(fmt, shown, output, advisories)
+    emit(fmt, shown, output, advisories, verbose)
     if html_report is not None:
         from trussguard.report.html import render_html
 
@@ -179,6 +182,8 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
     from trussguard.sources.history_git import GitError, NotARepository
 
     head_rev = range_ends(rev_range)[1] if trusted_rev is not None and rev_range is not None else None
+    baseline, unloadable = (baseline, None) if baseline is not None else default_baseline(repo, config_file,
+                                                                                          trusted_rev)
     project, known, changes = gated_settings(repo, config_file, baseline, trusted_rev, head_rev, allow_config_changes)
     gitleaks, gitleaks_changes = gitleaks_settings(repo, trusted_rev, head_rev, allow_config_changes)
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
@@ -193,7 +198,56 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
     result = by_baseline(by_gitleaks(by_config(result, project, baseline), gitleaks), known)
+    _say_baseline(result, known, repo, unloadable)
     return redact_result(dataclasses.replace(result, gate_changes=(*changes, *gitleaks_changes))), scan
+
+
+def default_baseline(start: Path, config_file: Path | None, trusted_rev: str | None) -> tuple[Path | None, str | None]:
+    """(the baseline used without ``--baseline``, ``baseline.default_path``; why a file found there was
+    not applied), as the configuration that governs the run says: the working tree's, or in a pull
+    request's gate the trusted revision's (the default file is then read at that revision like an
+    explicit one: the change being gated must not silence its own gate). A configuration or revision
+    that does not load is left to ``gated_settings``, which reports it (exit 2). Unlike ``--baseline``'s,
+    a default-found file that does not load is not applied (a note says so): it is scanned like any
+    other file, and without its acknowledgements there is only more to report, never less."""
+    from trussguard import baseline as bl
+    from trussguard.cli_settings import load_project
+
+    if trusted_rev is None:
+        setting = load_project(start, config_file).baseline
+        path = bl.default_path(start, setting)
+        if path is None or setting not in (None, True):
+            return path, None
+        try:
+            bl.load(path)
+        except bl.BaselineError as exc:
+            return None, f"{exc}; not applied"
+        return path, None
+    from trussguard.project_config import ConfigError, load_at_revision
+    from trussguard.sources.history_git import GitError, NotARepository, repository_root, resolve
+
+    try:
+        root = repository_root(start if start.is_dir() else start.parent)
+        setting = load_at_revision(root, resolve(root, trusted_rev), start, config_file).baseline
+    except (ConfigError, GitError, NotARepository, OSError):
+        return None, None
+    return bl.default_path(start, setting, must_exist=False), None
+
+
+def _say_baseline(result, known, start: Path, unloadable: str | None = None) -> None:
+    """``baseline: .trussguard-baseline.json (3 entries)`` among the notes, whenever one applied."""
+    from trussguard.baseline import NOTE_PREFIX, repository_folder
+
+    if unloadable:
+        result.stats.notes.append(unloadable)
+    if known is None or (not known.entries and not known.path.exists()):
+        return
+    try:
+        name = known.path.resolve().relative_to(repository_folder(start)).as_posix()
+    except ValueError:
+        name = str(known.path)
+    n = len(known.entries)
+    result.stats.notes.append(f"{NOTE_PREFIX}{name} ({n} entr{'y' if n == 1 else 'ies'})")
 
 
 def _scan_staged(config, paths: tuple[Path, ...]):

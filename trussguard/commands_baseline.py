@@ -24,6 +24,19 @@ def _who(who: str | None) -> str:
     return name or getpass.getuser()
 
 
+def baseline_file(path: Path, start: Path, project=None) -> Path:
+    """Where these commands write: ``--baseline`` when given, else where scans look for it without one
+    (``baseline.default_path``: the configuration's ``baseline`` key, else ``.trussguard-baseline.json``
+    at the repository root, even when run from a subfolder). ``--baseline``'s default is that bare name,
+    so the bare name means "not given"."""
+    from trussguard.baseline import DEFAULT_NAME, default_path
+
+    if path != Path(DEFAULT_NAME):
+        return path
+    setting = (project or load_project(start)).baseline
+    return default_path(start, None if setting is False else setting, must_exist=False) or path
+
+
 def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | None, history: bool,
                  allow_shallow: bool = False) -> int:
     """``baseline create|update``: scan (or audit) TARGET with the project's settings, then write."""
@@ -31,6 +44,7 @@ def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | 
     from trussguard.config import ScanConfig
 
     project = load_project(target)
+    path = baseline_file(path, target, project)
     _, size, rule_dirs, cache_dir = merged_settings(project, "low", None, (), False)
     try:
         known = baseline.load(path) if action == "update" else None
@@ -68,6 +82,7 @@ def run_baseline(action: str, target: Path, path: Path, reason: str, who: str | 
 def run_baseline_import(source: Path, path: Path, who: str | None) -> int:
     from trussguard import baseline
 
+    path = baseline_file(path, Path("."))
     try:
         updated, added = baseline.import_detect_secrets(baseline.load(path), source, _who(who))
         baseline.save(updated)
@@ -80,6 +95,7 @@ def run_baseline_import(source: Path, path: Path, who: str | None) -> int:
 def run_rotated(advisory: str, by: str, reference: str | None, at: str | None, path: Path) -> int:
     from trussguard import baseline
 
+    path = baseline_file(path, Path("."))
     try:
         updated = baseline.record_rotation(baseline.load(path), advisory.strip(), by, reference, at)
         baseline.save(updated)

@@ -30,7 +30,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 CONFIG_NAMES = (".trussguard.toml", "pyproject.toml")
-KEYS = ("fail-on", "enable", "disable", "rules", "exclude", "allow-values", "max-file-size", "cache-dir")
+KEYS = ("fail-on", "enable", "disable", "rules", "exclude", "allow-values", "max-file-size", "cache-dir",
+        "baseline")
 SEVERITIES = tuple(str(s) for s in Severity)
 
 
@@ -49,6 +50,9 @@ class ProjectConfig:
     allow_values: tuple[str, ...] = ()
     max_file_size: str | int | None = None
     cache_dir: Path | None = None
+    # None: `.trussguard-baseline.json` at the repository root if there is one; False: no baseline
+    # (`baseline = false`); a Path: that file (`baseline = "ci/baseline.json"`, relative to this file)
+    baseline: Path | bool | None = None
 
     def rule_enabled(self, rule_id: str) -> bool:
         """Enabled when it matches ``enable`` (or that is empty) and matches no ``disable`` glob."""
@@ -223,7 +227,20 @@ def _build(path: Path, settings: dict) -> ProjectConfig:
         path=path.resolve(), fail_on=fail_on.lower() if fail_on else None, enable=lists["enable"],
         disable=lists["disable"], rules=rules, exclude=lists["exclude"], allow_values=lists["allow-values"],
         max_file_size=size, cache_dir=(folder / Path(cache).expanduser()).resolve() if cache else None,
+        baseline=_baseline(path, folder, settings.get("baseline")),
     )
+
+
+def _baseline(path: Path, folder: Path, value: object) -> Path | bool | None:
+    """``baseline = "FILE"`` moves the baseline (relative to the configuration file), ``false`` turns
+    the default one off; ``true`` is the default (the repository root's ``.trussguard-baseline.json``)."""
+    if value is None or value is True:
+        return None
+    if value is False:
+        return False
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{path}: 'baseline' must be a file name or false, got {value!r}")
+    return (folder / Path(value).expanduser()).resolve()
 
 
 def _strings(path: Path, key: str, value: object) -> tuple[str, ...]:

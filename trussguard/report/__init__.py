@@ -9,7 +9,7 @@ REPORTERS = {"text": text.render, "json": json_report.render, "sarif": sarif.ren
              "markdown": markdown.render_summary, "junit": junit.render, "gitlab": gitlab.render}
 
 
-def render(fmt: str, result: ScanResult, color: bool = False) -> str:
+def render(fmt: str, result: ScanResult, color: bool = False, verbose: bool = False) -> str:
     if fmt == "text":
-        return text.render(result, color=color)
+        return text.render(result, color=color, verbose=verbose)
     return REPORTERS[fmt](result)

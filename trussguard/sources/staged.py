@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trussguard.sources.content import Decoded
-from trussguard.sources.history_git import decode_path, git, repository_root
+from trussguard.sources.history_git import GitError, decode_path, git, repository_root
 from trussguard.sources.history_reader import BlobReader
 
 
@@ -70,3 +70,35 @@ class IndexReader:
         """The text the policy parses: None for a binary or an oversize file (rules only)."""
         data = self.read_many([path]).get(path)
         return data.text if isinstance(data, Decoded) and not data.binary else None
+
+
+def committed_values(root: Path, needles: dict[str, set[bytes]]) -> set[str]:
+    """Which of the staged secrets (SHA-256 -> the text each is written as) a commit already holds.
+
+    Why: a key blocked before it was ever committed needs removing and, if it was shared elsewhere,
+    rotating; a history purge is advice for a key that is already in a commit. The check is HEAD's
+    whole tree (any file: a key moved or copied from a committed file counts), with one ``git grep
+    --fixed-strings`` whose patterns come on standard input (never on a command line others can read).
+    Only findings pay for it, and a commit that blocks is rare. It does not walk older commits (a key
+    committed, deleted, then staged again reads as never committed: ``trussguard audit`` finds those).
+    When git cannot answer (no HEAD yet: nothing is committed; an error: every value counts as
+    committed, so the advice is the full one)."""
+    patterns = {p for values in needles.values() for p in values if len(p) >= 4 and b"\n" not in p}
+    if not patterns:
+        return set()
+    if not git(root, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).strip():
+        return set()  # an unborn branch: nothing was ever committed here
+    try:
+        out = git(root, "-c", "grep.fallbackToNoIndex=false", "grep", "--fixed-strings", "--text", "--only-matching",
+                  "-h", "--no-color", "-f", "-", "HEAD", "--",
+                  input=b"\n".join(sorted(patterns)) + b"\n", ok=(0, 1))
+    except GitError:
+        return set(needles)
+    seen = set(out.splitlines())
+    return {digest for digest, values in needles.items() if any(v in s for s in seen for v in values)}
+
+
+def needle(value: str) -> bytes:
+    """The text a secret is searched for: its longest line (a PEM key's body line; a fixed-string
+    pattern is one line)."""
+    return max(value.encode("utf-8").splitlines() or [b""], key=len).strip()
