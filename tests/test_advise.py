@@ -88,7 +88,7 @@ def test_history_advisory_lists_commits_and_refs(tmp_path: Path, fake_token):
     adv = advisory_for(result, HF)
     change, purge = adv.actions[2], adv.actions[3]
     assert change.details[0] == "scripts/run.py: no longer in any branch tip; nothing to change in the files (see step 4)"
-    assert f"Commits that hold it: {added[:12]}; refs that reach them: refs/heads/main." in purge.details
+    assert f"Commits that hold it: {added[:12]}; refs that reach them: 1 branch: main." in purge.details
     document = render_advisories(result)
     assert f"(introduced in `{added[:12]}`)" in document and "### Step 4. Purge it from the git history" in document
     assert token not in everywhere(result)

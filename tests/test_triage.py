@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 from test_audit import Repo, leak
 
 from trussguard import triage
-from trussguard.audit_provenance import ref_summary
+from trussguard.ref_names import ref_summary
 from trussguard.cli import main
 from trussguard.results import ScanResult, ScanStats
 from trussguard.types import Advisory, Finding, Severity

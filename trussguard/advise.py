@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from trussguard.engine.schema import Rule
 from trussguard.findings import advisory_id
+from trussguard.ref_names import REFS_NAMED, ref_summary
 from trussguard.types import Action, Advisory, Finding
 
 BASETEN_SECRETS_URL = "https://app.baseten.co/settings/secrets"
@@ -170,8 +171,10 @@ def _purge(group: list[Finding]) -> Action:
     if histories:
         commits = sorted({o["commit"] for f in histories for o in f.history.get("occurrences", [])})
         refs = sorted({r for f in histories for r in f.history.get("refs", [])})
+        total = max([f.history.get("refs_count", 0) for f in histories] + [len(refs)])
         details.append(f"Commits that hold it: {_listed([c[:12] for c in commits])}; refs that reach them: "
-                       f"{_listed(refs) if refs else 'none (unreachable objects: `git gc --prune=now` drops them)'}.")
+                       f"{ref_summary(refs, total) if refs else 'none (unreachable objects: `git gc --prune=now` drops them)'}"
+                       + (" (the JSON report lists them all)." if total > REFS_NAMED else "."))
     else:
         details.append("`trussguard audit` lists every commit and ref that holds it.")
     return Action(4, "Purge it from the git history", tuple(details))

@@ -21,7 +21,7 @@ from html import escape
 
 from trussguard import __version__
 from trussguard.advise import rotation_label
-from trussguard.audit_provenance import ref_summary
+from trussguard.ref_names import ref_summary
 from trussguard.results import ScanResult
 from trussguard.triage import commit_link, hidden_parts
 

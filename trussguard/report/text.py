@@ -17,7 +17,7 @@ import click
 
 from trussguard import __version__
 from trussguard.advise import is_before_commit, rotation_label, what_to_do
-from trussguard.audit_provenance import ref_summary
+from trussguard.ref_names import ref_summary
 from trussguard.baseline import NOTE_PREFIX as BASELINE_NOTE
 from trussguard.results import ScanResult
 from trussguard.triage import hidden_parts
