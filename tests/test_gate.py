@@ -264,3 +264,20 @@ def test_a_symlinked_configuration_at_the_base_is_followed(repo: Repo, tmp_path:
     base, head = pr(repo, {"vendor/lib.py": leak(fake_token(HF))})
     code, report, err = audit(repo, tmp_path, capsys, "--range", f"{base}..{head}")
     assert (code, [f["severity"] for f in report["findings"]], report["gate_changes"], err) == (0, ["high"], [], "")
+
+
+def test_moving_the_baseline_in_the_configuration_is_a_listed_widening(repo: Repo, tmp_path: Path, capsys):
+    base, head = pr(repo, {".trussguard.toml": 'baseline = "ci/acknowledged.json"\n', "app.py": "import os\n"})
+    code, report, err = audit(repo, tmp_path, capsys, "--range", f"{base}..{head}")
+    change = [c for c in report["gate_changes"] if "`baseline`" in c["message"]]
+    assert [c["message"] for c in change] == [
+        "changes `baseline` from the default (`.trussguard-baseline.json` at the repository root) to "
+        "`ci/acknowledged.json`"]
+    assert change[0]["widens"] and change[0]["blocks"] and code == 1
+
+
+def test_turning_the_baseline_off_is_listed_but_does_not_block(repo: Repo, tmp_path: Path, capsys):
+    base, head = pr(repo, {".trussguard.toml": "baseline = false\n", "app.py": "import os\n"})
+    code, report, err = audit(repo, tmp_path, capsys, "--range", f"{base}..{head}")
+    change = [c for c in report["gate_changes"] if "`baseline`" in c["message"]]
+    assert len(change) == 1 and not change[0]["widens"] and code == 0

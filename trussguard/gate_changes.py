@@ -171,6 +171,9 @@ def compare_configs(old: ProjectConfig, new: ProjectConfig, root: Path) -> list[
     if added:  # a specific rule ranks before a generic one: a new one can take a built-in's place on a secret
         add(f"adds custom rules {_quoted([_name(Path(r), root) for r in added])} (a custom rule can replace a "
             "built-in rule's finding on the same secret)", True)
+    if old.baseline != new.baseline:  # where the acknowledged findings come from (None: the root's default file)
+        before, after = _baseline_name(old.baseline, root), _baseline_name(new.baseline, root)
+        add(f"changes `baseline` from {before} to {after}", new.baseline is not False)
     added, removed = _delta(old.allow_values, new.allow_values)
     if added:
         add(f"allows {len(added)} more exact value(s) in `allow-values` (not shown: a value could be a secret)",
@@ -313,3 +316,12 @@ def _markers_in_untracked(root: Path, spec: list[str]) -> list[str]:
             continue
         places += [f"{name}:{n}" for n, text in enumerate(data.split(b"\n"), start=1) if MARKER.search(text)]
     return places
+
+
+def _baseline_name(value, root: Path) -> str:
+    if value is None or value is True:
+        return "the default (`.trussguard-baseline.json` at the repository root)"
+    if value is False:
+        return "none (`baseline = false`)"
+    return f"`{_name(Path(value), root)}`"
+
