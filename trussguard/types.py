@@ -121,7 +121,7 @@ class Advisory:
     truss_secret_name: str | None
     references: tuple[str, ...]
     finding_ids: tuple[str, ...]
-    actions: tuple[Action, ...] = ()  # the five numbered steps (advise.py)
+    actions: tuple[Action, ...] = ()  # the numbered steps (advise.py): five, or two for a never-committed staged key
     rotation: dict | None = field(default=None, compare=False)  # acknowledged in the baseline: rotated_at/by, reference
 
 
