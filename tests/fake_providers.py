@@ -4,7 +4,7 @@ Why one port per provider: they are different hosts in real life, and the valida
 must see them as such. The certificate comes from a throwaway CA made by ``trustme`` at test time;
 ``SSL_CERT_FILE`` points at it (the ``fake_providers`` fixture), so the code under test verifies TLS as
 it would against a provider. Each credential has a mode: ``live``, ``revoked``, ``rate-limited``,
-``slow`` (answers live after ``slow_seconds``) or ``500``; a credential never set answers as revoked,
+``slow`` (answers live after ``slow_seconds``), ``500`` or ``redirect`` (302 to another host); a credential never set answers as revoked,
 like a provider that does not know the token. Every request is recorded (method, path, headers,
 query, body, time) for assertions.
 
@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-MODES = ("live", "revoked", "rate-limited", "slow", "500")
+MODES = ("live", "revoked", "rate-limited", "slow", "500", "redirect")
 
 
 @dataclass
@@ -141,6 +141,8 @@ class FakeProviders:
             return _send(handler, 429, {"error": "rate limited"}, {"Retry-After": "30"})
         if mode == "500":
             return _send(handler, 500, {"error": "internal"})
+        if mode == "redirect":
+            return _send(handler, 302, {}, {"Location": "https://elsewhere.invalid/collect"})
         if mode == "slow":
             time.sleep(self.slow_seconds)
         return _send(handler, *route.live_response)

@@ -91,6 +91,12 @@ def test_server_error_is_unknown(ruleset, fake_token, fake_providers):
     assert (result.outcome, result.status, result.detail) == ("unknown", 500, "provider error (HTTP 500)")
 
 
+def test_a_redirect_is_never_followed(ruleset, fake_token, fake_providers):
+    _, result = _one(ruleset, fake_token, "openai.project-key", fake_providers, "redirect")
+    assert (result.outcome, result.status, result.detail) == ("unknown", 302, "redirected, not followed (HTTP 302)")
+    assert len(fake_providers.requests) == 1
+
+
 def test_every_shipped_validator_reaches_the_fake(ruleset, fake_token, fake_providers):
     """Each rule with a validator (openai, github, slack here) sends a request the fake recognises."""
     rules = [r for r in ruleset.rules if r.validator is not None and r.validator.provider in ("openai", "github",
