@@ -375,6 +375,16 @@ def test_aws_without_botocore_is_unknown(ruleset, fake_token, fake_providers, mo
     assert fake_providers.requests == []
 
 
+def test_aws_temporary_credentials_are_unknown(ruleset, fake_token, fake_providers):
+    """An ASIA key id needs its session token: STS would call the pair invalid even while it works."""
+    pytest.importorskip("botocore")
+    _register_sts(fake_providers)
+    rule, _, secret = _aws(ruleset, fake_token)
+    candidate = Candidate(rule, secret, {"aws.access-key-id": fake_token("aws.access-key-id", "sts")})
+    result = validate([candidate], _settings(fake_providers))[candidate.key]
+    assert result.outcome == "unknown" and "session token" in result.detail and fake_providers.requests == []
+
+
 def test_aws_without_its_pair_is_unknown(ruleset, fake_token, fake_providers):
     _register_sts(fake_providers)
     rule, _, secret = _aws(ruleset, fake_token)
