@@ -25,9 +25,11 @@ def run_rules_list(rule_dirs: list[Path], fmt: str) -> int:
     click.echo("Truss policy checks (trussguard explain CODE):")
     for c in checks:
         click.echo(f"{c.code:<{width}}  {str(c.severity):<8}  {c.kind:<6}  {c.name} ({c.spec})")
-    click.echo("\nCredential rules:")
+    click.echo("\nCredential rules (validator: the provider asked by --validate, or -):")
+    vwidth = max([len("validator")] + [len(r.validator.provider) for r in ruleset.rules if r.validator])
     for r in sorted(ruleset.rules, key=lambda r: r.id):
-        click.echo(f"{r.id:<{width}}  {str(r.severity):<8}  leak    {r.name}")
+        validator = r.validator.provider if r.validator else "-"
+        click.echo(f"{r.id:<{width}}  {str(r.severity):<8}  leak    {validator:<{vwidth}}  {r.name}")
     click.echo(f"{len(checks)} checks, {len(ruleset.rules)} rules")
     return 0
 
@@ -45,6 +47,7 @@ def _rule_summary(rule) -> dict:
         "truss_secret_name": rule.rotation.truss_secret_name if rule.rotation else None,
         "revoke_url": rule.rotation.revoke_url if rule.rotation else None,
         "references": list(rule.references), "source": rule.source,
+        "validator": rule.validator.provider if rule.validator else None,
     }
 
 

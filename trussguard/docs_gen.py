@@ -92,6 +92,20 @@ def _matching(rule: Rule) -> list[str]:
     return out
 
 
+def _validation_line(rule: Rule) -> str:
+    """What ``--validate`` sends for this rule: the request and where the credential goes, never a value."""
+    v = rule.validator
+    assert v is not None
+    if v.code:
+        return (f"Validation (`--validate`, provider id `{v.provider}`): code check `{v.code}` "
+                f"(see [VALIDATION.md](VALIDATION.md)); documented at <{v.docs}>.")
+    query = "".join(f"&{k}={val}" if i else f"?{k}={val}" for i, (k, val) in enumerate(v.query)
+                    if "{secret}" not in val)
+    return (f"Validation (`--validate`, provider id `{v.provider}`): {_code(v.method + ' ' + v.url + query)}, "
+            f"credential in the {v.credential_place.replace('<credential>', 'CREDENTIAL')}; documented at "
+            f"<{v.docs}>.")
+
+
 def render_rules(rules: list[Rule]) -> str:
     providers = sorted({r.provider for r in rules})
     lines = [_HEADER.format(cmd=REGENERATE, source="`rules/*.yaml`"), "# Credential rules", "",
@@ -118,6 +132,8 @@ def render_rules(rules: list[Rule]) -> str:
                           f"workspace secret `{rot.truss_secret_name}`)" + (f"; it grants {rot.grants}." if rot.grants
                                                                             else "."), ""]
                 lines += [f"{n}. {step}" for n, step in enumerate(rot.steps, start=1)]
+            if r.validator is not None:
+                lines += ["", _validation_line(r)]
             lines += ["", "References: " + ", ".join(f"<{u}>" for u in r.references)]
     return "\n".join(lines) + "\n"
 
