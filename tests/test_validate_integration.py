@@ -27,6 +27,7 @@ from trussguard.types import secret_sha256
 from trussguard.validation_step import candidates, validate_result
 
 from tests.conftest import write_truss
+from tests.fake_providers import fake_providers  # noqa: F401  (the fixture: fake HTTPS providers on 127.0.0.1)
 
 OPENAI = "openai.project-key"
 NO_VALIDATOR = "age.secret-key"  # a file-encryption key: no provider to ask
@@ -264,3 +265,152 @@ def test_evidence_lists_verified_and_claimed_rotations(rotated_repo, capsys, rul
     assert rows[NO_VALIDATOR]["status"] == "claimed, not verified" and rows[NO_VALIDATOR]["verification"] is None
     assert rows[NO_VALIDATOR]["rotated_by"] == "bob"
     assert doc["sha256"] == ev.digest(doc)
+
+
+# ----------------------------------------------------------------------------- gha
+
+
+def test_action_input_validate_defaults_to_false(tmp_path):
+    from trussguard.gha import ActionError, read_inputs
+
+    env = {"GITHUB_WORKSPACE": str(tmp_path)}
+    assert read_inputs(env).validate is False
+    assert read_inputs({**env, "TG_VALIDATE": "true"}).validate is True
+    with pytest.raises(ActionError, match="input validate must be true or false"):
+        read_inputs({**env, "TG_VALIDATE": "yes"})
+    action = (Path(__file__).parents[1] / "action.yml").read_text()
+    assert "TG_VALIDATE: ${{ inputs.validate }}" in action
+    import yaml
+
+    assert yaml.safe_load(action)["inputs"]["validate"]["default"] == "false"
+
+
+# ----------------------------------------------------------------------------- end to end: the real engine
+
+
+@pytest.fixture
+def endpoints(fake_providers, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("TRUSSGUARD_VALIDATION_ENDPOINTS", str(fake_providers.write_endpoints(tmp_path / "ep.toml")))
+    return fake_providers
+
+
+def run_cli(args: list[str], capfd) -> tuple[int, str, str]:
+    code = main(args)
+    out = capfd.readouterr()
+    return code, out.out, out.err
+
+
+def test_validate_off_sends_nothing(endpoints, leaky, capfd):
+    root, key, _ = leaky
+    endpoints.set_mode(key, "live")
+    code, out, _ = run_cli(["scan", str(root), "--format", "json"], capfd)
+    assert code == 1 and "validation" not in out
+    code, out, _ = run_cli(["audit", str(committed_repo(root, {})), "--format", "json", "--no-cache"], capfd)
+    assert code == 1 and "validation" not in out
+    assert endpoints.requests == []
+
+
+def test_scan_validate_live_and_revoked_end_to_end(endpoints, truss_tree, fake_token, capfd):
+    live, dead = fake_token(OPENAI), fake_token(OPENAI)
+    endpoints.set_mode(live, "live")
+    endpoints.set_mode(dead, "revoked")
+    root = truss_tree({"model/keys.py": f'A = "{live}"\nB = "{dead}"\nC = "{live}"\n'})
+    code, out, err = run_cli(["scan", str(root), "--format", "json", "--validate"], capfd)
+    assert code == 1, err
+    doc = json.loads(out)
+    by_secret = {f["secret_sha256"]: f["validation"] for f in doc["findings"] if f["rule_id"] == OPENAI}
+    assert by_secret[secret_sha256(live)]["outcome"] == "live"
+    assert by_secret[secret_sha256(dead)]["outcome"] == "revoked" and by_secret[secret_sha256(dead)]["status"] == 401
+    assert len(endpoints.requests_for("openai")) == 2  # the live key is written twice, asked once
+    assert live not in out and dead not in out and "secret" not in doc["findings"][0]
+    code, out, _ = run_cli(["scan", str(root), "--validate", "--no-cache"], capfd)
+    assert "[immediate, confirmed live]" in out and "revoked: HTTP 401 from 127.0.0.1:" in out
+
+
+def test_staged_refuses_validate(endpoints, tmp_path, capfd):
+    code, out, err = run_cli(["scan", "--staged", "--validate", str(tmp_path)], capfd)
+    assert code == 2 and "--validate cannot be used with --staged" in err and len(err.strip().splitlines()) == 1
+    assert endpoints.requests == []
+
+
+def test_bad_endpoints_file_is_exit_2_one_line(leaky, tmp_path, monkeypatch, capfd):
+    root, key, _ = leaky
+    bad = tmp_path / "bad.toml"
+    bad.write_text('openai = "http://127.0.0.1:1"\n')  # https only
+    monkeypatch.setenv("TRUSSGUARD_VALIDATION_ENDPOINTS", str(bad))
+    code, out, err = run_cli(["scan", str(root), "--validate"], capfd)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and err.startswith("trussguard: error:")
+    assert key not in err
+
+
+def test_rotated_verify_end_to_end(endpoints, tmp_path, fake_token, capfd):
+    key = fake_token(OPENAI)
+    root = committed_repo(tmp_path / "repo", {"model/keys.py": f'KEY = "{key}"\n'})
+    advisory = f"adv-{secret_sha256(key)[:16]}"
+    verify_args = ["rotated", advisory, "--verify", "--path", str(root), "--by", "alice"]
+    endpoints.set_mode(key, "live")
+    code, _, err = run_cli(verify_args, capfd)
+    assert code == 1 and "still live: rotate it first" in err and not (root / bl.DEFAULT_NAME).exists()
+    endpoints.set_mode(key, "rate-limited")
+    code, out, _ = run_cli(verify_args, capfd)
+    assert code == 0 and "recorded as claimed, not verified (unknown: rate limited" in out
+    assert "verification" not in bl.load(root / bl.DEFAULT_NAME).rotations()[advisory]
+    endpoints.set_mode(key, "revoked")
+    code, out, _ = run_cli(verify_args + ["--at", "2026-12-01"], capfd)
+    assert code == 0 and f"{advisory}: verified revoked at " in out and "(HTTP 401 from 127.0.0.1:" in out
+    record = bl.load(root / bl.DEFAULT_NAME).rotations()[advisory]
+    assert record["verification"]["outcome"] == "revoked" and record["rotated_at"] == "2026-12-01"
+
+
+def test_audit_validate_evidence_verified_this_run_and_claimed(endpoints, rotated_repo, capfd, tmp_path):
+    root, key, age = rotated_repo
+    endpoints.set_mode(key, "revoked")
+    base = str(root / bl.DEFAULT_NAME)
+    for secret in (key, age):  # both claimed with the plain command
+        assert main(["rotated", f"adv-{secret_sha256(secret)[:16]}", "--by", "bob", "--baseline", base]) == 0
+    evidence = tmp_path / "evidence.json"
+    code, out, err = run_cli(["audit", str(root), "--validate", "--evidence", str(evidence), "--no-cache"], capfd)
+    assert code == 0, err
+    rows = {row["rule_id"]: row for row in json.loads(evidence.read_text())["verification"]}
+    assert rows[OPENAI]["status"] == "verified revoked" and rows[OPENAI]["source"] == "this run"
+    assert rows[OPENAI]["statement"].startswith("verified revoked at ") and "(HTTP 401 from 127.0.0.1:" in \
+        rows[OPENAI]["statement"]
+    assert rows[NO_VALIDATOR]["status"] == "claimed, not verified"
+
+
+def all_bytes(*roots: Path) -> list[tuple[Path, bytes]]:
+    return [(p, p.read_bytes()) for root in roots for p in ([root] if root.is_file() else root.rglob("*"))
+            if p.is_file()]
+
+
+def test_no_byte_written_during_validation_holds_a_planted_secret(endpoints, tmp_path, fake_token, capfd,
+                                                                     monkeypatch):
+    """Every output of scan/audit --validate (every format and file), rotated --verify, the caches and the
+    baseline, with live, revoked and rate-limited answers: none holds a planted value."""
+    cache, out_dir = tmp_path / "cache", tmp_path / "out"
+    out_dir.mkdir()
+    monkeypatch.setenv("TRUSSGUARD_CACHE_DIR", str(cache))
+    planted = [fake_token(OPENAI) for _ in range(3)] + [fake_token("github.fine-grained-pat")]
+    for secret, mode in zip(planted, ("live", "revoked", "rate-limited", "live")):
+        endpoints.set_mode(secret, mode)
+    root = committed_repo(tmp_path / "repo", {f"model/k{i}.py": f'KEY = "{s}"\n' for i, s in enumerate(planted)})
+    captured = []
+    for fmt in ("text", "json", "sarif", "github", "markdown", "junit", "gitlab"):
+        for command in (["scan", str(root)], ["audit", str(root)]):
+            args = command + ["--validate", "--format", fmt, "--advisories", str(out_dir / f"{command[0]}-{fmt}.md"),
+                              "-o", str(out_dir / f"{command[0]}.{fmt}")]
+            if command[0] == "audit":
+                args += ["--html", str(out_dir / f"{fmt}.html"), "--evidence", str(out_dir / f"{fmt}.json")]
+            captured.append(run_cli(args, capfd))
+    captured.append(run_cli(["scan", str(root), "--validate", "--verbose"], capfd))
+    captured.append(run_cli(["rotated", f"adv-{secret_sha256(planted[1])[:16]}", "--verify", "--path", str(root),
+                             "--by", "alice"], capfd))
+    captured.append(run_cli(["audit", str(root), "--validate", "--evidence", str(out_dir / "last.json")], capfd))
+    assert all(code in (0, 1) for code, _, _ in captured), captured
+    assert any("confirmed live" in out for _, out, _ in captured)
+    assert len(endpoints.requests) >= len(planted)
+    written = all_bytes(out_dir, cache, root / bl.DEFAULT_NAME)
+    assert (root / bl.DEFAULT_NAME).exists() and any(p.is_relative_to(cache / "validation") for p, _ in written)
+    leaks = [(str(p), s[:8]) for p, data in written for s in planted if s.encode() in data]
+    leaks += [("stdout/stderr", s[:8]) for _, out, err in captured for s in planted if s in out or s in err]
+    assert leaks == []

@@ -152,14 +152,15 @@ def verify_rotation(advisory: str, repo: Path, engine=None) -> Verdict:
     git repository) with the values kept in memory, then validate it (``validation_step``). The value is
     never printed or stored; only the provider's answer is. ``engine``: ``(validate, Candidate)``, by default
     ``trussguard.validate``'s (tests pass their own)."""
+    import dataclasses
     import os
 
     from trussguard.validation_step import ValidationSetupError, load_settings, rules_by_id, validate_result
 
     project = load_project(repo)
     _, size, rule_dirs, cache_dir = merged_settings(project, "low", None, (), False)
-    try:
-        settings = load_settings(os.environ, cache_dir)
+    try:  # a fresh answer, never the cache's: the rotation may have happened a minute ago
+        settings = dataclasses.replace(load_settings(os.environ, cache_dir), max_age_seconds=0)
     except ValidationSetupError as exc:
         raise OutputError(f"--verify: {exc}") from None
     result = _result_with_secrets(repo, rule_dirs, size, cache_dir)
