@@ -371,6 +371,7 @@ def test_audit_validate_evidence_verified_this_run_and_claimed(endpoints, rotate
     evidence = tmp_path / "evidence.json"
     code, out, err = run_cli(["audit", str(root), "--validate", "--evidence", str(evidence), "--no-cache"], capfd)
     assert code == 0, err
+    assert "revoked: HTTP 401 from 127.0.0.1:" in out  # the text report's line under the secret
     rows = {row["rule_id"]: row for row in json.loads(evidence.read_text())["verification"]}
     assert rows[OPENAI]["status"] == "verified revoked" and rows[OPENAI]["source"] == "this run"
     assert rows[OPENAI]["statement"].startswith("verified revoked at ") and "(HTTP 401 from 127.0.0.1:" in \

@@ -124,7 +124,8 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
     settings = validation_settings(cache_dir) if validate else None  # a bad override file: exit 2 before scanning
     config = ScanConfig(
         paths=tuple(paths), rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
-        show_secrets=show_secrets or validate, use_detect_secrets=not no_detect_secrets, decode_depth=0 if no_decode else 1,
+        show_secrets=show_secrets or validate,  # --validate: the values stay in memory until validated
+        use_detect_secrets=not no_detect_secrets, decode_depth=0 if no_decode else 1,
         allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir,
     )
     try:
@@ -220,7 +221,8 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
     settings = validation_settings(cache_dir) if validate else None  # a bad override file: exit 2 before auditing
     scan = ScanConfig(rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
-                      show_secrets=show_secrets or validate, allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
+                      show_secrets=show_secrets or validate,  # --validate: the values stay in memory until validated
+                      allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
     blobs = None if no_cache else blob_cache or (cache_dir / "audit" if cache_dir else None)
     config = AuditConfig(repo, scan, tuple(ref_patterns), include_unreachable, since, rev_range, blobs,
                          progress=not quiet and sys.stderr.isatty(), recurse_submodules=recurse_submodules,
