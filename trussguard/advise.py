@@ -261,3 +261,23 @@ def mark_rotated(advisories: list[Advisory], rotations: dict[str, dict]) -> list
 def rotation_label(a: Advisory) -> str:
     """``rotated on 2026-11-20, history purge pending`` for an acknowledged secret, else empty."""
     return f"rotated on {a.rotation['rotated_at']}, history purge pending" if a.rotation else ""
+
+
+LIVE_LABEL = "immediate, confirmed live"
+
+
+def urgency_label(a: Advisory) -> str:
+    """The urgency as reports show it: ``immediate, confirmed live`` when ``--validate`` found the secret
+    still accepted by its provider (the JSON ``urgency`` field stays the rule's; ``validation.outcome``
+    says live), else the rule's urgency."""
+    return LIVE_LABEL if (a.validation or {}).get("outcome") == "live" else a.urgency
+
+
+def validation_line(v: dict | None) -> str:
+    """``live: HTTP 200 from api.openai.com at 2026-12-07T01:45:00Z`` (``, cached`` when reused from the
+    validation cache); empty when the secret was not validated. Never holds the secret: only the outcome,
+    the provider's status line, the host asked and the time."""
+    if not v:
+        return ""
+    cached = " (cached)" if v.get("cached") else ""
+    return f"{v.get('outcome')}: {v.get('detail')} from {v.get('host')} at {v.get('checked_at')}{cached}"

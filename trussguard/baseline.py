@@ -18,7 +18,9 @@ Format::
     {"schema_version": 1,
      "entries": [
        {"advisory_id": "adv-0123456789abcdef", "rotated_at": "2026-11-20",
-        "rotated_by": "alice", "reference": "SEC-123", "recorded_at": "2026-11-21T09:30:00+00:00"},
+        "rotated_by": "alice", "reference": "SEC-123", "recorded_at": "2026-11-21T09:30:00+00:00",
+        "verification": {"outcome": "revoked", "status": 401, "host": "api.openai.com",
+                         "checked_at": "2026-11-21T09:31:00Z", "detail": "HTTP 401"}},
        {"fingerprint": "tg-0123456789abcdef0123", "rule_id": "huggingface.user-token",
         "path": "model/model.py", "secret_sha256": "<64 hex, null for a policy finding>",
         "advisory_id": "adv-0123456789abcdef", "reason": "test fixture, revoked",
@@ -29,7 +31,10 @@ Format::
         "reason": "imported from .secrets.baseline", "added_by": "alice",
         "added_at": "2026-11-21T09:30:00+00:00"}]}
 
-The last three fields of the finding entry are optional; so is ``place`` (imported entries reported
+``verification`` (optional, rotation fields only) is written by ``trussguard rotated --verify`` when
+the provider rejected the old secret: proof that the rotation happened, not only a claim. It holds
+the provider's answer (outcome ``revoked``, HTTP status, host asked, time, a one-line detail), never
+the secret. The last three fields of the finding entry are optional; so is ``place`` (imported entries reported
 at the same spot share it: ``_place``). Imported file names are relative to
 where detect-secrets ran (usually the repository root), as trussguard's paths are to the scan root.
 """
@@ -61,6 +66,7 @@ _SHA1 = re.compile(r"^[0-9a-f]{40}$")
 _PLACE = re.compile(r"^[0-9a-f]{16}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _ROTATION = ("rotated_at", "rotated_by", "reference")
+VERIFICATION_FIELDS = ("outcome", "status", "host", "checked_at", "detail")  # ``rotated --verify``; never the secret
 _TEXT = ("rotated_by", "reference", "reason", "added_by", "added_at", "recorded_at")
 _NEVER = ("secret", "secret_sha1", "redacted", "line", "line_number", "column")  # values and places
 
@@ -84,7 +90,10 @@ class Baseline:
                 continue
             when = (entry.get("recorded_at") or entry.get("added_at") or "", entry["rotated_at"])
             if advisory not in best or when >= best[advisory][0]:
-                best[advisory] = (when, {k: entry.get(k) for k in _ROTATION})
+                record = {k: entry.get(k) for k in _ROTATION}
+                if entry.get("verification"):
+                    record["verification"] = dict(entry["verification"])
+                best[advisory] = (when, record)
         return {advisory: record for advisory, (_, record) in best.items()}
 
 
@@ -264,6 +273,23 @@ def _rotation_problem(entry: dict, rotation_only: bool) -> str | None:
     for key in _TEXT:
         if entry.get(key) is not None and not isinstance(entry[key], str):
             return f"{key} must be text"
+    return _verification_problem(entry) if "verification" in entry else None
+
+
+def _verification_problem(entry: dict) -> str | None:
+    """``verification`` (``rotated --verify``): the provider's answer that the old secret is revoked."""
+    v = entry["verification"]
+    if not entry.get("rotated_at"):
+        return "verification belongs to a rotation (rotated_at)"
+    if not isinstance(v, dict) or set(v) - set(VERIFICATION_FIELDS):
+        return f"verification must be an object with {', '.join(VERIFICATION_FIELDS)}"
+    if v.get("outcome") != "revoked":
+        return "verification.outcome must be revoked (only a rejected secret verifies a rotation)"
+    if v.get("status") is not None and (not isinstance(v["status"], int) or isinstance(v["status"], bool)):
+        return "verification.status must be an HTTP status code (or null)"
+    for key in ("host", "checked_at", "detail"):
+        if not isinstance(v.get(key), str) or not v[key]:
+            return f"verification.{key} must be text"
     return None
 
 
@@ -275,9 +301,10 @@ def _advisory_of(entry: dict) -> str | None:
 
 
 def record_rotation(baseline: Baseline, advisory_id: str, by: str, reference: str | None,
-                    at: str | None = None) -> Baseline:
+                    at: str | None = None, verification: dict | None = None) -> Baseline:
     """A new baseline with this rotation acknowledged (an earlier rotation entry for it is
-    replaced; finding entries naming the same secret stay)."""
+    replaced; finding entries naming the same secret stay); ``verification`` (``rotated --verify``,
+    a revoked outcome) is the provider's proof."""
     advisory_id = advisory_id if advisory_id.startswith("adv-") else f"adv-{advisory_id[:16]}"
     if not _ADVISORY.match(advisory_id):
         raise BaselineError(f"not an advisory id or secret SHA-256: {advisory_id}")
@@ -286,6 +313,11 @@ def record_rotation(baseline: Baseline, advisory_id: str, by: str, reference: st
         raise BaselineError(f"--at expects a date (YYYY-MM-DD), got {at!r}")
     entry = {"advisory_id": advisory_id, "rotated_at": at, "rotated_by": by, "reference": reference,
              "recorded_at": _now()}
+    if verification is not None:
+        entry["verification"] = {k: verification.get(k) for k in VERIFICATION_FIELDS}
+        problem = _verification_problem(entry)
+        if problem:
+            raise BaselineError(problem)
     kept = [e for e in baseline.entries if e.get("advisory_id") != advisory_id or _kind(e) != "rotation"]
     return replace(baseline, entries=kept + [entry])
 

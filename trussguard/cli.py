@@ -66,6 +66,9 @@ def _report_options(what: str):
             click.option("--max-file-size", default=None, show_default="10MiB, or max-file-size in the config file",
                          help=f"Scan {what} larger than this in chunks, by the rules only (not parsed), e.g. 500KB."),
             click.option("--show-secrets", is_flag=True, help="Print full secret values (never use in CI logs)."),
+            click.option("--validate", is_flag=True,
+                         help="Ask each secret's provider, with one read-only request, whether it still works "
+                              "(live, revoked or unknown); off by default, never with --staged."),
             click.option("--exit-zero", is_flag=True,
                          help="Report only: exit 0 even with findings at or above --fail-on (still 2 on errors)."),
             click.option(*(("--allow-missing", "--allow-unreadable") if what == "blobs" else ("--allow-unreadable",)),
@@ -206,16 +209,22 @@ def baseline_import(secrets_baseline: Path, path: Path, who: str | None) -> None
 
 @cli.command(short_help="Record that a leaked secret was rotated.")
 @click.argument("advisory")
-@click.option("--by", "rotated_by", required=True, help="Who rotated it.")
+@click.option("--by", "rotated_by", help="Who rotated it (required without --verify).")
 @click.option("--reference", help="A ticket or change reference.")
 @click.option("--at", "rotated_at", metavar="YYYY-MM-DD", help="When it was rotated (default: today).")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=Path(BASELINE),
               show_default=True, help="The baseline file to record it in (created if missing).")
-def rotated(advisory: str, rotated_by: str, reference: str | None, rotated_at: str | None, baseline: Path) -> None:
+@click.option("--verify", is_flag=True,
+              help="Prove it: find the old secret by auditing --path, ask its provider (one read-only request) "
+                   "and record 'verified revoked' only if the provider rejects it; exit 1 if it still works.")
+@click.option("--path", "repo", type=click.Path(path_type=Path), default=Path("."), show_default=True,
+              help="With --verify: the repository whose history holds the secret.")
+def rotated(advisory: str, rotated_by: str | None, reference: str | None, rotated_at: str | None, baseline: Path,
+            verify: bool, repo: Path) -> None:
     """Record that the secret of ADVISORY (adv-... or its SHA-256) was rotated: it stays reported, no longer fails."""
     from trussguard.commands_baseline import run_rotated
 
-    sys.exit(run_rotated(advisory, rotated_by, reference, rotated_at, baseline))
+    sys.exit(run_rotated(advisory, rotated_by, reference, rotated_at, baseline, verify, repo))
 
 
 @cli.command(short_help="Scan a throwaway Truss with planted fake leaks.")

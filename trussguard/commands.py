@@ -27,11 +27,14 @@ def run_scan(paths: tuple[Path, ...], rule_dirs: tuple[Path, ...], fmt: str, out
              baseline: Path | None = None, staged: bool = False, config_file: Path | None = None,
              trusted_rev: str | None = None, allow_config_changes: bool = False, min_severity: str | None = None,
              only_rules: tuple[str, ...] = (), only_checks: tuple[str, ...] = (), commit_url: str | None = None,
-             exit_zero: bool = False, verbose: bool = False) -> int:
+             exit_zero: bool = False, verbose: bool = False, validate: bool = False) -> int:
+    if staged and validate:  # the pre-commit hook never sends a secret anywhere
+        raise click.UsageError("--validate cannot be used with --staged: the pre-commit hook never sends "
+                               "secrets anywhere (validate with `trussguard scan --validate` or `audit --validate`)")
     filters = filters_from_options(min_severity, only_rules, only_checks, commit_url)
     result, config = scan_result(paths, rule_dirs, fail_on, max_file_size, show_secrets, no_detect_secrets, no_decode,
                                  allow_unreadable, jobs, no_cache, baseline, staged, config_file, trusted_rev,
-                                 allow_config_changes)
+                                 allow_config_changes, validate)
     shown, result = for_command(result, config, filters)  # result: what counts for the exit code
     emit(fmt, shown, output, advisories, verbose)
     return exit_code(result, config, "file(s) could not be read", "--allow-unreadable", shown, exit_zero)
@@ -103,9 +106,11 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
                 max_file_size: str | None = None, show_secrets: bool = False, no_detect_secrets: bool = False,
                 no_decode: bool = False, allow_unreadable: bool = False, jobs: int | None = None,
                 no_cache: bool = False, baseline: Path | None = None, staged: bool = False,
-                config_file: Path | None = None, trusted_rev: str | None = None, allow_config_changes: bool = False):
-    """``scan``'s post-processed result (configuration file and baseline applied) and the ``ScanConfig``
-    that decides its exit code; nothing is printed (the GitHub Action renders several reports from one run)."""
+                config_file: Path | None = None, trusted_rev: str | None = None, allow_config_changes: bool = False,
+                validate: bool = False):
+    """``scan``'s post-processed result (configuration file and baseline applied; with ``validate``, each
+    secret's validation attached) and the ``ScanConfig`` that decides its exit code; nothing is printed
+    (the GitHub Action renders several reports from one run)."""
     from trussguard.config import ScanConfig
 
     start = paths[0] if paths else Path(".")
@@ -114,9 +119,13 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
     project, known, changes = gated_settings(start, config_file, baseline, trusted_rev, None, allow_config_changes)
     gitleaks, gitleaks_changes = gitleaks_settings(start, trusted_rev, None, allow_config_changes)
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
+    if staged and validate:
+        raise click.UsageError("--validate cannot be used with --staged: the pre-commit hook never sends secrets")
+    settings = validation_settings(cache_dir) if validate else None  # a bad override file: exit 2 before scanning
     config = ScanConfig(
         paths=tuple(paths), rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
-        show_secrets=show_secrets, use_detect_secrets=not no_detect_secrets, decode_depth=0 if no_decode else 1,
+        show_secrets=show_secrets or validate,  # --validate: the values stay in memory until validated
+        use_detect_secrets=not no_detect_secrets, decode_depth=0 if no_decode else 1,
         allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir,
     )
     try:
@@ -129,8 +138,31 @@ def scan_result(paths: tuple[Path, ...] = (), rule_dirs: tuple[Path, ...] = (), 
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from None
     result = by_baseline(by_gitleaks(by_config(result, project, baseline), gitleaks), known, report_stale=not staged)
+    result = validated(result, settings, rule_dirs, cache_dir, show_secrets)
     _say_baseline(result, known, start, unloadable)
     return redact_result(dataclasses.replace(result, gate_changes=(*changes, *gitleaks_changes))), config
+
+
+def validation_settings(cache_dir: Path | None):
+    """``--validate``'s settings from the environment; a bad ``TRUSSGUARD_VALIDATION_ENDPOINTS`` file is exit 2."""
+    import os
+
+    from trussguard.validation_step import ValidationSetupError, load_settings
+
+    try:
+        return load_settings(os.environ, cache_dir)
+    except ValidationSetupError as exc:
+        raise OutputError(f"--validate: {exc}") from None
+
+
+def validated(result, settings, rule_dirs, cache_dir: Path | None, show_secrets: bool):
+    """With ``settings`` (``--validate``): the result with each secret's validation attached and the secret
+    values dropped again unless ``--show-secrets``; without, the result unchanged."""
+    if settings is None:
+        return result
+    from trussguard.validation_step import rules_by_id, validate_result
+
+    return validate_result(result, rules_by_id(rule_dirs, cache_dir), settings, keep_secrets=show_secrets)
 
 
 def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bool, since: str | None,
@@ -141,7 +173,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
               baseline: Path | None = None, config_file: Path | None = None, allow_shallow: bool = False,
               trusted_rev: str | None = None, allow_config_changes: bool = False, min_severity: str | None = None,
               only_rules: tuple[str, ...] = (), only_checks: tuple[str, ...] = (), commit_url: str | None = None,
-              exit_zero: bool = False, verbose: bool = False) -> int:
+              exit_zero: bool = False, verbose: bool = False, validate: bool = False) -> int:
     filters = filters_from_options(min_severity, only_rules, only_checks, commit_url)
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     if trusted_rev is None and rev_range is not None:  # a pull request's gate: its base decides the settings
@@ -149,7 +181,7 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
     result, scan = audit_result(repo, ref_patterns, include_unreachable, since, rev_range, blob_cache, no_cache,
                                 recurse_submodules, quiet, rule_dirs, fail_on, max_file_size, show_secrets,
                                 allow_unreadable, jobs, baseline, config_file, allow_shallow, trusted_rev,
-                                allow_config_changes)
+                                allow_config_changes, validate)
     shown, result = for_command(result, scan, filters)  # result: what counts for the exit code
     emit(fmt, shown, output, advisories, verbose)
     if html_report is not None:
@@ -173,7 +205,7 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
                  rule_dirs: tuple[Path, ...] = (), fail_on: str | None = None, max_file_size: str | None = None,
                  show_secrets: bool = False, allow_unreadable: bool = False, jobs: int | None = None,
                  baseline: Path | None = None, config_file: Path | None = None, allow_shallow: bool = False,
-                 trusted_rev: str | None = None, allow_config_changes: bool = False):
+                 trusted_rev: str | None = None, allow_config_changes: bool = False, validate: bool = False):
     """``audit``'s post-processed result and the ``ScanConfig`` that decides its exit code; nothing is printed.
     With ``trusted_rev``, settings come from that revision and the changes are measured up to the head of
     ``rev_range`` (else the working tree)."""
@@ -187,8 +219,10 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
     project, known, changes = gated_settings(repo, config_file, baseline, trusted_rev, head_rev, allow_config_changes)
     gitleaks, gitleaks_changes = gitleaks_settings(repo, trusted_rev, head_rev, allow_config_changes)
     fail_on, size, rule_dirs, cache_dir = merged_settings(project, fail_on, max_file_size, rule_dirs, no_cache)
+    settings = validation_settings(cache_dir) if validate else None  # a bad override file: exit 2 before auditing
     scan = ScanConfig(rule_dirs=rule_dirs, fail_on=fail_on, max_file_size=size,
-                      show_secrets=show_secrets, allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
+                      show_secrets=show_secrets or validate,  # --validate: the values stay in memory until validated
+                      allow_unreadable=allow_unreadable, jobs=jobs, cache_dir=cache_dir)
     blobs = None if no_cache else blob_cache or (cache_dir / "audit" if cache_dir else None)
     config = AuditConfig(repo, scan, tuple(ref_patterns), include_unreachable, since, rev_range, blobs,
                          progress=not quiet and sys.stderr.isatty(), recurse_submodules=recurse_submodules,
@@ -198,6 +232,7 @@ def audit_result(repo: Path = Path("."), ref_patterns: tuple[str, ...] = (), inc
     except (NotARepository, GitError) as exc:
         raise OutputError(str(exc)) from None  # exit 2, one line
     result = by_baseline(by_gitleaks(by_config(result, project, baseline), gitleaks), known)
+    result = validated(result, settings, rule_dirs, cache_dir, show_secrets)
     _say_baseline(result, known, repo, unloadable)
     return redact_result(dataclasses.replace(result, gate_changes=(*changes, *gitleaks_changes))), scan
 

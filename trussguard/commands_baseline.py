@@ -92,17 +92,118 @@ def run_baseline_import(source: Path, path: Path, who: str | None) -> int:
     return 0
 
 
-def run_rotated(advisory: str, by: str, reference: str | None, at: str | None, path: Path) -> int:
+def run_rotated(advisory: str, by: str | None, reference: str | None, at: str | None, path: Path,
+                verify: bool = False, repo: Path = Path("."), engine=None) -> int:
+    """``rotated``: record the claim; with ``verify``, first ask the provider (``verify_rotation``)."""
     from trussguard import baseline
 
-    path = baseline_file(path, Path("."))
+    if by is None and not verify:
+        raise click.UsageError("--by is required (who rotated it), unless --verify proves the rotation")
+    path = baseline_file(path, repo if verify else Path("."))
     try:
-        updated = baseline.record_rotation(baseline.load(path), advisory.strip(), by, reference, at)
+        known = baseline.load(path)
+        advisory = advisory.strip()
+        proof = None
+        if verify:
+            verdict = verify_rotation(advisory, repo, engine)
+            if verdict.outcome == "live":
+                click.echo(f"{advisory}: still live: rotate it first ({verdict.describe()}); nothing recorded",
+                           err=True)
+                return 1
+            proof = verdict.validation if verdict.outcome == "revoked" else None
+            earlier = known.rotations().get(_advisory_id(advisory), {})
+            by = by or earlier.get("rotated_by") or _who(None)
+            reference = reference or earlier.get("reference")
+            at = at or earlier.get("rotated_at")
+        updated = baseline.record_rotation(known, advisory, by, reference, at, verification=proof)
         baseline.save(updated)
     except baseline.BaselineError as exc:
         raise OutputError(str(exc)) from None
     entry = updated.entries[-1]
     click.echo(f"{path}: {entry['advisory_id']} rotated on {entry['rotated_at']} by {by}; it stays reported "
                "(history keeps it) but no longer fails the build")
+    if verify:
+        click.echo(f"{entry['advisory_id']}: verified revoked at {proof['checked_at']} ({proof['detail']} from "
+                   f"{proof['host']})" if proof else f"{entry['advisory_id']}: recorded as claimed, not verified "
+                   f"({verdict.describe()})")
     return 0
 
+
+def _advisory_id(advisory: str) -> str:
+    return advisory if advisory.startswith("adv-") else f"adv-{advisory[:16]}"
+
+
+class Verdict:
+    """What ``rotated --verify`` learnt: ``outcome`` live / revoked / unknown, or ``none`` when nothing
+    could be asked (no validator for the rule); ``validation`` the provider's answer (never the secret)."""
+
+    def __init__(self, outcome: str, validation: dict | None = None, reason: str = ""):
+        self.outcome, self.validation, self.reason = outcome, validation, reason
+
+    def describe(self) -> str:
+        if self.validation:
+            v = self.validation
+            return f"{v.get('outcome')}: {v.get('detail')} from {v.get('host')} at {v.get('checked_at')}"
+        return self.reason
+
+
+def verify_rotation(advisory: str, repo: Path, engine=None) -> Verdict:
+    """Find the secret of ``advisory`` by auditing ``repo``'s history (its working tree when it is not a
+    git repository) with the values kept in memory, then validate it (``validation_step``). The value is
+    never printed or stored; only the provider's answer is. ``engine``: ``(validate, Candidate)``, by default
+    ``trussguard.validate``'s (tests pass their own)."""
+    import dataclasses
+    import os
+
+    from trussguard.validation_step import ValidationSetupError, load_settings, rules_by_id, validate_result
+
+    project = load_project(repo)
+    _, size, rule_dirs, cache_dir = merged_settings(project, "low", None, (), False)
+    try:  # a fresh answer, never the cache's: the rotation may have happened a minute ago
+        settings = dataclasses.replace(load_settings(os.environ, cache_dir), max_age_seconds=0)
+    except ValidationSetupError as exc:
+        raise OutputError(f"--verify: {exc}") from None
+    result = _result_with_secrets(repo, rule_dirs, size, cache_dir)
+    wanted = _advisory_id(advisory)
+    mine = [f for f in result.findings if f.advisory_id == wanted or (f.secret_sha256 or "").startswith(advisory)]
+    if not mine:
+        raise OutputError(f"--verify: {wanted} was not found in {repo} (give the repository that holds it "
+                          "with --path)")
+    rules = rules_by_id(rule_dirs, cache_dir)
+    rule_id = mine[0].rule_id
+    if getattr(rules.get(rule_id), "validator", None) is None:
+        return Verdict("none", reason=f"no validator for {rule_id}")
+    same_files = {(f.path, f.commit) for f in mine}
+    scope = [f for f in result.findings if f in mine or (f.path, f.commit) in same_files]  # companions
+    validate, make = engine or (None, None)
+    checked = validate_result(_only(result, scope), rules, settings, keep_secrets=False, validate=validate, make=make)
+    answer = next((f.validation for f in checked.findings if f.advisory_id == wanted and f.validation), None)
+    if answer is None:
+        return Verdict("unknown", reason="the provider gave no answer")
+    return Verdict(answer.get("outcome", "unknown"), answer)
+
+
+def _only(result, findings):
+    import dataclasses
+
+    return dataclasses.replace(result, findings=findings, advisories=[])
+
+
+def _result_with_secrets(repo: Path, rule_dirs, size, cache_dir):
+    from trussguard.audit import AuditConfig, audit_history
+    from trussguard.config import ScanConfig
+    from trussguard.sources.history_git import GitError, NotARepository
+
+    scan = ScanConfig(rule_dirs=rule_dirs, max_file_size=size, cache_dir=cache_dir, show_secrets=True)
+    try:
+        return audit_history(AuditConfig(repo, scan))
+    except NotARepository:
+        from trussguard.pipeline import scan_tree
+
+        try:
+            return scan_tree(ScanConfig(paths=(repo,), rule_dirs=rule_dirs, max_file_size=size, cache_dir=cache_dir,
+                                        show_secrets=True))
+        except FileNotFoundError as exc:
+            raise click.UsageError(str(exc)) from None
+    except GitError as exc:
+        raise OutputError(str(exc)) from None

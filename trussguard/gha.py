@@ -47,7 +47,8 @@ SEVERITIES = ("low", "medium", "high", "critical")
 PR_EVENTS = ("pull_request", "pull_request_target")
 INPUTS = {"TG_COMMAND": "command", "TG_PATH": "path", "TG_FAIL_ON": "fail-on", "TG_BASELINE": "baseline",
           "TG_CONFIG": "config", "TG_SARIF": "upload-sarif",
-          "TG_ALLOW_CONFIG_CHANGES": "allow-config-changes"}  # environment variable -> action input
+          "TG_ALLOW_CONFIG_CHANGES": "allow-config-changes",
+          "TG_VALIDATE": "validate"}  # environment variable -> action input
 COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 repositories
 FETCH_HINT = "check out the whole history: actions/checkout with `fetch-depth: 0`"
 
@@ -65,6 +66,7 @@ class Inputs:
     config: Path | None
     sarif: bool
     allow_config_changes: bool = False
+    validate: bool = False  # ask each secret's provider whether it still works (off unless asked)
 
 
 @dataclass(frozen=True)
@@ -141,13 +143,16 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
     allow = env.get("TG_ALLOW_CONFIG_CHANGES") or "false"
     if allow not in ("true", "false"):
         raise ActionError(f"input allow-config-changes must be true or false, got {allow!r}")
+    validate = env.get("TG_VALIDATE") or "false"
+    if validate not in ("true", "false"):
+        raise ActionError(f"input validate must be true or false, got {validate!r}")
     workspace = Path(env.get("GITHUB_WORKSPACE") or ".")
     path = workspace / (env.get("TG_PATH") or ".")
     if not path.exists():
         raise ActionError(f"input path {env.get('TG_PATH')!r} does not exist in the workspace")
     optional = {k: workspace / env[k] if env.get(k) else None for k in ("TG_BASELINE", "TG_CONFIG")}
     return Inputs(command, path.resolve(), fail_on, optional["TG_BASELINE"], optional["TG_CONFIG"], sarif == "true",
-                  allow == "true")
+                  allow == "true", validate == "true")
 
 
 def ensure_full_history(inputs: Inputs) -> None:
@@ -252,7 +257,8 @@ def run_part(command: str, inputs: Inputs, scope: Scope, trusted_rev: str | None
     from trussguard import commands
 
     common = {"fail_on": inputs.fail_on, "baseline": inputs.baseline, "config_file": inputs.config,
-              "trusted_rev": trusted_rev, "allow_config_changes": inputs.allow_config_changes}
+              "trusted_rev": trusted_rev, "allow_config_changes": inputs.allow_config_changes,
+              "validate": inputs.validate}
     if command == "scan":
         result, config = commands.scan_result((inputs.path,), **common)
     else:

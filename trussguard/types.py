@@ -96,6 +96,9 @@ class Finding:
     # SHA-1 of the secret: only to match detect-secrets baselines (which hash with SHA-1); never reported
     secret_sha1: str | None = field(default=None, repr=False, compare=False)
     cell: CellPlace | None = None  # in a notebook: the cell and the line within it (``line`` is the file's)
+    # --validate: the provider's answer for this secret (``Validation.to_dict()``: outcome, status, host, checked_at,
+    # detail, cached); None when not validated
+    validation: dict | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ class Advisory:
     finding_ids: tuple[str, ...]
     actions: tuple[Action, ...] = ()  # the numbered steps (advise.py): five, or two for a never-committed staged key
     rotation: dict | None = field(default=None, compare=False)  # acknowledged in the baseline: rotated_at/by, reference
+    validation: dict | None = field(default=None, compare=False)  # --validate: as ``Finding.validation``
 
 
 @dataclass(frozen=True)

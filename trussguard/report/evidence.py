@@ -3,7 +3,9 @@
 Security teams are asked for "evidence of secret scanning and rotation for the trailing year".
 This document states the scope (repository, every ref and its tip, commits and blobs covered,
 the date range, what was skipped and why), the tool and rule-set versions, when it ran, and each
-leaked secret by fingerprint only (never a value), open and rotated ones listed apart. ``run`` also
+leaked secret by fingerprint only (never a value), open and rotated ones listed apart, and for every
+rotated one its ``verification``: the provider's answer that the old secret no longer works (from
+``audit --validate`` or ``rotated --verify``), or ``claimed, not verified``. ``run`` also
 says who ran it (``$GITHUB_ACTOR``, ``$GITLAB_USER_LOGIN``, else ``git config user.email``, else the
 OS user), the CI run it belongs to (GitHub Actions run or GitLab job URL) and the command line, with
 the value of any ``--*token*``/``--*key*`` option dropped (trussguard takes no secret as an argument;
@@ -66,6 +68,8 @@ def evidence(result: ScanResult, started_at: str, remote: str | None, env: Mappi
             "open": [x for x in summaries if x["rotation"] is None],
             "rotated": [x for x in summaries if x["rotation"] is not None],
         },
+        "verification": [verification(by_advisory.get(x["advisory_id"]), x) for x in summaries
+                         if x["rotation"] is not None],
     }
     doc["sha256"] = digest(doc)
     return doc
@@ -157,6 +161,37 @@ def _summary(advisory, group: list) -> dict[str, Any]:
         "still_present": still,
         "rotation": advisory.rotation if advisory else None,
     }
+
+
+VERIFIED, CLAIMED, STILL_LIVE = "verified revoked", "claimed, not verified", "still live"
+
+
+def verification(advisory, summary: dict[str, Any]) -> dict[str, Any]:
+    """One rotated secret's proof: the provider's last answer that it is revoked, from this run
+    (``audit --validate``) or recorded in the baseline (``rotated --verify``); ``still live`` when this
+    run found the "rotated" secret still accepted; else ``claimed, not verified`` (no validator, not
+    validated, or no clear answer: ``last_attempt`` keeps this run's unknown)."""
+    now = advisory.validation if advisory is not None else None
+    recorded = (summary["rotation"] or {}).get("verification")
+    state, proof, source = CLAIMED, None, None
+    if now and now.get("outcome") in ("revoked", "live"):
+        state, proof, source = (VERIFIED if now["outcome"] == "revoked" else STILL_LIVE), now, "this run"
+    elif recorded and recorded.get("outcome") == "revoked":
+        state, proof, source = VERIFIED, recorded, "baseline"
+    out = {"advisory_id": summary["advisory_id"], "secret_sha256": summary["secret_sha256"],
+           "rule_id": summary["rule_id"], "rotated_at": summary["rotation"].get("rotated_at"),
+           "rotated_by": summary["rotation"].get("rotated_by"), "status": state, "source": source,
+           "verification": proof, "statement": _statement(state, proof)}
+    if state == CLAIMED and now:
+        out["last_attempt"] = now
+    return out
+
+
+def _statement(state: str, proof: dict | None) -> str:
+    """``verified revoked at 2026-12-07T01:45:00Z (HTTP 401 from api.openai.com)``."""
+    if proof is None:
+        return state
+    return f"{state} at {proof.get('checked_at')} ({proof.get('detail')} from {proof.get('host')})"
 
 
 def _instant(iso: str) -> datetime.datetime:

@@ -11,6 +11,7 @@ properties ``:`` and ``,``) keeps a crafted path or message from injecting anoth
 
 from __future__ import annotations
 
+from trussguard.advise import validation_line
 from trussguard.results import ScanResult
 
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
@@ -27,6 +28,7 @@ def render(result: ScanResult) -> str:
         commit = f" Introduced in commit {f.commit[:12]}." if f.commit else ""
         fix = f" Fix: {f.fix}" if f.fix else ""
         fix += f" Revoke it at {revoke[f.advisory_id]}" if f.advisory_id in revoke else ""
+        fix += f" Validated {validation_line(f.validation)}." if f.validation else ""
         title = f"{f.title} [{f.rule_id}]"
         lines.append(f"::{LEVELS.get(str(f.severity), 'error')} {where},title={escape_property(title)}::"
                      f"{escape_data(f.message + value + commit + fix)}")

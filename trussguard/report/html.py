@@ -20,7 +20,7 @@ import re
 from html import escape
 
 from trussguard import __version__
-from trussguard.advise import rotation_label
+from trussguard.advise import rotation_label, urgency_label, validation_line
 from trussguard.ref_names import ref_summary
 from trussguard.results import ScanResult
 from trussguard.triage import commit_link, hidden_parts
@@ -42,6 +42,7 @@ background:none;padding:0;cursor:pointer;color:inherit} #findings th button::aft
 #findings th[aria-sort=ascending] button::after{content:" \\2191"} #findings th[aria-sort=descending] button::after{content:" \\2193"}
 .sev{font-weight:600;font-size:.8em;text-transform:uppercase} .sev-critical{color:#8e1b6f} .sev-high{color:#b3261e}
 .sev-medium{color:#7a5b00} .sev-low{color:#2a6f8f} a{color:#1858a8}
+.validation.live{color:#b3261e;font-weight:600} .validation.revoked{color:#1b6e3a}
 svg text{font:12px system-ui,sans-serif} svg text.path{fill:#5a6470;font:11px ui-monospace,monospace}
 """
 # Sorts the findings table by the clicked column (each cell's data-key, numbers as numbers), toggling the order.
@@ -101,6 +102,7 @@ def _findings(result: ScanResult) -> str:
     if not result.findings:
         return "<p>No finding.</p>"
     advisories = {a.id: a for a in result.advisories}
+    validated = any(f.validation for f in result.findings)  # --validate: one more column
     rows = []
     for n, f in enumerate(result.findings):
         h = f.history or {}
@@ -125,13 +127,24 @@ def _findings(result: ScanResult) -> str:
             f'<td class="where" data-key="{escape(f.path)}:{f.line:09d}"><code>{escape(where)}</code></td>'
             f'<td data-key="{escape(f.commit or "")}">{commit}</td>'
             f'<td data-key="{escape(first)}">{escape(first[:10])}</td>'
-            f'<td data-key="{escape(at_head)}">{at_head}</td></tr>')
+            f'<td data-key="{escape(at_head)}">{at_head}</td>' + (_validation_cell(f.validation) if validated else "")
+            + "</tr>")
     header = "".join(f'<th scope="col"{sort}><button type="button">{name}</button></th>' for name, sort in (
         ("severity", ' aria-sort="ascending"'), ("rule", ""), ("path:line", ""), ("commit", ""), ("first seen", ""),
-        ("at HEAD?", "")))  # ascending severity is the triage order: worst first, then path and line
+        ("at HEAD?", ""), *((("validation", ""),) if validated else ())))
+    # ascending severity is the triage order: worst first, then path and line
     return (f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             '<p class="meta">Worst first; click a header to sort by it. A rule links to where its keys are '
             "revoked" + (", a commit to the commit." if getattr(result, "commit_url", None) else ".") + "</p>")
+
+
+def _validation_cell(v: dict | None) -> str:
+    """The provider's answer (``--validate``): the outcome, its detail, host and time in the tooltip."""
+    if not v:
+        return '<td data-key=""></td>'
+    outcome = str(v.get("outcome"))
+    return (f'<td data-key="{escape(outcome)}"><span class="validation {escape(outcome)}" '
+            f'title="{escape(validation_line(v))}">{escape(outcome)}</span></td>')
 
 
 def _linkable(url: str | None) -> bool:
@@ -252,7 +265,8 @@ def _advisory(result: ScanResult, a, groups: dict[str, list]) -> str:
     total = max([(f.history or {}).get("refs_count", 0) for f in places] + [0])
     reach = f"<p>Reachable from {escape(ref_summary(refs, total))}.</p>" if refs else ""
     out = [f'<div class="adv" id="{escape(a.id)}"><h3>{escape(a.title)} '
-           f'<span class="urgency {escape(a.urgency)}">{escape(a.urgency)}</span>{state}</h3>',
+           f'<span class="urgency {escape(a.urgency)}">{escape(urgency_label(a))}</span>{state}</h3>',
+           *([f"<p>Validation: {escape(validation_line(a.validation))}.</p>"] if a.validation else []),
            f"<p>Advisory <code>{escape(a.id)}</code> · rule <code>{escape(a.rule_id)}</code>{revoke} · value "
            f"<code>{escape(value)}</code> · {len(places)} place(s): " + ", ".join(where) + f"</p>{reach}<ol>"]
     for action in a.actions:

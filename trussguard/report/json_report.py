@@ -63,13 +63,15 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         out["cell"] = {"index": f.cell.cell, "line": f.cell.line, "output": f.cell.output}
     if f.history is not None:
         out["history"] = f.history
+    if f.validation is not None:  # --validate: live / revoked / unknown, with the status, host and time
+        out["validation"] = f.validation
     if f.secret is not None:
         out["secret"] = f.secret
     return out
 
 
 def advisory_dict(a: Advisory) -> dict[str, Any]:
-    return {
+    out = {
         "id": a.id, "secret_sha256": a.secret_sha256, "rule_id": a.rule_id, "title": a.title,
         "urgency": a.urgency, "revoke_url": a.revoke_url, "steps": list(a.steps),
         "truss_secret_name": a.truss_secret_name, "references": list(a.references),
@@ -78,6 +80,9 @@ def advisory_dict(a: Advisory) -> dict[str, Any]:
         "state": "rotated" if a.rotation else "open",
         "rotation": a.rotation,
     }
+    if a.validation is not None:  # --validate: ``urgency`` stays the rule's; ``validation.outcome`` says live
+        out["validation"] = a.validation
+    return out
 
 
 def suppressed_dict(x: Suppressed) -> dict[str, Any]:

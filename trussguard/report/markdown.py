@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from trussguard import __version__
-from trussguard.advise import rotation_label
+from trussguard.advise import rotation_label, urgency_label, validation_line
 from trussguard.results import ScanResult
 from trussguard.triage import commit_link, hidden_parts
 
@@ -29,13 +29,15 @@ def render_advisories(result: ScanResult) -> str:
         value = next((f.secret or f.redacted for f in places if f.secret or f.redacted), "")
         state = f", {rotation_label(a)}" if a.rotation else ""
         revoke = f" · [revoke it]({_url(a.revoke_url)})" if a.revoke_url else ""
-        lines += [f"## {n}. {a.title} ({a.urgency}{state})", "",
+        lines += [f"## {n}. {a.title} ({urgency_label(a)}{state})", "",
                   f"Advisory `{a.id}` · rule `{a.rule_id}` · value {_code(value)}{revoke} · {len(places)} place(s):",
                   ""]
         for f in places:
             commit = f" (introduced in {_commit(result, f)})" if f.commit else ""
             lines.append(f"- {_code(f'{f.path}:{f.line}')}{commit}")
         lines.append("")
+        if a.validation:
+            lines += [f"Validation: {validation_line(a.validation)}.", ""]
         for action in a.actions:
             lines.append(f"### Step {action.step}. {action.title}")
             lines.append("")
@@ -56,11 +58,14 @@ def render_summary(result: ScanResult) -> str:
     lines = [head, "", f"{s.files_scanned} {'unique blobs' if result.mode == 'history' else 'files'} scanned "
              f"in {s.duration_seconds:.2f} s; values are shown redacted{hidden}.", ""]
     if result.findings:  # in triage order (trussguard.triage): worst first, specific before review
-        lines += ["| severity | rule | where | value | fix |", "|---|---|---|---|---|"]
+        validated = any(f.validation for f in result.findings)  # --validate: one more column
+        lines += ["| severity | rule | where | value | fix |" + (" validation |" if validated else ""),
+                  "|---|---|---|---|---|" + ("---|" if validated else "")]
         for f in result.findings:
             where = _code(f"{f.path}:{f.line}") + (f" @ {_commit(result, f)}" if f.commit else "")
+            checked = f" {_cell(validation_line(f.validation))} |" if validated else ""
             lines.append(f"| {f.severity} | `{f.rule_id}` | {_cell(where)} | {_cell(_code(f.redacted) if f.redacted else '')} "
-                         f"| {_cell(f.fix or '')} |")
+                         f"| {_cell(f.fix or '')} |{checked}")
         lines.append("")
     if result.suppressed:
         lines += [f"### Suppressed ({len(result.suppressed)})", "",
@@ -78,7 +83,8 @@ def render_summary(result: ScanResult) -> str:
         for a in result.advisories:
             state = f", {rotation_label(a)}" if a.rotation else ""
             revoke = f" [Revoke it]({_url(a.revoke_url)})." if a.revoke_url else ""
-            lines.append(f"- **{a.title}** ({a.urgency}{state}, `{a.id}`):{revoke} "
+            checked = f" Validation: {validation_line(a.validation)}." if a.validation else ""
+            lines.append(f"- **{a.title}** ({urgency_label(a)}{state}, `{a.id}`):{revoke}{checked} "
                          + "; ".join(f"{x.step}. {x.title}" for x in a.actions))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -110,6 +110,8 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
         out["properties"]["advisoryId"] = f.advisory_id
     if f.checksum:
         out["properties"]["checksum"] = f.checksum
+    if f.validation is not None:  # --validate: live / revoked / unknown, with the status, host and time
+        out["properties"]["validation"] = f.validation
     if f.cell is not None:  # a notebook: the region is the escaped text in the file; this is the cell
         out["properties"].update({"notebookCell": f.cell.cell, "notebookCellLine": f.cell.line,
                                   "notebookOutput": f.cell.output})

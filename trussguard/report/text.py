@@ -16,7 +16,7 @@ from collections import Counter
 import click
 
 from trussguard import __version__
-from trussguard.advise import is_before_commit, rotation_label, what_to_do
+from trussguard.advise import is_before_commit, rotation_label, urgency_label, validation_line, what_to_do
 from trussguard.ref_names import ref_summary
 from trussguard.baseline import NOTE_PREFIX as BASELINE_NOTE
 from trussguard.results import ScanResult
@@ -90,6 +90,8 @@ def _by_path(result: ScanResult, style, verbose: bool) -> list[str]:
                 pointer = f"  {f.advisory_id}" if f.advisory_id and f.id in advised else ""
                 lines += wrap(f"{value}{how}" + (f"  (checksum {f.checksum})" if f.checksum else "") + pointer, INDENT,
                               keep=(value,))
+            if f.validation:
+                lines += wrap(validation_line(f.validation), INDENT)
             if f.fix and (verbose or f.id not in advised):  # a secret's fix is in its advisory's steps
                 lines += wrap(f"fix: {f.fix}", INDENT + "     ", INDENT)
         lines.append("")
@@ -114,7 +116,7 @@ def _advice(result: ScanResult, style, verbose: bool) -> list[str]:
     lines = [style(x, bold=True) for x in wrap(f"What to do ({', '.join(counts)}){more}", "  ", "")]
     for a in result.advisories:
         places = f" ({len(a.finding_ids)} places)" if len(a.finding_ids) > 1 else ""
-        label = "not committed yet" if is_before_commit(a) else a.urgency
+        label = "not committed yet" if is_before_commit(a) else urgency_label(a)
         state = f" · {rotation_label(a)}" if a.rotation else ""
         lines += wrap(f"[{label}{state}] {a.title}{places}  {a.id}", "    ", "  ", keep=(state.strip(" ·"),))
         if not verbose:
@@ -148,6 +150,8 @@ def _history_items(result: ScanResult, style, verbose: bool) -> list[str]:
                     "  ", "", keep=(value, f"({count} place(s))"))
         head[0] = head[0].replace(_sev(lead.severity, None), _sev(lead.severity, style), 1)
         lines += head
+        if lead.validation:
+            lines += wrap(validation_line(lead.validation), "    ", "  ")
         for f in group:
             h = f.history or {}
             intro = h.get("introduced") or {}
