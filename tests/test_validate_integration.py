@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import os
 import subprocess
 from pathlib import Path
@@ -324,7 +325,8 @@ def test_scan_validate_live_and_revoked_end_to_end(endpoints, truss_tree, fake_t
     assert len(endpoints.requests_for("openai")) == 2  # the live key is written twice, asked once
     assert live not in out and dead not in out and "secret" not in doc["findings"][0]
     code, out, _ = run_cli(["scan", str(root), "--validate", "--no-cache"], capfd)
-    assert "[immediate, confirmed live]" in out and "revoked: HTTP 401 from 127.0.0.1:" in out
+    flat = " ".join(out.split())  # the line wraps at 100 columns
+    assert "[immediate, confirmed live]" in out and re.search(r"revoked: HTTP 401 \(error\.code=invalid_api_key\) from 127\.0\.0\.1:", flat)
 
 
 def test_staged_refuses_validate(endpoints, tmp_path, capfd):
@@ -357,7 +359,7 @@ def test_rotated_verify_end_to_end(endpoints, tmp_path, fake_token, capfd):
     assert "verification" not in bl.load(root / bl.DEFAULT_NAME).rotations()[advisory]
     endpoints.set_mode(key, "revoked")
     code, out, _ = run_cli(verify_args + ["--at", "2026-12-01"], capfd)
-    assert code == 0 and f"{advisory}: verified revoked at " in out and "(HTTP 401 from 127.0.0.1:" in out
+    assert code == 0 and f"{advisory}: verified revoked at " in out and "(HTTP 401 (error.code=invalid_api_key) from 127.0.0.1:" in out
     record = bl.load(root / bl.DEFAULT_NAME).rotations()[advisory]
     assert record["verification"]["outcome"] == "revoked" and record["rotated_at"] == "2026-12-01"
 
@@ -371,10 +373,10 @@ def test_audit_validate_evidence_verified_this_run_and_claimed(endpoints, rotate
     evidence = tmp_path / "evidence.json"
     code, out, err = run_cli(["audit", str(root), "--validate", "--evidence", str(evidence), "--no-cache"], capfd)
     assert code == 0, err
-    assert "revoked: HTTP 401 from 127.0.0.1:" in out  # the text report's line under the secret
+    assert "revoked: HTTP 401 (error.code=invalid_api_key) from 127.0.0.1:" in " ".join(out.split())  # under the secret
     rows = {row["rule_id"]: row for row in json.loads(evidence.read_text())["verification"]}
     assert rows[OPENAI]["status"] == "verified revoked" and rows[OPENAI]["source"] == "this run"
-    assert rows[OPENAI]["statement"].startswith("verified revoked at ") and "(HTTP 401 from 127.0.0.1:" in \
+    assert rows[OPENAI]["statement"].startswith("verified revoked at ") and "(HTTP 401 (error.code=invalid_api_key) from 127.0.0.1:" in \
         rows[OPENAI]["statement"]
     assert rows[NO_VALIDATOR]["status"] == "claimed, not verified"
 
