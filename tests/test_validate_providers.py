@@ -198,3 +198,19 @@ def test_many_providers_at_once_each_asked_once(rules_by_id, fake_token, fake):
     results = validate(cands + cands[:3], settings(fake))
     assert {k: v.outcome for k, v in results.items()} == expected
     assert len(fake.requests) == len(RULES)
+
+
+def test_providers_page_lists_every_rule_and_its_exact_request(rules_by_id):
+    """docs/VALIDATION_PROVIDERS.md names every validated rule, the URL asked and the documentation cited."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "VALIDATION_PROVIDERS.md").read_text("utf-8")
+    for rule_id, (emulation, _) in by_rule().items():
+        validator = rules_by_id[rule_id].validator
+        assert f"`{rule_id}`" in page, rule_id
+        assert validator.docs in page, rule_id
+        if validator.code is None:
+            assert f"`{validator.method} {validator.url}`" in page, rule_id
+            for name, value in validator.headers:
+                if "{secret}" not in value:
+                    assert f"{name}: {value}" in page, (rule_id, name)
