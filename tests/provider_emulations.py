@@ -401,7 +401,7 @@ class DocumentedProviders(FakeProviders):
         split = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
-        headers = {k: v for k, v in handler.headers.items()}
+        headers = {k.lower(): v for k, v in handler.headers.items()}  # as tests/fake_providers.py records
         emulation = next((e for e in emulations if e.path == split.path and e.method == handler.command),
                          emulations[0])
         credential = emulation.credential_of(headers)
