@@ -84,6 +84,8 @@ def send(request: urllib.request.Request, host: str, secret: str, timeout: float
     except (TimeoutError, socket.timeout):
         return unknown(host, f"timed out after {timeout:g} s")
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, (TimeoutError, socket.timeout)):  # while connecting
+            return unknown(host, f"timed out after {timeout:g} s")
         return unknown(host, describe_error(exc.reason, secret))
     except (OSError, ValueError, http_errors()) as exc:
         return unknown(host, describe_error(exc, secret))
