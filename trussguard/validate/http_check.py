@@ -10,6 +10,7 @@ described by their kind, and any text from outside is scrubbed of the secret bef
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import socket
 import ssl
@@ -87,14 +88,8 @@ def send(request: urllib.request.Request, host: str, secret: str, timeout: float
         if isinstance(exc.reason, (TimeoutError, socket.timeout)):  # while connecting
             return unknown(host, f"timed out after {timeout:g} s")
         return unknown(host, describe_error(exc.reason, secret))
-    except (OSError, ValueError, http_errors()) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         return unknown(host, describe_error(exc, secret))
-
-
-def http_errors() -> type[Exception]:
-    import http.client
-
-    return http.client.HTTPException
 
 
 def describe_error(reason: Any, secret: str) -> str:
