@@ -240,9 +240,9 @@ EMULATIONS: tuple[Emulation, ...] = (
     Emulation(
         provider="wandb", rules=(("wandb.api-key", "token"), ("wandb.legacy-api-key", "token")),
         method="POST", path="/graphql", credential=("basic", "api", SECRET),
-        json_body={"query": "query Viewer { viewer { id username } }"},
+        json_body={"query": "query Viewer { viewer { id __typename } }"},
         docs="https://docs.wandb.ai/models/ref/python/public-api/api",
-        live=(200, {"data": {"viewer": {"id": "VXNlcjox", "username": "model-builder"}}}),
+        live=(200, {"data": {"viewer": {"id": "VXNlcjox", "__typename": "User"}}}),
         revoked=(401, {"errors": [{"message": "user is not logged in"}]}),
         rate_limited=(429, {"errors": [{"message": "rate limit exceeded"}]}),
     ),
