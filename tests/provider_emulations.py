@@ -51,6 +51,9 @@ class Emulation:
     revoked: tuple[int, Any] = (401, {})
     rate_limited: tuple[int, Any] = (429, {})
     revoked_headers: tuple[tuple[str, str], ...] = field(default=())
+    # other documented answers a test can ask for by mode (``fake.modes[secret] = name``), e.g. Stripe's
+    # 403 for a restricted key without the permission: (mode, (status, body))
+    other_answers: tuple[tuple[str, tuple[int, Any]], ...] = ()
 
     def credential_of(self, headers: dict[str, str]) -> str | None:
         """The credential a request carries in this provider's documented place, or None."""
@@ -118,6 +121,9 @@ class Emulation:
             return _json_answer(status, doc, {"Retry-After": "30"})
         if mode == "500":
             return _json_answer(500, {"error": "internal error"})
+        for name, (status, doc) in self.other_answers:
+            if mode == name:
+                return _json_answer(status, doc)
         status, doc = self.revoked
         return _json_answer(status, doc, dict(self.revoked_headers))
 
@@ -245,6 +251,7 @@ EMULATIONS: tuple[Emulation, ...] = (
         live=(200, {"data": {"viewer": {"id": "VXNlcjox", "__typename": "User"}}}),
         revoked=(401, {"errors": [{"message": "user is not logged in"}]}),
         rate_limited=(429, {"errors": [{"message": "rate limit exceeded"}]}),
+        other_answers=(("anonymous", (200, {"data": {"viewer": None}})),),
     ),
     Emulation(
         provider="pinecone", rules=(("pinecone.api-key", "token"),),
@@ -267,6 +274,9 @@ EMULATIONS: tuple[Emulation, ...] = (
         rate_limited=(429, {"error": {"message": "Too many requests hit the API too quickly.",
                                       "type": "invalid_request_error", "code": "rate_limit"}}),
         revoked_headers=(("WWW-Authenticate", 'Basic realm="Stripe"'),),
+        other_answers=(("forbidden", (403, {"error": {
+            "type": "invalid_request_error",
+            "message": "The provided key does not have the required permissions for this endpoint"}})),),
     ),
 )
 

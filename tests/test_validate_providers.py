@@ -214,3 +214,16 @@ def test_providers_page_lists_every_rule_and_its_exact_request(rules_by_id):
             for name, value in validator.headers:
                 if "{secret}" not in value:
                     assert f"{name}: {value}" in page, (rule_id, name)
+
+
+@pytest.mark.parametrize("rule_id, mode, why", [
+    ("wandb.api-key", "anonymous", "a 200 whose viewer is null is not a known user"),
+    ("stripe.live-secret-key", "forbidden", "a 403 restricted key is valid but may not read the balance"),
+])
+def test_answers_that_prove_nothing_stay_unknown(rule_id, mode, why, rules_by_id, fake_token, fake):
+    emulation, token = by_rule()[rule_id]
+    secret = fake_token(rule_id, token)
+    fake.modes[secret] = mode  # an emulation-specific documented answer (other_answers)
+    result = validate([Candidate(rules_by_id[rule_id], secret)], settings(fake))[secret_hash(secret)]
+    assert result.outcome == "unknown", why
+    assert result.detail == f"unexpected answer (HTTP {dict(emulation.other_answers)[mode][0]})"
