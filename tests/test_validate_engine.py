@@ -65,10 +65,23 @@ def test_live_answer_and_the_request_sent(ruleset, fake_token, fake_providers, r
 def test_revoked_answer(ruleset, fake_token, fake_providers, rule_id):
     _, result = _one(ruleset, fake_token, rule_id, fake_providers, "revoked")
     assert result.outcome == "revoked"
-    if rule_id == "slack.bot-token":  # Slack answers 200 with ok: false for a dead token
-        assert result.status == 200 and result.detail == "HTTP 200 (ok=false, error=invalid_auth)"
-    else:
-        assert result.status == 401 and result.detail == "HTTP 401"
+    assert (result.status, result.detail) == {
+        "slack.bot-token": (200, "HTTP 200 (ok=false, error=invalid_auth)"),  # Slack: 200 with ok: false
+        "openai.project-key": (401, "HTTP 401 (error.code=invalid_api_key)"),
+        "github.pat": (401, "HTTP 401"),
+    }[rule_id]
+
+
+def test_an_answer_matching_neither_is_unknown(ruleset):
+    """OpenAI answers 401 also to a restricted key lacking a scope (it works): only invalid_api_key is revoked."""
+    from trussguard.validate.http_check import classify
+
+    validator = ruleset.by_id()["openai.project-key"].validator
+    missing_scope = json.dumps({"error": {"message": "You have insufficient permissions", "code": None}}).encode()
+    result = classify(validator, 401, missing_scope, "api.openai.com")
+    assert (result.outcome, result.detail) == ("unknown", "unexpected answer (HTTP 401)")
+    assert classify(validator, 401, b"not json", "api.openai.com").outcome == "unknown"
+    assert classify(validator, 200, b"", "api.openai.com").outcome == "live"
 
 
 @pytest.mark.parametrize("rule_id", THREE)
@@ -360,6 +373,16 @@ def test_aws_without_botocore_is_unknown(ruleset, fake_token, fake_providers, mo
     result = validate([candidate], _settings(fake_providers))[candidate.key]
     assert result.outcome == "unknown" and result.detail.startswith("botocore is not installed")
     assert fake_providers.requests == []
+
+
+def test_aws_temporary_credentials_are_unknown(ruleset, fake_token, fake_providers):
+    """An ASIA key id needs its session token: STS would call the pair invalid even while it works."""
+    pytest.importorskip("botocore")
+    _register_sts(fake_providers)
+    rule, _, secret = _aws(ruleset, fake_token)
+    candidate = Candidate(rule, secret, {"aws.access-key-id": fake_token("aws.access-key-id", "sts")})
+    result = validate([candidate], _settings(fake_providers))[candidate.key]
+    assert result.outcome == "unknown" and "session token" in result.detail and fake_providers.requests == []
 
 
 def test_aws_without_its_pair_is_unknown(ruleset, fake_token, fake_providers):

@@ -46,6 +46,8 @@ def aws_sts(candidate: Candidate, endpoints: dict[str, str], timeout: float, dir
     if pair is None:
         return unknown(host, "no access key id and secret access key pair in the same file")
     key_id, secret_key = pair
+    if key_id.startswith("ASIA"):  # without its session token STS would reject it even while it works
+        return unknown(host, "temporary credentials (ASIA key id) cannot be checked without their session token")
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "User-Agent": USER_AGENT}
     aws_request = AWSRequest(method="POST", url=url, data=STS_BODY, headers=headers)
     SigV4Auth(Credentials(key_id, secret_key), "sts", "us-east-1").add_auth(aws_request)
