@@ -303,3 +303,15 @@ def test_a_hundred_secrets_across_the_providers_with_one_slow_host(rules_by_id, 
     assert elapsed < 10.0, f"{elapsed:.1f} s"
     slow = [r for k, r in results.items() if expected[k] == "unknown"]
     assert slow and all(r.detail.startswith("timed out") for r in slow)
+
+
+def test_aws_temporary_key_ids_are_not_sent(rules_by_id, fake_token, fake):
+    """An ASIA key ID with a secret key but no session token is unknown, and nothing reaches STS."""
+    key_id = fake_token("aws.access-key-id", "sts")
+    secret_key = fake_token("aws.secret-access-key", "secret")
+    fake.aws_pairs[key_id] = secret_key
+    fake.set_mode(key_id, "live")
+    cand = Candidate(rules_by_id["aws.secret-access-key"], secret_key, {"aws.access-key-id": key_id})
+    result = validate([cand], settings(fake))[cand.key]
+    assert result.outcome == "unknown" and "session token" in result.detail
+    assert fake.requests_for("aws") == []
