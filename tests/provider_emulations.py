@@ -7,9 +7,11 @@ independently of the rule files: the request the provider documents (method, pat
 credential goes, any fixed header or body), its success answer, its rejection of an invalid credential
 and its rate-limit answer. The fake answers by the mode the test gave the credential
 (``fake.set_mode(secret, "live" | "revoked" | "rate-limited" | "slow" | "500")``); a credential with no
-mode is rejected, as a provider rejects a key it does not know. A request off the documented shape
-(wrong method, path, header or body, or the credential elsewhere) gets a 400 that is neither live nor
-revoked, so a rule that drifts from the documentation turns "unknown" and its test fails.
+mode is rejected, as a provider rejects a key it does not know; ``other_answers`` holds further
+documented answers a test asks for by name (Stripe's 403 for a restricted key, W&B's null viewer). A
+request off the documented shape (wrong method, path, header or body, or the credential elsewhere) gets
+a 400 that is neither live nor revoked, so a rule that drifts from the documentation turns "unknown"
+and its test fails.
 
 AWS is emulated with its SigV4 signature checked: the fake recomputes it (botocore) from the secret key
 the test registered for the key ID, and answers 403 ``SignatureDoesNotMatch`` when it differs, as STS does.
