@@ -379,6 +379,12 @@ def test_audit_validate_evidence_verified_this_run_and_claimed(endpoints, rotate
     assert rows[OPENAI]["statement"].startswith("verified revoked at ") and "(HTTP 401 (error.code=invalid_api_key) from 127.0.0.1:" in \
         rows[OPENAI]["statement"]
     assert rows[NO_VALIDATOR]["status"] == "claimed, not verified"
+    # and the baseline entry now carries the proof, as `rotated --verify` records it; the claim-only one does not
+    entries = {e["advisory_id"]: e for e in json.loads((root / bl.DEFAULT_NAME).read_text())["entries"]}
+    proof = entries[f"adv-{secret_sha256(key)[:16]}"]["verification"]
+    assert proof["outcome"] == "revoked" and proof["status"] == 401 and proof["host"].startswith("127.0.0.1:")
+    assert "verification" not in entries[f"adv-{secret_sha256(age)[:16]}"]
+    assert f"adv-{secret_sha256(key)[:16]}: verified revoked at " in err and "recorded in .trussguard-baseline.json" in err
 
 
 def all_bytes(*roots: Path) -> list[tuple[Path, bytes]]:
@@ -417,3 +423,18 @@ def test_no_byte_written_during_validation_holds_a_planted_secret(endpoints, tmp
     leaks = [(str(p), s[:8]) for p, data in written for s in planted if s.encode() in data]
     leaks += [("stdout/stderr", s[:8]) for _, out, err in captured for s in planted if s in out or s in err]
     assert leaks == []
+
+
+def test_audit_validate_records_nothing_for_a_rotated_secret_that_still_works(endpoints, rotated_repo, capfd):
+    root, key, age = rotated_repo
+    endpoints.set_mode(key, "live")
+    base = root / bl.DEFAULT_NAME
+    for secret in (key, age):
+        assert main(["rotated", f"adv-{secret_sha256(secret)[:16]}", "--by", "bob", "--baseline", str(base)]) == 0
+    before = base.read_bytes()
+    code, out, err = run_cli(["audit", str(root), "--validate", "--no-cache"], capfd)
+    assert base.read_bytes() == before and "recorded in" not in err
+    assert "live: HTTP 200" in out  # reported as still working, for a secret the baseline says was rotated
+    assert code == 1 and "the baseline says it was rotated, but the provider still accepts it" in " ".join(out.split())
+    code, out, err = run_cli(["audit", str(root), "--no-cache"], capfd)
+    assert code == 0  # without --validate the claim stands, as before

@@ -322,6 +322,26 @@ def record_rotation(baseline: Baseline, advisory_id: str, by: str, reference: st
     return replace(baseline, entries=kept + [entry])
 
 
+def record_verifications(baseline: Baseline, proofs: dict[str, dict]) -> tuple[Baseline, list[str]]:
+    """``audit --validate``: a new baseline in which each rotation entry whose advisory has a proof (a
+    revoked outcome) carries it as ``verification``, everything else of the entry unchanged; and the
+    advisory ids whose entry changed. Only rotations already recorded are touched: a provider's
+    rejection verifies a claim, it never makes one."""
+    changed, entries = [], []
+    for entry in baseline.entries:
+        proof = proofs.get(entry.get("advisory_id")) if _kind(entry) == "rotation" else None
+        if proof is not None and proof.get("outcome") == "revoked":
+            verification = {k: proof.get(k) for k in VERIFICATION_FIELDS}
+            if entry.get("verification") != verification:
+                entry = {**entry, "verification": verification}
+                problem = _verification_problem(entry)
+                if problem:
+                    raise BaselineError(problem)
+                changed.append(entry["advisory_id"])
+        entries.append(entry)
+    return replace(baseline, entries=entries), changed
+
+
 # ----------------------------------------------------------------------------- finding entries
 
 

@@ -195,6 +195,11 @@ def run_audit(repo: Path, ref_patterns: tuple[str, ...], include_unreachable: bo
         remote = git(Path(result.target), "config", "--get", "remote.origin.url",
                      check=False).decode("utf-8", "replace").strip()
         write_file(evidence, render_evidence(result, started_at, remote or None, invoked_argv()), "evidence")
+    if validate and trusted_rev is None:  # in a pull request's gate the baseline is the base's: never written
+        from trussguard.commands_baseline import record_verified_rotations
+
+        record_verified_rotations(result, baseline if baseline is not None
+                                  else default_baseline(repo, config_file, None)[0])
     return exit_code(result, scan, "blob(s) missing or unreadable in the repository", "--allow-missing", shown,
                      exit_zero)
 

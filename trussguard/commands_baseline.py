@@ -92,6 +92,30 @@ def run_baseline_import(source: Path, path: Path, who: str | None) -> int:
     return 0
 
 
+def record_verified_rotations(result, baseline_path: Path | None) -> int:
+    """``audit --validate`` on a baseline with rotated entries: each rotated secret the provider now
+    rejects gets "verified revoked at <time> (HTTP 401 from <host>)" recorded in its baseline entry, as
+    ``rotated --verify`` records it; the number of entries updated."""
+    from trussguard import baseline as bl
+
+    if baseline_path is None or not Path(baseline_path).is_file():
+        return 0
+    proofs = {a.id: a.validation for a in result.advisories if a.rotation and a.validation}
+    if not proofs:
+        return 0
+    try:
+        updated, changed = bl.record_verifications(bl.load(Path(baseline_path)), proofs)
+        if changed:
+            bl.save(updated)
+    except (bl.BaselineError, OSError) as exc:
+        raise OutputError(f"{baseline_path}: could not record the verified rotations: {exc}") from None
+    for advisory in changed:
+        v = proofs[advisory]
+        click.echo(f"trussguard: {advisory}: verified revoked at {v['checked_at']} ({v['detail']} from {v['host']}); "
+                   f"recorded in {Path(baseline_path).name}", err=True)
+    return len(changed)
+
+
 def run_rotated(advisory: str, by: str | None, reference: str | None, at: str | None, path: Path,
                 verify: bool = False, repo: Path = Path("."), engine=None) -> int:
     """``rotated``: record the claim; with ``verify``, first ask the provider (``verify_rotation``)."""

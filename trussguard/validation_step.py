@@ -70,7 +70,14 @@ def attach(result, outcomes: Mapping[str, Any], keep_secrets: bool):
 
     advisories = [dataclasses.replace(a, validation=answers.get(a.secret_sha256, a.validation))
                   for a in result.advisories]
-    return dataclasses.replace(result, findings=[finding(f) for f in result.findings], advisories=advisories)
+    # A rotation the baseline claims but the provider contradicts (the old secret still works) no longer
+    # keeps the finding from failing the gate: the claim is wrong, and the key is live.
+    contradicted = {a.id for a in advisories if a.id in result.rotated and (a.validation or {}).get("outcome") == "live"}
+    notes = list(result.stats.notes) + [f"{adv}: the baseline says it was rotated, but the provider still accepts it "
+                                        f"(live); it fails the gate again" for adv in sorted(contradicted)]
+    stats = dataclasses.replace(result.stats, notes=notes) if contradicted else result.stats
+    return dataclasses.replace(result, findings=[finding(f) for f in result.findings], advisories=advisories,
+                               rotated=frozenset(result.rotated - contradicted), stats=stats)
 
 
 def validate_result(result, rules: Mapping[str, Any], settings, keep_secrets: bool,
