@@ -508,3 +508,12 @@ def test_rules_check_and_rules_list_show_validators(tmp_path):
     assert by_id["slack.webhook-url"]["validator"] is None  # posting to a webhook is not read-only
     text = CliRunner().invoke(cli_main, ["rules", "list"]).stdout
     assert any(line.startswith("github.pat ") and " github " in line for line in text.splitlines())
+
+
+def test_the_cache_interval_comes_from_the_environment(tmp_path):
+    assert ValidationSettings.from_environment({}, tmp_path).max_age_seconds == 3600
+    assert ValidationSettings.from_environment({"TRUSSGUARD_VALIDATION_MAX_AGE": "0"}, tmp_path).max_age_seconds == 0
+    assert ValidationSettings.from_environment({"TRUSSGUARD_VALIDATION_MAX_AGE": "86400"}).max_age_seconds == 86400
+    for bad in ("-1", "1h", "1e3"):
+        with pytest.raises(ValidationError, match="TRUSSGUARD_VALIDATION_MAX_AGE"):
+            ValidationSettings.from_environment({"TRUSSGUARD_VALIDATION_MAX_AGE": bad})

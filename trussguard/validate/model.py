@@ -17,6 +17,7 @@ from trussguard.engine.schema import Rule
 
 OUTCOMES = ("live", "revoked", "unknown")
 ENDPOINTS_VARIABLE = "TRUSSGUARD_VALIDATION_ENDPOINTS"
+MAX_AGE_VARIABLE = "TRUSSGUARD_VALIDATION_MAX_AGE"  # seconds a cached answer is reused (0: always ask again)
 
 
 class ValidationError(Exception):
@@ -54,13 +55,17 @@ class ValidationSettings:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None,
                          cache_dir: Path | None = None) -> "ValidationSettings":
-        """Settings with the endpoints of ``TRUSSGUARD_VALIDATION_ENDPOINTS=FILE`` (TOML); a bad file raises
-        ``ValidationError``."""
+        """Settings with the endpoints of ``TRUSSGUARD_VALIDATION_ENDPOINTS=FILE`` (TOML) and the cache interval
+        of ``TRUSSGUARD_VALIDATION_MAX_AGE=SECONDS``; a bad file or interval raises ``ValidationError``."""
         from trussguard.validate.endpoints import load_endpoints
 
         environ = os.environ if environ is None else environ
         path = environ.get(ENDPOINTS_VARIABLE, "").strip()
-        return cls(endpoints=load_endpoints(Path(path)) if path else {}, cache_dir=cache_dir)
+        age = environ.get(MAX_AGE_VARIABLE, "").strip()
+        if age and not (age.isascii() and age.isdigit()):
+            raise ValidationError(f"{MAX_AGE_VARIABLE} must be a whole number of seconds, got {age[:20]!r}")
+        return cls(endpoints=load_endpoints(Path(path)) if path else {}, cache_dir=cache_dir,
+                   max_age_seconds=int(age) if age else cls.max_age_seconds)
 
 
 @dataclass(frozen=True)
