@@ -20,7 +20,8 @@ from conftest import acme_rule
 from fake_providers import fake_providers  # noqa: F401 (the fixture; tests name it as a parameter)
 
 from trussguard.cli import cli as cli_main
-from trussguard.engine.schema import Validator, parse_rule_file, rule_from_dict
+from trussguard.engine.schema import parse_rule_file, rule_from_dict
+from trussguard.engine.validator_schema import Validator
 from trussguard.validate import Candidate, ValidationError, ValidationSettings, secret_hash, validate
 from trussguard.validate.cache import FILENAME
 from trussguard.validate.endpoints import load_endpoints

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from trussguard.engine.schema import RULE_ID
+from trussguard.engine.validator_schema import PROVIDER_ID
 from trussguard.validate.model import ENDPOINTS_VARIABLE, ValidationError
 
 try:
@@ -30,7 +30,7 @@ def load_endpoints(path: Path) -> dict[str, str]:
         raise ValidationError(f"{where}: not valid TOML ({exc})") from None
     out = {}
     for provider, url in doc.items():
-        if not RULE_ID.match(provider):
+        if not PROVIDER_ID.match(provider):
             raise ValidationError(f"{where}: {provider!r} is not a provider id (lowercase, as in rules list)")
         out[provider] = check_base_url(url, f"{where}: {provider}")
     return out

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from trussguard import __version__
-from trussguard.engine.schema import SECRET_FIELD, Expect, Validator
+from trussguard.engine.validator_schema import SECRET_FIELD, Expect, Validator
 from trussguard.validate.endpoints import host_of, target_url
 from trussguard.validate.model import Validation, now_iso, unknown
 
