@@ -73,8 +73,8 @@ def test_findings_table_in_triage_order_with_revoke_links(report):
     assert '<a href="https://platform.openai.com/api-keys"' in rows[0]  # the rule links to its revoke page
     assert '<a href="https://huggingface.co/settings/tokens"' in rows[1]
     assert all(re.search(r"\d{4}-\d\d-\d\d", r) for r in rows)  # first seen
-    assert [r.rsplit("<td", 1)[1] for r in rows] == [' data-key="yes">yes</td>', ' data-key="no">no</td>',
-                                                    ' data-key="no">no</td>']  # at HEAD?
+    assert [r.rsplit("<td", 1)[1] for r in rows] == [' data-key="HEAD">HEAD</td>', ' data-key="no">no</td>',
+                                                    ' data-key="no">no</td>']  # still at a tip?
     assert "/commit/" not in text  # no --commit-url: no commit links
 
 
@@ -164,3 +164,22 @@ def test_html_in_a_headless_browser(report, tmp_path: Path):
     subprocess.run([*browser, f"--screenshot={shot}", html.as_uri()], capture_output=True, timeout=120, check=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshot: {shot}")
+
+
+def test_a_secret_left_on_another_branch_says_so_in_the_table_and_the_timeline(tmp_path, fake_token):
+    """`at HEAD` and "still present at some branch tip" differ: a key removed from main but left on a
+    feature branch is not at HEAD, yet still present; the table and the timeline say which."""
+    from trussguard.cli import main
+    from test_audit import Repo, leak
+    repo = Repo(tmp_path / "repo")
+    repo.commit("initial", {"README.md": "# demo\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("add a key", {"app.py": leak(fake_token("huggingface.user-token"))})
+    repo.git("checkout", "-q", "main")
+    out = tmp_path / "r.html"
+    assert main(["audit", str(repo.root), "--html", str(out), "--no-cache", "-q", "--format", "json",
+                 "-o", str(tmp_path / "r.json")]) == 1
+    text = out.read_text("utf-8")
+    assert [r.rsplit("<td", 1)[1] for r in _rows(text)] == [' data-key="other branch">other branch</td>']
+    assert ">tip<title>still at another branch tip</title>" in text
+

@@ -3,7 +3,7 @@
 One self-contained file that works offline (inline CSS and SVG, one inline script; a Content Security
 Policy forbids loading anything and allows only that script, by its hash): a summary (secrets found,
 still present, rotated), a findings table sortable by clicking its headers (severity, rule, path:line,
-commit, first seen, at HEAD), a timeline with one row per secret over the commit dates (labelled with
+commit, first seen, still at a branch tip), a timeline with one row per secret over the commit dates (labelled with
 its path and line), the advisories with their five steps, and the scope of the audit.
 
 Rows follow the triage order (``trussguard.triage``: worst first). Rules link to their revoke pages,
@@ -119,7 +119,9 @@ def _findings(result: ScanResult) -> str:
         elif commit:
             commit = f'<code title="{escape(f.commit)}">{commit}</code>'
         first = h.get("first_seen") or ""
-        at_head = "yes" if h.get("at_head") else "no" if f.history is not None else ""
+        # HEAD's branch, another branch tip, or gone from every tip (the timeline's red bar: still present)
+        at_head = ("HEAD" if h.get("at_head") else "other branch" if h.get("still_present") else "no") \
+            if f.history is not None else ""
         rows.append(
             f'<tr><td data-key="{(5 - _SEVERITY_RANK.get(sev, 0)) * 1_000_000 + n}"><span class="sev sev-{escape(sev)}">'
             f"{escape(sev)}</span></td>"
@@ -131,7 +133,7 @@ def _findings(result: ScanResult) -> str:
             + "</tr>")
     header = "".join(f'<th scope="col"{sort}><button type="button">{name}</button></th>' for name, sort in (
         ("severity", ' aria-sort="ascending"'), ("rule", ""), ("path:line", ""), ("commit", ""), ("first seen", ""),
-        ("at HEAD?", ""), *((("validation", ""),) if validated else ())))
+        ("still at a tip?", ""), *((("validation", ""),) if validated else ())))
     # ascending severity is the triage order: worst first, then path and line
     return (f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             '<p class="meta">Worst first; click a header to sort by it. A rule links to where its keys are '
@@ -188,12 +190,14 @@ def _timeline(result: ScanResult, groups: dict[str, list]) -> str:
     if not groups:
         return "<p>No secret was found in the audited history.</p>"
     rows = []
+    records_by_adv: dict = {}
     for adv, group in groups.items():
         records = [f.history or {} for f in group]
         dates = [_when(o.get("date")) for h in records for o in h.get("occurrences", []) if o.get("date")]
         removed = [_when(h.get("last_seen")) for h in records if h.get("last_seen")]
         still = any(h.get("still_present") for h in records)
         rows.append((adv, group[0], sorted(d for d in dates if d), sorted(d for d in removed if d), still))
+        records_by_adv[adv] = records
     span = (result.stats.history or {}).get("date_range") or {}
     moments = [d for _, _, dates, removed, _ in rows for d in dates + removed]
     start = min(moments + [d for d in [_when(span.get("first"))] if d]) if moments else None
@@ -231,10 +235,12 @@ def _timeline(result: ScanResult, groups: dict[str, list]) -> str:
                        f'stroke="#fff" stroke-width="3" paint-order="stroke">✕'
                        f"<title>removed {d:%Y-%m-%d}</title></text>")
         if still:
-            svg.append(f'<text x="{x(end) + 4:.1f}" y="{y + 4}" fill="{color}">HEAD</text>')
+            head = any(h.get("at_head") for h in records_by_adv[adv])
+            svg.append(f'<text x="{x(end) + 4:.1f}" y="{y + 4}" fill="{color}">{"HEAD" if head else "tip"}'
+                       f"<title>{'still at HEAD' if head else 'still at another branch tip'}</title></text>")
     svg.append("</svg>")
     return "\n".join(svg) + ('<p class="meta">● introduced · ○ copied to another commit or path · ✕ removed · '
-                             'a red bar reaching HEAD is still present at a branch tip.</p>')
+                             'a red bar reaching the end is still present at a branch tip (HEAD, or another branch: tip).</p>')
 
 
 def _short(text: str, n: int) -> str:
