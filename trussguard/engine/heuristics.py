@@ -145,7 +145,15 @@ def is_marked_placeholder(value: str) -> bool:
 
 
 def looks_made_up(value: str) -> bool:
-    """Typed by a person for documentation: mostly sequential, keyboard or repeated runs (``is_patterned``)."""
+    """Typed by a person for documentation: mostly sequential, keyboard or repeated runs (``is_patterned``).
+    Memoised like ``is_placeholder``: the policy context and the findings ask it again for every match of
+    a specific rule, and a history repeats the same values across blobs."""
+    if type(value) is str and len(value) <= _MEMO_MAX_LEN:
+        return _looks_made_up_memo(value)
+    return _looks_made_up(value)
+
+
+def _looks_made_up(value: str) -> bool:
     return is_patterned(value.strip().strip("'\""))
 
 
@@ -158,11 +166,12 @@ def _is_marked(value: str) -> bool:
 
 
 def _is_placeholder(value: str) -> bool:
-    return _is_marked(value) or looks_made_up(value)
+    return _is_marked(value) or _looks_made_up(value)
 
 
 _is_placeholder_memo = functools.lru_cache(maxsize=_MEMO_SIZE)(_is_placeholder)
 _is_marked_memo = functools.lru_cache(maxsize=_MEMO_SIZE)(_is_marked)
+_looks_made_up_memo = functools.lru_cache(maxsize=_MEMO_SIZE)(_looks_made_up)
 
 
 _SHORT_BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4}){2,16}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")

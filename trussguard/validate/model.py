@@ -15,7 +15,6 @@ from typing import Any, Mapping
 
 from trussguard.engine.schema import Rule
 
-OUTCOMES = ("live", "revoked", "unknown")
 ENDPOINTS_VARIABLE = "TRUSSGUARD_VALIDATION_ENDPOINTS"
 MAX_AGE_VARIABLE = "TRUSSGUARD_VALIDATION_MAX_AGE"  # seconds a cached answer is reused (0: always ask again)
 
